@@ -1,0 +1,1 @@
+"""Pipeline assembly, options, input/output and the command-line interface."""

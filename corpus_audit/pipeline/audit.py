@@ -1,0 +1,354 @@
+"""The Beam pipeline: inputs → splits → (read + analyse per split) → combine → tables.
+
+Graph::
+
+    Create(input files) → PlanSplits → [Reshuffle] → AuditWorkUnit ─┬─ skipped/*.jsonl
+                                                                     ├─ documents/*.parquet (written per split)
+                                                                     ├─ <stage> → CombineGlobally(stage CombineFn) ─┐
+                                                                     └─ accounting → CombineGlobally(Accounting) ───┴→ WriteReport
+
+Reading and analysis of one split happen in one DoFn call, on batches of documents, so
+the runner handles a few elements per thousand documents. Aggregates are exact
+(integer) CombineFn accumulators, so tables do not depend on runner, worker count or order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from corpus_audit import __version__
+from corpus_audit.pipeline.documents import (
+    DocumentBatch,
+    ReadAccounting,
+    ShardSplit,
+    SkipRecord,
+    WorkUnit,
+    make_excerpt,
+    stage_error_reason,
+)
+from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits, read_split
+from corpus_audit.pipeline.tables import ensure_parent_dir, join, write_bytes, write_table
+from corpus_audit.transforms.base import Analysis, ReportContext
+
+LOG = logging.getLogger("corpus_audit")
+ACCOUNTING_KEY = "__accounting__"
+SKIPPED_TAG = "skipped"
+ACCOUNTING_TAG = "accounting"
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+@dataclass
+class AuditConfig:
+    """Everything a run needs besides the Beam options."""
+
+    inputs: list[InputFile]
+    output_dir: str
+    analyses: list[Analysis]
+    read_config: ReadConfig = field(default_factory=ReadConfig)
+    limit: int | None = None
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def context(self) -> ReportContext:
+        return ReportContext(group_by=self.read_config.group_by)
+
+
+# ----------------------------------------------------------------------------- accounting
+
+
+class AccountingCombineFn(beam.CombineFn):
+    """Merges the per-split `ReadAccounting` into the corpus total (documents read,
+    analysed, skipped by reason, bytes)."""
+
+    def create_accumulator(self) -> ReadAccounting:
+        return ReadAccounting()
+
+    def add_input(self, accumulator: ReadAccounting, split_accounting: ReadAccounting) -> ReadAccounting:
+        return accumulator.merge(split_accounting)
+
+    def merge_accumulators(self, accumulators: Iterable[ReadAccounting]) -> ReadAccounting:
+        merged = ReadAccounting()
+        for accumulator in accumulators:
+            merged.merge(accumulator)
+        return merged
+
+    def extract_output(self, accumulator: ReadAccounting) -> ReadAccounting:
+        accumulator.documents_skipped = dict(sorted(accumulator.documents_skipped.items()))
+        return accumulator
+
+
+# ----------------------------------------------------------------------------- per split
+
+
+class DocumentTableWriter:
+    """Streams the per-document columns of one split to ``documents/<split key>.parquet``.
+
+    Written to a temporary name and renamed at the end, so a retried split replaces its
+    file instead of adding a second one.
+    """
+
+    ROWS_PER_GROUP = 65_536
+
+    def __init__(self, output_dir: str, split_key: str, schema: pa.Schema) -> None:
+        self.path = join(output_dir, "documents", f"{split_key}.parquet")
+        self.schema = schema
+        self._buffer: dict[str, list] = {name: [] for name in schema.names}
+        self._buffered = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._file = None
+
+    def write(self, columns: dict[str, list]) -> None:
+        for name in self.schema.names:
+            self._buffer[name].extend(columns[name])
+        self._buffered = len(self._buffer[self.schema.names[0]])
+        if self._buffered >= self.ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffered:
+            return
+        if self._writer is None:
+            ensure_parent_dir(self.path)
+            self._file = FileSystems.create(self.path + ".tmp")
+            self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self._writer.write_table(pa.table(self._buffer, schema=self.schema))
+        self._buffer = {name: [] for name in self.schema.names}
+        self._buffered = 0
+
+    def close(self) -> None:
+        self._flush()
+        if self._writer is None:
+            return  # no analysed document in this split: no file
+        self._writer.close()
+        self._file.close()
+        if FileSystems.exists(self.path):
+            FileSystems.delete([self.path])
+        FileSystems.rename([self.path + ".tmp"], [self.path])
+
+
+class _Progress:
+    """Console progress of this worker: documents and MB read, rate (logged every 10 s)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.last = self.started
+        self.documents = 0
+        self.bytes = 0
+
+    def update(self, documents: int, nbytes: int) -> None:
+        self.documents += documents
+        self.bytes += nbytes
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = now
+            elapsed = max(now - self.started, 1e-9)
+            print(f"corpus-audit: {self.documents:,} documents, {self.bytes / 1e6:,.1f} MB read "
+                  f"({self.bytes / 1e6 / elapsed:,.2f} MB/s, {self.documents / elapsed:,.0f} docs/s this worker)",
+                  file=sys.stderr, flush=True)
+
+
+def plan_work_units(item: InputFile, read_config: ReadConfig) -> Iterator[ShardSplit]:
+    yield from plan_splits(item, read_config)
+
+
+class AuditWorkUnit(beam.DoFn):
+    """Reads the splits of a work unit and runs every analysis on each batch.
+
+    Outputs (tagged): per-stage combine inputs (tag = stage name), ``skipped`` records,
+    and one ``accounting`` per unit; writes ``documents/<split>.parquet`` as it goes.
+    A document an analysis raises on is skipped with reason ``stage_error:<stage>``.
+    """
+
+    def __init__(self, config: AuditConfig) -> None:
+        self.analyses = config.analyses
+        self.read_config = config.read_config
+        self.output_dir = config.output_dir
+        fields = [pa.field("id", pa.string()), pa.field("shard", pa.string()), pa.field("position", pa.int64())]
+        if self.read_config.group_by:
+            fields.append(pa.field("group", pa.string()))
+        for analysis in self.analyses:
+            fields.extend(analysis.document_fields())
+        self.schema = pa.schema(fields)
+        self.documents_read = Metrics.counter("corpus_audit", "documents_read")
+        self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
+        self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
+        self._progress: _Progress | None = None
+
+    def setup(self) -> None:
+        for analysis in self.analyses:
+            analysis.setup()
+        self._progress = _Progress()
+
+    def process(self, unit: WorkUnit):
+        accounting = ReadAccounting()
+        budget = unit.record_budget
+        for split in unit.splits:
+            read_before, bytes_before = accounting.documents_read, accounting.bytes_read
+            remaining = None if budget is None else budget - accounting.documents_read
+            if remaining is not None and remaining <= 0:
+                break
+            writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
+            for item in read_split(split, self.read_config, accounting, remaining):
+                if isinstance(item, SkipRecord):
+                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
+                    continue
+                batch, columns, stage_skips = self._analyse(item)
+                for skip in stage_skips:
+                    accounting.skip(skip.reason)
+                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
+                if not len(batch):
+                    continue
+                accounting.documents_analysed += len(batch)
+                for analysis in self.analyses:
+                    yield beam.pvalue.TaggedOutput(analysis.name, analysis.combine_input(batch, columns))
+                writer.write(self._document_columns(batch, columns))
+            writer.close()
+            read_now = accounting.documents_read - read_before
+            bytes_now = accounting.bytes_read - bytes_before
+            self.documents_read.inc(read_now)
+            self.bytes_read.inc(bytes_now)
+            self._progress.update(read_now, bytes_now)
+        self.documents_analysed.inc(accounting.documents_analysed)
+        yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
+
+    def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
+        out = {"id": batch.ids, "shard": [batch.shard] * len(batch), "position": batch.positions}
+        if self.read_config.group_by:
+            out["group"] = batch.groups
+        out.update(columns)
+        return out
+
+    def _analyse(self, batch: DocumentBatch) -> tuple[DocumentBatch, dict[str, list], list[SkipRecord]]:
+        """Run the stages in order; isolate documents a stage raises on."""
+        columns: dict[str, list] = {}
+        skips: list[SkipRecord] = []
+        for analysis in self.analyses:
+            try:
+                produced = analysis.annotate(batch, columns)
+            except Exception:  # noqa: BLE001 - find the offending documents, skip only those
+                keep: list[int] = []
+                for i in range(len(batch)):
+                    try:
+                        analysis.annotate(batch.select([i]), {k: [v[i]] for k, v in columns.items()})
+                        keep.append(i)
+                    except Exception as exc:  # noqa: BLE001
+                        skips.append(SkipRecord(batch.shard, batch.positions[i], stage_error_reason(analysis.name),
+                                                make_excerpt(batch.texts[i]), batch.ids[i], analysis.name,
+                                                f"{type(exc).__name__}: {exc}"))
+                batch = batch.select(keep)
+                columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+                if not len(batch):
+                    return batch, columns, skips
+                produced = analysis.annotate(batch, columns)
+            columns.update(produced)
+        return batch, columns, skips
+
+
+# ----------------------------------------------------------------------------- report
+
+
+class WriteReport(beam.DoFn):
+    """Writes ``tables/*`` and ``summary.json`` from the combined aggregates."""
+
+    def __init__(self, config: AuditConfig) -> None:
+        self.config = config
+
+    def process(self, aggregates: dict[str, Any]):
+        config = self.config
+        accounting: ReadAccounting = aggregates[ACCOUNTING_KEY]
+        written: list[str] = []
+        for analysis in config.analyses:
+            for table in analysis.tables(aggregates[analysis.name], config.context):
+                write_table(config.output_dir, table.name, table.data, table.title, table.notes,
+                            table.markdown_rows)
+                written.append(table.name)
+        summary = build_summary(config, accounting, written)
+        write_bytes(join(config.output_dir, "summary.json"), summary_json(summary))
+        yield summary
+
+
+def summary_json(summary: dict[str, Any]) -> bytes:
+    return (json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+
+
+def build_summary(config: AuditConfig, accounting: ReadAccounting, tables: list[str]) -> dict[str, Any]:
+    return {
+        "corpus_audit_version": __version__,
+        "documents_read": accounting.documents_read,
+        "documents_analysed": accounting.documents_analysed,
+        "documents_skipped": dict(sorted(accounting.documents_skipped.items())),
+        "accounting_balanced": accounting.is_balanced(),
+        "bytes_read": accounting.bytes_read,
+        "blank_lines_ignored": accounting.blank_lines_ignored,
+        "lone_surrogates_replaced": accounting.surrogates_replaced,
+        "stages": {analysis.name: analysis.settings() for analysis in config.analyses},
+        "tables": sorted(tables),
+        **config.run_info,
+    }
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollection:
+    """Add the audit to ``pipeline``; returns the PCollection holding the summary dict."""
+    read_config = config.read_config
+    splits = (
+        pipeline
+        | "ListInputs" >> beam.Create(config.inputs, reshuffle=False)
+        | "PlanSplits" >> beam.FlatMap(plan_work_units, read_config)
+    )
+    if config.limit is None:
+        units = (
+            splits
+            | "OneSplitPerUnit" >> beam.Map(lambda split: WorkUnit((split,)))
+            # Spread splits over workers (a fusion break after planning).
+            | "SpreadSplits" >> beam.Reshuffle()
+        )
+    else:
+        limit = config.limit
+        units = (
+            splits
+            | "AllSplits" >> beam.combiners.ToList()
+            | "OneLimitedUnit" >> beam.Map(
+                lambda all_splits: WorkUnit(tuple(sorted(all_splits, key=lambda s: (s.path, s.split_index))), limit))
+        )
+    tags = [analysis.name for analysis in config.analyses]
+    results = units | "ReadAndAnalyse" >> beam.ParDo(AuditWorkUnit(config)).with_outputs(
+        SKIPPED_TAG, ACCOUNTING_TAG, *tags)
+
+    (
+        results[SKIPPED_TAG]
+        | "SkipsToJson" >> beam.Map(lambda record: json.dumps(record, ensure_ascii=False, sort_keys=True))
+        | "WriteSkipped" >> beam.io.WriteToText(join(config.output_dir, "skipped", "skipped"),
+                                                 file_name_suffix=".jsonl",
+                                                 shard_name_template="-SSSSS-of-NNNNN")
+    )
+    keyed = [
+        results[ACCOUNTING_TAG]
+        | "CombineAccounting" >> beam.CombineGlobally(AccountingCombineFn())
+        | "KeyAccounting" >> beam.Map(lambda value: (ACCOUNTING_KEY, value))
+    ]
+    for analysis in config.analyses:
+        keyed.append(
+            results[analysis.name]
+            | f"Combine_{analysis.name}" >> beam.CombineGlobally(analysis.combine_fn())
+            | f"Key_{analysis.name}" >> beam.Map(lambda value, name=analysis.name: (name, value))
+        )
+    return (
+        keyed
+        | "AllAggregates" >> beam.Flatten()
+        | "AggregatesToDict" >> beam.combiners.ToDict()
+        | "WriteReport" >> beam.ParDo(WriteReport(config))
+    )

