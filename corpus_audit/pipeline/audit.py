@@ -57,6 +57,7 @@ class AuditConfig:
     analyses: list[Analysis]
     read_config: ReadConfig = field(default_factory=ReadConfig)
     limit: int | None = None
+    progress: bool = True
     run_info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,6 +184,7 @@ class AuditWorkUnit(beam.DoFn):
         self.documents_read = Metrics.counter("corpus_audit", "documents_read")
         self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
         self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
+        self.show_progress = config.progress
         self._progress: _Progress | None = None
 
     def setup(self) -> None:
@@ -218,7 +220,8 @@ class AuditWorkUnit(beam.DoFn):
             bytes_now = accounting.bytes_read - bytes_before
             self.documents_read.inc(read_now)
             self.bytes_read.inc(bytes_now)
-            self._progress.update(read_now, bytes_now)
+            if self.show_progress:
+                self._progress.update(read_now, bytes_now)
         self.documents_analysed.inc(accounting.documents_analysed)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
 

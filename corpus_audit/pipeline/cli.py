@@ -193,13 +193,15 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str])
         "package_versions": package_versions(),
     }
     config = AuditConfig(inputs=inputs, output_dir=output_dir, analyses=analyses, read_config=read_config,
-                         limit=args.limit, run_info=run_info)
+                         limit=args.limit, progress=not args.quiet, run_info=run_info)
 
     if not args.quiet:
         print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "
               f"runner {args.runner}" + (f" ({args.workers} workers)" if args.workers > 1 else ""),
               file=sys.stderr, flush=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     started = time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config)

@@ -312,11 +312,53 @@ def _open_decompressed(path: str) -> tuple[io.IOBase, io.IOBase]:
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     if lower.endswith((".zst", ".zstd")):
+        return io.BufferedReader(_ZstdFramesReader(raw), buffer_size=1 << 20), raw
+    return raw, raw
+
+
+class _ZstdFramesReader(io.RawIOBase):
+    """Decompresses a (multi-frame) zstd stream and raises `EOFError` when it is truncated.
+
+    ``zstandard``'s ``stream_reader`` ends quietly on a truncated frame, which would lose
+    the tail of a shard without a trace; this reader checks each frame reached its end.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, raw: io.IOBase) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20), raw
-    return raw, raw
+        self._raw = raw
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._frame = self._new()
+        self._frame_has_input = False
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            compressed = self._raw.read(self.CHUNK)
+            if not compressed:
+                if self._frame_has_input and not self._frame.eof:
+                    raise EOFError("zstd stream ended before the end of its frame (truncated file)")
+                return 0
+            self._pending = self._feed(compressed)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _feed(self, compressed: bytes) -> bytes:
+        out = []
+        while compressed:
+            if self._frame.eof:
+                self._frame, self._frame_has_input = self._new(), False
+            self._frame_has_input = True
+            out.append(self._frame.decompress(compressed))
+            compressed = self._frame.unused_data if self._frame.eof else b""
+        return b"".join(out)
 
 
 def _stream_errors() -> tuple[type[BaseException], ...]:

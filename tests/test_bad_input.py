@@ -1,0 +1,135 @@
+"""Bad input: the run finishes, each problem is counted by reason and written to skipped/,
+and documents_read == documents_analysed + sum(documents_skipped)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, read_summary, run_audit, write_jsonl
+
+GOOD = {"id": "good", "text": SENTENCES["en"]}
+
+
+def audit(tmp_path: Path, *inputs: Path, extra: tuple[str, ...] = ()) -> tuple[dict, list[dict], list[dict]]:
+    out = tmp_path / "out"
+    assert run_audit(*inputs, "--output", out, *extra) == 0
+    summary = read_summary(out)
+    assert_balanced(summary)
+    return summary, read_documents(out), read_skipped(out)
+
+
+def test_every_bad_record_in_a_jsonl_shard_is_counted_by_reason(tmp_path: Path) -> None:
+    shard = write_jsonl(tmp_path / "bad.jsonl", [
+        GOOD,                                              # 0 analysed
+        b'{"id": "broken", "text": "no closing brace"\n',  # 1 malformed_json
+        {"id": "no-text", "body": "x"},                    # 2 missing_text_field
+        {"id": "number", "text": 42},                      # 3 non_string_text
+        {"id": "null", "text": None},                      # 4 missing_text_field (null)
+        b'{"id": "latin1", "text": "caf\xe9"}\n',          # 5 invalid_utf8
+        {"id": "empty", "text": ""},                       # 6 empty_text
+        {"id": "blank", "text": " \n\t "},                 # 7 empty_text
+        b"\n",                                             # 8 blank line: not a record
+        b'["an", "array"]\n',                              # 9 not_a_json_object
+        b'{"id": "surrogate", "text": "' + SENTENCES["fr"].encode() + b' \\ud800"}\n',  # 10 analysed
+    ])
+    summary, docs, skipped = audit(tmp_path, shard)
+    assert summary["documents_read"] == 10
+    assert summary["documents_analysed"] == 2
+    assert summary["documents_skipped"] == {
+        "empty_text": 2, "invalid_utf8": 1, "malformed_json": 1, "missing_text_field": 2,
+        "non_string_text": 1, "not_a_json_object": 1,
+    }
+    assert summary["blank_lines_ignored"] == 1
+    assert summary["lone_surrogates_replaced"] == 1
+    assert [(d["id"], d["language"]) for d in docs] == [("good", "en"), ("surrogate", "fr")]
+    assert [(s["position"], s["reason"]) for s in skipped] == [
+        (1, "malformed_json"), (2, "missing_text_field"), (3, "non_string_text"), (4, "missing_text_field"),
+        (5, "invalid_utf8"), (6, "empty_text"), (7, "empty_text"), (9, "not_a_json_object")]
+    assert skipped[0]["excerpt"].startswith('{"id": "broken"')
+    assert all(s["shard"] == str(shard) and s["stage"] == "read" for s in skipped)
+
+
+def test_huge_document_is_skipped_not_fatal(tmp_path: Path) -> None:
+    huge = {"id": "huge", "text": "word " * 4_000_000}  # 20 MB single document
+    shard = write_jsonl(tmp_path / "huge.jsonl", [GOOD, huge, GOOD])
+    summary, docs, skipped = audit(tmp_path, shard)
+    assert summary["documents_skipped"] == {"document_too_large": 1}
+    assert summary["documents_analysed"] == 2
+    assert [s["position"] for s in skipped] == [1]
+    assert len(skipped[0]["excerpt"]) <= 200
+    # Raising the limit analyses it.
+    out = tmp_path / "out-big"
+    assert run_audit(shard, "--output", out, "--max-document-bytes", "30000000") == 0
+    assert read_summary(out)["documents_analysed"] == 3
+
+
+def test_truncated_gzip_keeps_what_was_readable_and_counts_the_rest(tmp_path: Path) -> None:
+    records = [{"id": f"d{i}", "text": SENTENCES["en"] + f" Number {i}."} for i in range(2000)]
+    full = write_jsonl(tmp_path / "full.jsonl.gz", records, "gz").read_bytes()
+    truncated = tmp_path / "cut.jsonl.gz"
+    truncated.write_bytes(full[: len(full) // 2])
+    summary, docs, skipped = audit(tmp_path, truncated)
+    assert summary["documents_skipped"] == {"truncated_or_corrupt_file": 1}
+    assert 0 < summary["documents_analysed"] < 2000
+    assert [d["position"] for d in docs] == list(range(summary["documents_analysed"]))
+    assert skipped[0]["reason"] == "truncated_or_corrupt_file"
+    assert "EOFError" in skipped[0]["detail"]
+
+
+def test_not_gzip_at_all_is_reported(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.jsonl.gz"
+    fake.write_bytes(b"this is not gzip data\n" * 10)
+    summary, docs, skipped = audit(tmp_path, fake, write_jsonl(tmp_path / "ok.jsonl", [GOOD]))
+    assert summary["documents_skipped"] == {"truncated_or_corrupt_file": 1}
+    assert summary["documents_analysed"] == 1
+
+
+def test_empty_files_are_counted(tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    with gzip.GzipFile(tmp_path / "empty.jsonl.gz", "wb", mtime=0):
+        pass
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text("  \n\n")
+    write_jsonl(tmp_path / "ok.jsonl", [GOOD])
+    summary, docs, skipped = audit(tmp_path, tmp_path)
+    assert summary["documents_skipped"] == {"empty_file": 3, "empty_text": 1}
+    assert summary["documents_analysed"] == 1
+    assert sorted(Path(s["shard"]).name for s in skipped) == ["blank.txt", "empty.jsonl", "empty.jsonl.gz",
+                                                              "empty.txt"]
+
+
+def test_invalid_utf8_text_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 au lait")
+    summary, _, skipped = audit(tmp_path, tmp_path / "bad.txt")
+    assert summary["documents_skipped"] == {"invalid_utf8": 1}
+    assert skipped[0]["excerpt"] == "caf\\xe9 au lait"
+
+
+def test_parquet_without_text_column_counts_every_row(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "content": ["x", "y", "z"]}), tmp_path / "notext.parquet")
+    pq.write_table(pa.table({"id": ["n1", "n2"], "text": pa.array([1, 2], pa.int64())}), tmp_path / "ints.parquet")
+    pq.write_table(pa.table({"text": pa.array([SENTENCES["es"], None, "  "], pa.string())}),
+                   tmp_path / "nulls.parquet")
+    (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 definitely not parquet")
+    summary, docs, skipped = audit(tmp_path, tmp_path)
+    assert summary["documents_skipped"] == {"empty_text": 1, "missing_text_field": 4, "non_string_text": 2,
+                                            "unreadable_file": 1}
+    assert [d["language"] for d in docs] == ["es"]
+    notext = [s for s in skipped if s["shard"].endswith("notext.parquet")]
+    assert [(s["position"], s["id"]) for s in notext] == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_skipped_records_are_valid_json_lines(tmp_path: Path) -> None:
+    shard = write_jsonl(tmp_path / "bad.jsonl", [b'{"text": "\xff\xfe"}\n', b"{oops\n", GOOD])
+    out = tmp_path / "out"
+    assert run_audit(shard, "--output", out) == 0
+    lines = [line for p in sorted((out / "skipped").glob("*.jsonl")) for line in p.read_text().splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        record = json.loads(line)
+        assert set(record) == {"shard", "position", "id", "stage", "reason", "detail", "excerpt"}
