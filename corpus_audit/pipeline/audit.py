@@ -195,13 +195,16 @@ class AuditWorkUnit(beam.DoFn):
     def process(self, unit: WorkUnit):
         accounting = ReadAccounting()
         budget = unit.record_budget
+        shown_read, shown_bytes = 0, 0  # what the progress line has already counted
         for split in unit.splits:
-            read_before, bytes_before = accounting.documents_read, accounting.bytes_read
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
             writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
             for item in read_split(split, self.read_config, accounting, remaining):
+                if self.show_progress:
+                    self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
+                    shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
                 if isinstance(item, SkipRecord):
                     yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
                     continue
@@ -216,12 +219,8 @@ class AuditWorkUnit(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(analysis.name, analysis.combine_input(batch, columns))
                 writer.write(self._document_columns(batch, columns))
             writer.close()
-            read_now = accounting.documents_read - read_before
-            bytes_now = accounting.bytes_read - bytes_before
-            self.documents_read.inc(read_now)
-            self.bytes_read.inc(bytes_now)
-            if self.show_progress:
-                self._progress.update(read_now, bytes_now)
+        self.documents_read.inc(accounting.documents_read)
+        self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
 
