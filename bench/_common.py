@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,7 @@ def corpus_audit_command() -> list[str]:
 @dataclass
 class PipelineRun:
     wall: float  # seconds around the subprocess: interpreter + imports + Beam + the run
+    cpu: float  # user + system CPU seconds of the subprocess and its worker processes
     summary: dict
     stderr: str
     output: Path
@@ -131,9 +133,12 @@ def run_pipeline(inputs: list[str | os.PathLike], output: str | os.PathLike, *ar
                  check: bool = True) -> PipelineRun:
     """``corpus-audit run INPUTS --output OUTPUT ARGS`` in a subprocess, timed from outside."""
     command = [*corpus_audit_command(), "run", *map(str, inputs), "--output", str(output), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         message = (f"bench: corpus-audit failed with exit code {proc.returncode}: {' '.join(command)}\n"
                    f"{proc.stderr[-4000:]}")
@@ -142,7 +147,7 @@ def run_pipeline(inputs: list[str | os.PathLike], output: str | os.PathLike, *ar
         print(message, file=sys.stderr)
     summary_path = Path(output) / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
-    return PipelineRun(wall, summary, proc.stderr, Path(output))
+    return PipelineRun(wall, cpu, summary, proc.stderr, Path(output))
 
 
 def read_document_table(output: str | os.PathLike, columns=("id", "language", "language_score")):
@@ -193,6 +198,38 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def busy_cores(seconds: float = 1.0) -> float | None:
+    """Cores kept busy by anything on the machine over ``seconds`` (from /proc/stat), or None."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                values = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return sum(values), idle
+
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    if first is None or second is None or second[0] == first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return (total - idle) / total * (os.cpu_count() or 1)
+
+
+def check_quiet_machine(label: str) -> None:
+    """Print how busy the machine is right now; warn when other work would skew timings."""
+    busy = busy_cores()
+    if busy is None:
+        return
+    warning = ""
+    if busy > 0.15:
+        warning = " WARNING: other processes are using the CPU; timings are not reliable"
+    print(f"{label}: {busy:.2f} of {os.cpu_count()} cores busy over 1 s{warning}")
 
 
 def machine_info() -> list[str]:

@@ -69,12 +69,13 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.time()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     if args.command == "run":
         try:
-            return run_command(args, beam_args, argv)
+            return run_command(args, beam_args, argv, started)
         except (UsageError, InputError) as exc:
             return _fail(str(exc))
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse enforces choices
@@ -145,7 +146,8 @@ def pipeline_options(args: argparse.Namespace, beam_args: list[str]):
     return options
 
 
-def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str]) -> int:
+def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
+                started: float | None = None) -> int:
     import apache_beam as beam
 
     from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, summary_json
@@ -202,7 +204,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str])
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    started = time.time()
+    started = time.time() if started is None else started
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config)
     result = pipeline.run()

@@ -321,9 +321,11 @@ class _ZstdFramesReader(io.RawIOBase):
 
     ``zstandard``'s ``stream_reader`` ends quietly on a truncated frame, which would lose
     the tail of a shard without a trace; this reader checks each frame reached its end.
+    Compressed input is fed in small pieces so that one call's output stays bounded even
+    for highly compressible data.
     """
 
-    CHUNK = 1 << 20
+    PIECE = 1 << 14  # compressed bytes per decompress call
 
     def __init__(self, raw: io.IOBase) -> None:
         import zstandard
@@ -332,19 +334,22 @@ class _ZstdFramesReader(io.RawIOBase):
         self._new = zstandard.ZstdDecompressor().decompressobj
         self._frame = self._new()
         self._frame_has_input = False
-        self._pending = b""
+        self._pending = memoryview(b"")
+        self._compressed = b""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         while not self._pending:
-            compressed = self._raw.read(self.CHUNK)
-            if not compressed:
-                if self._frame_has_input and not self._frame.eof:
-                    raise EOFError("zstd stream ended before the end of its frame (truncated file)")
-                return 0
-            self._pending = self._feed(compressed)
+            if not self._compressed:
+                self._compressed = self._raw.read(1 << 20)
+                if not self._compressed:
+                    if self._frame_has_input and not self._frame.eof:
+                        raise EOFError("zstd stream ended before the end of its frame (truncated file)")
+                    return 0
+            piece, self._compressed = self._compressed[: self.PIECE], self._compressed[self.PIECE:]
+            self._pending = memoryview(self._feed(piece))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -389,7 +394,7 @@ def _read_jsonl(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
             for position, line in enumerate(stream):
                 if not _budget_left(builder, start_read, budget):
                     break
-                if not line.strip():
+                if line.isspace():
                     builder.accounting.blank_lines_ignored += 1
                     continue
                 records += 1

@@ -92,10 +92,16 @@ class LanguageIdentification(Analysis):
 
     def __init__(self, model_path: str | None = None, threshold: float = DEFAULT_THRESHOLD,
                  markdown_min_percent: float = PAPER_MIN_PERCENT) -> None:
-        self.model_path = model_path or default_model_path()
+        # None = the wheel's lid.176.ftz, resolved where it is used: a Dataflow worker's
+        # site-packages is not the launching machine's.
+        self.model_option = model_path
         self.threshold = threshold
         self.markdown_min_percent = markdown_min_percent
         self._model = None
+
+    @property
+    def model_path(self) -> str:
+        return self.model_option or default_model_path()
 
     # -- options -----------------------------------------------------------------------
     @classmethod
