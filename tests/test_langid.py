@@ -134,3 +134,20 @@ def test_shipped_sample_corpus_runs(tmp_path: Path) -> None:
     assert_balanced(summary)
     languages = [r[0] for r in read_csv(out / "tables" / "languages.csv")[1:]]
     assert languages[0] == "en" and len(languages) >= 10
+
+
+def test_pipeline_merge_of_per_split_accumulators_equals_whole() -> None:
+    """What the pipeline does: each split pre-combined on its worker, then merged."""
+    from corpus_audit.pipeline.audit import MergeAccumulatorsFn
+
+    rng = random.Random(11)
+    docs = [(None, rng.choice(["en", "fr", "sv", "unknown"])) for _ in range(300)]
+    fn = LanguageCountsCombineFn()
+    whole = fn.extract_output(fn.add_input(fn.create_accumulator(), _batch_input(docs)))
+    partials = [fn.add_input(fn.create_accumulator(), _batch_input(docs[i:i + 70])) for i in range(0, 300, 70)]
+    merge = MergeAccumulatorsFn(LanguageCountsCombineFn())
+    left = merge.add_input(merge.add_input(merge.create_accumulator(), partials[0]), partials[1])
+    right = merge.create_accumulator()
+    for partial in partials[2:]:
+        right = merge.add_input(right, partial)
+    assert merge.extract_output(merge.merge_accumulators([right, left])) == whole

@@ -68,6 +68,30 @@ class AuditConfig:
 # ----------------------------------------------------------------------------- accounting
 
 
+class MergeAccumulatorsFn(beam.CombineFn):
+    """Combines partial accumulators of a stage's CombineFn (one per split) into its output.
+
+    The worker pre-combines each split with the stage's own ``add_input``; this merges
+    those partial results with the stage's ``merge_accumulators`` — so the corpus table is
+    by construction the merge of the per-split tables.
+    """
+
+    def __init__(self, combine_fn: beam.CombineFn) -> None:
+        self.combine_fn = combine_fn
+
+    def create_accumulator(self):
+        return self.combine_fn.create_accumulator()
+
+    def add_input(self, accumulator, partial):
+        return self.combine_fn.merge_accumulators([accumulator, partial])
+
+    def merge_accumulators(self, accumulators):
+        return self.combine_fn.merge_accumulators(list(accumulators))
+
+    def extract_output(self, accumulator):
+        return self.combine_fn.extract_output(accumulator)
+
+
 class AccountingCombineFn(beam.CombineFn):
     """Merges the per-split `ReadAccounting` into the corpus total (documents read,
     analysed, skipped by reason, bytes)."""
@@ -166,8 +190,8 @@ def plan_work_units(item: InputFile, read_config: ReadConfig) -> Iterator[ShardS
 class AuditWorkUnit(beam.DoFn):
     """Reads the splits of a work unit and runs every analysis on each batch.
 
-    Outputs (tagged): per-stage combine inputs (tag = stage name), ``skipped`` records,
-    and one ``accounting`` per unit; writes ``documents/<split>.parquet`` as it goes.
+    Outputs (tagged): per stage (tag = stage name) its CombineFn accumulator over the unit,
+    ``skipped`` records, and one ``accounting`` per unit; writes ``documents/<split>.parquet`` as it goes.
     A document an analysis raises on is skipped with reason ``stage_error:<stage>``.
     """
 
@@ -186,14 +210,19 @@ class AuditWorkUnit(beam.DoFn):
         self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
         self.show_progress = config.progress
         self._progress: _Progress | None = None
+        self._combine_fns: dict[str, beam.CombineFn] = {}
 
     def setup(self) -> None:
         for analysis in self.analyses:
             analysis.setup()
+        self._combine_fns = {analysis.name: analysis.combine_fn() for analysis in self.analyses}
         self._progress = _Progress()
 
     def process(self, unit: WorkUnit):
         accounting = ReadAccounting()
+        # Each stage's accumulator for this unit: one small element per split leaves the
+        # worker instead of one per batch (the split's partial table, merged globally).
+        accumulators = {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
         budget = unit.record_budget
         shown_read, shown_bytes = 0, 0  # what the progress line has already counted
         for split in unit.splits:
@@ -216,12 +245,15 @@ class AuditWorkUnit(beam.DoFn):
                     continue
                 accounting.documents_analysed += len(batch)
                 for analysis in self.analyses:
-                    yield beam.pvalue.TaggedOutput(analysis.name, analysis.combine_input(batch, columns))
+                    accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
+                        accumulators[analysis.name], analysis.combine_input(batch, columns))
                 writer.write(self._document_columns(batch, columns))
             writer.close()
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)
+        for name, accumulator in accumulators.items():
+            yield beam.pvalue.TaggedOutput(name, accumulator)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
 
     def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
@@ -345,7 +377,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
     for analysis in config.analyses:
         keyed.append(
             results[analysis.name]
-            | f"Combine_{analysis.name}" >> beam.CombineGlobally(analysis.combine_fn())
+            | f"Combine_{analysis.name}" >> beam.CombineGlobally(MergeAccumulatorsFn(analysis.combine_fn()))
             | f"Key_{analysis.name}" >> beam.Map(lambda value, name=analysis.name: (name, value))
         )
     return (

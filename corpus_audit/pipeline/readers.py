@@ -487,6 +487,7 @@ def _read_text(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
 
 
 def _read_parquet(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
+    handle = None
     try:
         handle = FileSystems.open(split.path, compression_type=CompressionTypes.UNCOMPRESSED)
         parquet = pq.ParquetFile(handle)
@@ -500,12 +501,15 @@ def _read_parquet(split: ShardSplit, builder: _BatchBuilder, budget: int | None)
         batches = parquet.iter_batches(batch_size=builder.config.batch_documents, row_groups=groups,
                                        columns=wanted or names[:1], use_threads=False)
     except Exception as exc:  # noqa: BLE001
+        if handle is not None:
+            handle.close()
         yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
         return
-    if metadata.num_rows == 0:
-        yield builder.skip(0, SKIP_EMPTY_FILE, detail="Parquet file with no rows")
-        return
-    yield from _read_arrow_batches(batches, names, row_offset, builder, budget)
+    with handle:
+        if metadata.num_rows == 0:
+            yield builder.skip(0, SKIP_EMPTY_FILE, detail="Parquet file with no rows")
+            return
+        yield from _read_arrow_batches(batches, names, row_offset, builder, budget)
 
 
 def _read_hf_dataset(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
