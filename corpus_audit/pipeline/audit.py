@@ -18,8 +18,9 @@ import json
 import logging
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import apache_beam as beam
 import pyarrow as pa
@@ -31,7 +32,6 @@ from corpus_audit import __version__
 from corpus_audit.pipeline.documents import (
     DocumentBatch,
     ReadAccounting,
-    ShardSplit,
     SkipRecord,
     WorkUnit,
     make_excerpt,
@@ -119,8 +119,8 @@ class AccountingCombineFn(beam.CombineFn):
 class DocumentTableWriter:
     """Streams the per-document columns of one split to ``documents/<split key>.parquet``.
 
-    Written to a temporary name and renamed at the end, so a retried split replaces its
-    file instead of adding a second one.
+    Written to a temporary name of its own and renamed at the end, so a retried (or
+    speculatively duplicated) split replaces its file instead of adding a second one.
     """
 
     ROWS_PER_GROUP = 65_536
@@ -130,6 +130,7 @@ class DocumentTableWriter:
         self.schema = schema
         self._buffer: dict[str, list] = {name: [] for name in schema.names}
         self._buffered = 0
+        self._tmp_path = f"{self.path}.{uuid.uuid4().hex}.tmp"
         self._writer: pq.ParquetWriter | None = None
         self._file = None
 
@@ -145,7 +146,7 @@ class DocumentTableWriter:
             return
         if self._writer is None:
             ensure_parent_dir(self.path)
-            self._file = FileSystems.create(self.path + ".tmp")
+            self._file = FileSystems.create(self._tmp_path)
             self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
         self._writer.write_table(pa.table(self._buffer, schema=self.schema))
         self._buffer = {name: [] for name in self.schema.names}
@@ -159,7 +160,7 @@ class DocumentTableWriter:
         self._file.close()
         if FileSystems.exists(self.path):
             FileSystems.delete([self.path])
-        FileSystems.rename([self.path + ".tmp"], [self.path])
+        FileSystems.rename([self._tmp_path], [self.path])
 
 
 class _Progress:
@@ -181,10 +182,6 @@ class _Progress:
             print(f"corpus-audit: {self.documents:,} documents, {self.bytes / 1e6:,.1f} MB read "
                   f"({self.bytes / 1e6 / elapsed:,.2f} MB/s, {self.documents / elapsed:,.0f} docs/s this worker)",
                   file=sys.stderr, flush=True)
-
-
-def plan_work_units(item: InputFile, read_config: ReadConfig) -> Iterator[ShardSplit]:
-    yield from plan_splits(item, read_config)
 
 
 class AuditWorkUnit(beam.DoFn):
@@ -341,7 +338,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
     splits = (
         pipeline
         | "ListInputs" >> beam.Create(config.inputs, reshuffle=False)
-        | "PlanSplits" >> beam.FlatMap(plan_work_units, read_config)
+        | "PlanSplits" >> beam.FlatMap(plan_splits, read_config)
     )
     if config.limit is None:
         units = (
