@@ -15,9 +15,10 @@ from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, r
 GOOD = {"id": "good", "text": SENTENCES["en"]}
 
 
-def audit(tmp_path: Path, *inputs: Path, extra: tuple[str, ...] = ()) -> tuple[dict, list[dict], list[dict]]:
+def audit(tmp_path: Path, *inputs: Path, extra: tuple[str, ...] = (),
+          exit_code: int = 0) -> tuple[dict, list[dict], list[dict]]:
     out = tmp_path / "out"
-    assert run_audit(*inputs, "--output", out, *extra) == 0
+    assert run_audit(*inputs, "--output", out, *extra) == exit_code
     summary = read_summary(out)
     assert_balanced(summary)
     return summary, read_documents(out), read_skipped(out)
@@ -105,7 +106,8 @@ def test_empty_files_are_counted(tmp_path: Path) -> None:
 
 def test_invalid_utf8_text_file(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9 au lait")
-    summary, _, skipped = audit(tmp_path, tmp_path / "bad.txt")
+    # Nothing analysed: outputs are written, and the exit code says so (1).
+    summary, _, skipped = audit(tmp_path, tmp_path / "bad.txt", exit_code=1)
     assert summary["documents_skipped"] == {"invalid_utf8": 1}
     assert skipped[0]["excerpt"] == "caf\\xe9 au lait"
 

@@ -79,7 +79,7 @@ def test_refuses_non_empty_foreign_output_dir_but_reruns_over_own(tmp_path: Path
     foreign.mkdir()
     (foreign / "precious.txt").write_text("keep me")
     assert main(["run", str(shard), "--output", str(foreign)]) == 2
-    assert "not empty" in _error_line(capsys)
+    assert "did not write" in _error_line(capsys)
     assert (foreign / "precious.txt").read_text() == "keep me"
 
     out = tmp_path / "out"

@@ -268,20 +268,25 @@ class AuditWorkUnit(beam.DoFn):
             try:
                 produced = analysis.annotate(batch, columns)
             except Exception:  # noqa: BLE001 - find the offending documents, skip only those
+                # One document at a time; the documents that pass keep their own results,
+                # so a stage that fails intermittently cannot fail the whole bundle here.
                 keep: list[int] = []
+                produced = {f.name: [] for f in analysis.document_fields()}
                 for i in range(len(batch)):
                     try:
-                        analysis.annotate(batch.select([i]), {k: [v[i]] for k, v in columns.items()})
-                        keep.append(i)
+                        single = analysis.annotate(batch.select([i]), {k: [v[i]] for k, v in columns.items()})
                     except Exception as exc:  # noqa: BLE001
                         skips.append(SkipRecord(batch.shard, batch.positions[i], stage_error_reason(analysis.name),
                                                 make_excerpt(batch.texts[i]), batch.ids[i], analysis.name,
                                                 f"{type(exc).__name__}: {exc}"))
+                        continue
+                    keep.append(i)
+                    for name, values in single.items():
+                        produced[name].extend(values)
                 batch = batch.select(keep)
                 columns = {k: [v[i] for i in keep] for k, v in columns.items()}
                 if not len(batch):
                     return batch, columns, skips
-                produced = analysis.annotate(batch, columns)
             columns.update(produced)
         return batch, columns, skips
 

