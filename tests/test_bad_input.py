@@ -135,3 +135,78 @@ def test_skipped_records_are_valid_json_lines(tmp_path: Path) -> None:
     for line in lines:
         record = json.loads(line)
         assert set(record) == {"shard", "position", "id", "stage", "reason", "detail", "excerpt"}
+
+
+def test_oversized_line_is_measured_without_being_parsed(tmp_path: Path) -> None:
+    big = {"id": "big", "text": "x" * 3_000_000}
+    shard = write_jsonl(tmp_path / "big.jsonl", [GOOD, big, GOOD])
+    summary, docs, skipped = audit(tmp_path, shard, extra=("--max-document-bytes", "1000"))
+    assert summary["documents_skipped"] == {"document_too_large": 1}
+    line_size = len(json.dumps(big).encode()) + 1
+    assert skipped[0]["detail"].startswith(f"{line_size} bytes > --max-document-bytes 1000")
+    assert summary["bytes_read"] == shard.stat().st_size  # the skipped line's bytes are counted too
+    assert [d["position"] for d in docs] == [0, 2]
+
+
+def test_utf8_bom_and_crlf_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\r\n" + json.dumps(GOOD).encode() + b"\r\n")
+    summary, docs, _ = audit(tmp_path, path)
+    assert summary["documents_analysed"] == 2 and summary["documents_skipped"] == {}
+
+
+def test_parquet_undecodable_cell_skips_only_that_row(tmp_path: Path) -> None:
+    good = SENTENCES["en"].encode()
+    raw = pa.array([good, good, b"caf\xe9", good], pa.binary())
+    table = pa.table({"id": ["a", "b", "c", "d"], "text": raw.view(pa.string())})
+    pq.write_table(table, tmp_path / "bad-utf8.parquet", row_group_size=2)
+    summary, docs, skipped = audit(tmp_path, tmp_path / "bad-utf8.parquet")
+    assert summary["documents_read"] == 4
+    assert summary["documents_skipped"] == {"invalid_utf8": 1}
+    assert [d["id"] for d in docs] == ["a", "b", "d"]
+    assert [(s["position"], s["id"]) for s in skipped] == [(2, "c")]
+
+
+def test_corrupt_row_group_counts_every_lost_row() -> None:
+    from corpus_audit.pipeline.documents import ReadAccounting
+    from corpus_audit.pipeline.readers import ReadConfig, _BatchBuilder, _read_arrow_batches
+
+    def batches():
+        yield pa.record_batch({"text": [SENTENCES["en"]] * 3})
+        raise OSError("Corrupt snappy compressed data.")
+
+    accounting = ReadAccounting()
+    builder = _BatchBuilder("s.parquet", ReadConfig(), accounting)
+    items = list(_read_arrow_batches(batches(), ["text"], 100, builder, None, expected_rows=10))
+    assert accounting.documents_read == 10
+    assert accounting.documents_skipped == {"truncated_or_corrupt_file": 7}
+    assert items[0].position == 103 and "7 rows from here unreadable" in items[0].detail
+    assert len(builder.batch) == 3
+
+
+def test_string_view_and_dictionary_text_columns_are_measured(tmp_path: Path) -> None:
+    text = SENTENCES["fr"]
+    pq.write_table(pa.table({"text": pa.array([text, text]).dictionary_encode()}), tmp_path / "dict.parquet")
+    summary, docs, _ = audit(tmp_path, tmp_path / "dict.parquet", extra=("--max-document-bytes", "20"), exit_code=1)
+    assert summary["documents_skipped"] == {"document_too_large": 2}
+    view = pa.table({"text": pa.array([text], pa.string_view())})
+    from corpus_audit.pipeline.readers import _text_values
+
+    assert _text_values(view.column("text").chunk(0)) == ([text], [len(text.encode())])
+
+
+def test_symlinked_directories_are_followed_and_hidden_files_listed(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    write_jsonl(real / "a.jsonl", [GOOD])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "linked").symlink_to(real, target_is_directory=True)
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)  # a cycle must not loop
+    write_jsonl(corpus / "b.jsonl", [GOOD])
+    (corpus / ".hidden").mkdir()
+    write_jsonl(corpus / ".hidden" / "c.jsonl", [GOOD])
+    summary, docs, _ = audit(tmp_path, corpus)
+    assert summary["documents_analysed"] == 2
+    assert summary["ignored_files"] == [str(corpus / ".hidden" / "c.jsonl")]
+    assert summary["ignored_files_count"] == 1

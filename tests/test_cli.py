@@ -158,3 +158,50 @@ def test_stage_failure_end_to_end_keeps_the_accounting_identity(tmp_path: Path) 
     assert summary["documents_analysed"] == 2
     assert_balanced(summary)
     assert [(s["id"], s["stage"]) for s in read_skipped(out)] == [("b", "langid")]
+
+
+def test_mistyped_options_are_rejected_not_passed_to_beam(tmp_path: Path, capsys) -> None:
+    shard = str(_shard(tmp_path))
+    assert main(["run", shard, "--output", str(tmp_path / "o"), "--limt", "5"]) == 2
+    assert "unrecognised argument(s): --limt 5" in _error_line(capsys)
+    assert main(["run", shard, "--output", str(tmp_path / "o"), "--text", "body"]) == 2  # no abbreviations
+    assert "--text" in _error_line(capsys)
+    # Real Beam options pass through.
+    assert run_audit(shard, "--output", tmp_path / "o", "--direct_running_mode", "multi_threading") == 0
+
+
+def test_invalid_arguments_leave_a_previous_run_untouched(tmp_path: Path, capsys) -> None:
+    shard = _shard(tmp_path)
+    out = tmp_path / "out"
+    assert run_audit(shard, "--output", out) == 0
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert main(["run", str(shard), "--output", str(out), "--workers", "0"]) == 2
+    assert "--workers" in _error_line(capsys)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+
+
+def test_dataflow_needs_remote_paths(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(_shard(tmp_path)), "--output", "gs://bucket/out", "--runner", "DataflowRunner"]) == 2
+    assert "must be gs:// paths" in _error_line(capsys)
+
+
+def test_nothing_analysed_exits_1_with_a_reason(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(_shard(tmp_path)), "--output", str(out), "--text-field", "body", "--quiet"]) == 1
+    assert "no document was analysed (3 read; skipped: missing_text_field 3)" in _error_line(capsys)
+    assert read_summary(out)["documents_skipped"] == {"missing_text_field": 3}
+
+
+def test_isolation_keeps_results_when_the_stage_fails_only_on_whole_batches(tmp_path: Path) -> None:
+    class FailsOnBatches(LanguageIdentification):
+        def annotate(self, batch, columns):
+            if len(batch) > 1:
+                raise RuntimeError("flaky on batches")
+            return super().annotate(batch, columns)
+
+    analysis = FailsOnBatches()
+    analysis.setup()
+    dofn = AuditWorkUnit(AuditConfig(inputs=[], output_dir=str(tmp_path), analyses=[analysis]))
+    batch = DocumentBatch("s", ["a", "b"], [SENTENCES["en"], SENTENCES["de"]], [0, 1], [None, None])
+    kept, columns, skips = dofn._analyse(batch)
+    assert kept.ids == ["a", "b"] and columns["language"] == ["en", "de"] and skips == []
