@@ -165,6 +165,7 @@ def test_parquet_undecodable_cell_skips_only_that_row(tmp_path: Path) -> None:
     assert summary["documents_skipped"] == {"invalid_utf8": 1}
     assert [d["id"] for d in docs] == ["a", "b", "d"]
     assert [(s["position"], s["id"]) for s in skipped] == [(2, "c")]
+    assert summary["bytes_read"] == 3 * len(good)  # good rows of the batch with the bad cell are measured
 
 
 def test_corrupt_row_group_counts_every_lost_row() -> None:

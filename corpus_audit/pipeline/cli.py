@@ -220,7 +220,8 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     options = pipeline_options(args, beam_args)
     prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
     if ignored and not args.quiet:
-        print(f"corpus-audit: ignoring {len(ignored)} file(s) with unsupported suffixes, e.g. {ignored[0]}",
+        print(f"corpus-audit: not reading {len(ignored)} file(s) with unsupported suffixes or in hidden "
+              f"directories (listed in summary.json), e.g. {ignored[0]}",
               file=sys.stderr)
 
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,

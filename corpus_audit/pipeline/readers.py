@@ -424,11 +424,11 @@ def _read_jsonl(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
                 nbytes = len(line)
                 try:
                     record = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
+                except orjson.JSONDecodeError:
                     record, reason, detail = _parse_json_fallback(line, builder.accounting)
                     if record is None:
                         builder.accounting.bytes_read += nbytes
-                        yield builder.skip(position, reason, line, detail=detail or str(exc))
+                        yield builder.skip(position, reason, line, detail=detail)
                         continue
                 if not isinstance(record, dict):
                     builder.accounting.bytes_read += nbytes
@@ -451,6 +451,7 @@ def _read_jsonl(split: ShardSplit, builder: _BatchBuilder, budget: int | None):
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+EXCERPT_BYTES = 1024  # head of an oversized line kept for its skip record
 
 
 class _OversizedLine(bytes):
@@ -483,9 +484,6 @@ def _bounded_lines(stream: io.IOBase, limit: int) -> Iterator[bytes]:
         oversized = _OversizedLine(line[:EXCERPT_BYTES])
         oversized.size = size
         yield oversized
-
-
-EXCERPT_BYTES = 1024
 
 
 def _parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object | None, str, str]:
@@ -663,7 +661,9 @@ def _read_arrow_batches(batches: Iterator[pa.RecordBatch], names: list[str], row
             try:
                 texts, sizes = _text_values(text_array)
             except Exception:  # noqa: BLE001 - an undecodable cell: find it row by row
-                texts, sizes = _row_values(text_array, n), [0] * n
+                texts = _row_values(text_array, n)
+                sizes = [len(t.encode("utf-8")) if isinstance(t, str) and not isinstance(t, _UndecodableCell) else 0
+                         for t in texts]
         else:
             texts, sizes = [None] * n, [0] * n
         for i in range(n):
