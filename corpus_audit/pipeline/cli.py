@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any, Sequence
 
 from corpus_audit import __version__
+from corpus_audit.lexicons.cache import SOURCES, LexiconError, cache_root, cached_lexicon_dir, download_lexicon
 from corpus_audit.pipeline.readers import InputError, ReadConfig, expand_inputs
 from corpus_audit.transforms import STAGES, UsageError, resolve_stages
 
@@ -62,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
     for stage in STAGES.values():
         stage.add_arguments(run)
+
+    lexicons = commands.add_parser(
+        "lexicons", help="list or download the official lexicons", allow_abbrev=False,
+        description="The project ships default word lists; the official HolisticBias and Gender-GAP "
+                    "lists are downloaded once into a user cache and used when present.")
+    lexicon_commands = lexicons.add_subparsers(dest="lexicon_command", required=True)
+    lexicon_commands.add_parser("list", help="the official lexicons and whether they are cached")
+    download = lexicon_commands.add_parser("download", help="fetch an official lexicon into the cache")
+    download.add_argument("name", choices=sorted(SOURCES), help="which lexicon")
+    download.add_argument("--url", metavar="BASE_URL",
+                          help="fetch the files from this base URL (a mirror, or file:///dir) instead")
+    download.add_argument("--cache-dir", metavar="DIR",
+                          help="cache root (default: $CORPUS_AUDIT_CACHE, $XDG_CACHE_HOME/corpus-audit "
+                               "or ~/.cache/corpus-audit)")
     return parser
 
 
@@ -80,8 +95,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args, beam_args, argv, started)
         except (UsageError, InputError) as exc:
             return _fail(str(exc))
+    if args.command == "lexicons":
+        if beam_args:
+            return _fail(f"unrecognised argument(s): {' '.join(beam_args)}")
+        try:
+            return lexicons_command(args)
+        except LexiconError as exc:
+            return _fail(str(exc))
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse enforces choices
     return EXIT_USAGE
+
+
+# ----------------------------------------------------------------------------- lexicons
+
+
+def _download_validator(name: str):
+    """``validate(url, data)`` of the lexicon's loader module (``lexicons/<name>.py``), if any."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"corpus_audit.lexicons.{name.replace('-', '_')}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, "validate_download", None)
+
+
+def lexicons_command(args: argparse.Namespace) -> int:
+    root = os.path.abspath(args.cache_dir) if getattr(args, "cache_dir", None) else cache_root()
+    if args.lexicon_command == "list":
+        for name, source in SOURCES.items():
+            cached = cached_lexicon_dir(name, root)
+            state = f"cached in {cached}" if cached else "not downloaded (the shipped default list is used)"
+            print(f"{name} {source.version}: {source.description}; {state}")
+        return 0
+    source = SOURCES[args.name]
+    print(f"corpus-audit: downloading {args.name} {source.version} ({len(source.files)} file(s)) "
+          f"from {args.url or source.base_url}", file=sys.stderr)
+    directory = download_lexicon(args.name, base_url=args.url, root=root,
+                                 validate=_download_validator(args.name))
+    print(f"corpus-audit: {args.name} {source.version} saved in {directory}", file=sys.stderr)
+    return 0
 
 
 # ----------------------------------------------------------------------------- run

@@ -1,0 +1,179 @@
+"""Official lexicons fetched into a user cache: ``corpus-audit lexicons download NAME``.
+
+The project ships its own default word lists (in this package). The official lists
+(HolisticBias descriptors, Gender-GAP nouns) are published by their authors; their licences
+keep them out of this repository, so the user downloads them once into a cache, and the
+analyses use the cache when it is present (``summary.json`` names the list used).
+
+Cache layout: ``<cache>/<name>/<version>/<files>`` plus ``manifest.json`` (source URL,
+sha256 and size of each file, download time). The cache root is ``$CORPUS_AUDIT_CACHE``,
+else ``$XDG_CACHE_HOME/corpus-audit``, else ``~/.cache/corpus-audit``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+#: A lexicon file larger than this is refused (the official files are a few hundred KB).
+MAX_LEXICON_FILE_BYTES = 32 * 1024 * 1024
+DOWNLOAD_TIMEOUT_SECONDS = 60
+
+_RESPONSIBLE_NLP = "https://raw.githubusercontent.com/facebookresearch/ResponsibleNLP/main"
+
+#: ISO 639-3 codes of the 55 Gender-GAP v1.0 lexicons (``<code>_nouns.json``).
+GENDER_GAP_V1_LANGUAGES = (
+    "arb asm bel ben bul cat ces ckb cmn cym dan deu ell eng est fin fra gle hin hun ind ita jpn kan "
+    "kat khk kir kor lit lug lvs mar mlt nld pan pes pol por ron rus slk slv spa swe swh tam tel tgl "
+    "tha tur urd uzn vie yue zul").split()
+
+
+class LexiconError(ValueError):
+    """A lexicon that cannot be used: the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class LexiconSource:
+    """Where an official lexicon is published: ``base_url`` + each of ``files``."""
+
+    name: str
+    version: str
+    base_url: str
+    files: tuple[str, ...]
+    description: str
+    licence: str
+
+
+SOURCES: dict[str, LexiconSource] = {
+    "holistic-bias": LexiconSource(
+        name="holistic-bias", version="v1.1",
+        base_url=f"{_RESPONSIBLE_NLP}/holistic_bias/dataset/v1.1",
+        files=("descriptors.json",),
+        description="HolisticBias descriptors (Smith et al. 2022), official v1.1 descriptors.json",
+        licence="CC BY-SA 4.0 (see facebookresearch/ResponsibleNLP)"),
+    "gender-gap": LexiconSource(
+        name="gender-gap", version="v1.0",
+        base_url=f"{_RESPONSIBLE_NLP}/gender_gap_pipeline/gender_lexicon/v1.0",
+        files=tuple(f"{code}_nouns.json" for code in GENDER_GAP_V1_LANGUAGES),
+        description="Gender-GAP person-noun lexicons (Muller et al. 2023), official v1.0, 55 languages",
+        licence="CC BY-SA 4.0 (see facebookresearch/ResponsibleNLP)"),
+}
+
+
+def cache_root() -> str:
+    """The user cache directory for official lexicons (not created here)."""
+    explicit = os.environ.get("CORPUS_AUDIT_CACHE")
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "corpus-audit")
+
+
+def cached_lexicon_dir(name: str, root: str | None = None) -> str | None:
+    """The cached directory of lexicon ``name`` when a complete download is there, else None."""
+    source = SOURCES[name]
+    directory = os.path.join(root or cache_root(), source.name, source.version)
+    manifest = os.path.join(directory, "manifest.json")
+    if not os.path.isfile(manifest):
+        return None  # no download, or one that did not finish (the manifest is written last)
+    return directory
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("https", "http", "file"):
+        raise LexiconError(f"{url}: only https, http and file URLs are fetched")
+    request = urllib.request.Request(url, headers={"User-Agent": "corpus-audit"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+            data = response.read(MAX_LEXICON_FILE_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise LexiconError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise LexiconError(f"{url}: cannot download ({reason})") from exc
+    if len(data) > MAX_LEXICON_FILE_BYTES:
+        raise LexiconError(f"{url}: larger than {MAX_LEXICON_FILE_BYTES:,} bytes; refusing it")
+    return data
+
+
+def download_lexicon(name: str, *, base_url: str | None = None, root: str | None = None,
+                     validate: Callable[[str, bytes], None] | None = None,
+                     timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> str:
+    """Fetch every file of lexicon ``name`` into the cache; return the directory.
+
+    Files go to a temporary directory first, are checked (JSON, size, and ``validate`` when
+    given), and the directory is moved into place only when every file arrived, so a failed
+    or interrupted download never leaves a half lexicon that later runs would use.
+    """
+    if name not in SOURCES:
+        raise LexiconError(f"unknown lexicon {name!r}; available: {', '.join(SOURCES)}")
+    source = SOURCES[name]
+    base = (base_url or source.base_url).rstrip("/")
+    parent = os.path.join(root or cache_root(), source.name)
+    os.makedirs(parent, exist_ok=True)
+    target = os.path.join(parent, source.version)
+    staging = tempfile.mkdtemp(prefix=f".{source.version}-", dir=parent)
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is readable like any other
+    files = []
+    try:
+        for filename in source.files:
+            url = f"{base}/{filename}"
+            data = _fetch(url, timeout)
+            try:
+                json.loads(data.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise LexiconError(f"{url}: not a UTF-8 JSON file ({exc})") from exc
+            if validate is not None:
+                validate(url, data)
+            with open(os.path.join(staging, filename), "wb") as f:
+                f.write(data)
+            files.append({"file": filename, "url": url, "bytes": len(data),
+                          "sha256": hashlib.sha256(data).hexdigest()})
+        manifest = {"name": source.name, "version": source.version, "description": source.description,
+                    "licence": source.licence, "base_url": base, "files": files,
+                    "downloaded_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        with open(os.path.join(staging, "manifest.json"), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+        if os.path.isdir(target):
+            old = tempfile.mkdtemp(prefix=f".{source.version}-old-", dir=parent)
+            os.rename(target, os.path.join(old, "previous"))
+            os.rename(staging, target)
+            _remove_tree(old)
+        else:
+            os.rename(staging, target)
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    return target
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES):
+    """Parse a lexicon JSON file with a size limit; errors name the file and the problem."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise LexiconError(f"{path}: cannot read lexicon file ({exc.strerror or exc})") from exc
+    if size > max_bytes:
+        raise LexiconError(f"{path}: lexicon file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"{path}: lexicon file is not UTF-8 ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise LexiconError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
