@@ -271,6 +271,7 @@ class AuditWorkUnit(beam.DoFn):
                 # One document at a time; the documents that pass keep their own results,
                 # so a stage that fails intermittently cannot fail the whole bundle here.
                 keep: list[int] = []
+                # Document fields plus any batch-scratch ("_"-prefixed) columns the stage shares.
                 produced = {f.name: [] for f in analysis.document_fields()}
                 for i in range(len(batch)):
                     try:
@@ -282,7 +283,7 @@ class AuditWorkUnit(beam.DoFn):
                         continue
                     keep.append(i)
                     for name, values in single.items():
-                        produced[name].extend(values)
+                        produced.setdefault(name, []).extend(values)
                 batch = batch.select(keep)
                 columns = {k: [v[i] for i in keep] for k, v in columns.items()}
                 if not len(batch):

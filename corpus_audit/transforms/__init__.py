@@ -8,10 +8,14 @@ To add an analysis: write ``transforms/<name>.py`` with an `Analysis` subclass (
 from __future__ import annotations
 
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.transforms.descriptors import Descriptors
 from corpus_audit.transforms.langid import LanguageIdentification
+from corpus_audit.transforms.pronouns import Pronouns
 
 STAGES: dict[str, type[Analysis]] = {
     LanguageIdentification.name: LanguageIdentification,
+    Pronouns.name: Pronouns,
+    Descriptors.name: Descriptors,
 }
 
 

@@ -1,0 +1,165 @@
+"""HolisticBias descriptor lists (Smith et al. 2022) for Llama 2 Table 9b (SPEC §4).
+
+Sources, in order of precedence:
+
+1. a ``descriptors.json`` given with ``--holistic-bias-descriptors PATH`` (official v1.0,
+   v1.1, ... or any file in the same layout);
+2. the official file downloaded by ``corpus-audit lexicons download holistic-bias``;
+3. ``holistic_bias_default.json`` shipped here: written for this project, not the official
+   list (its own version id), used when neither of the above is available.
+
+Layout (both official versions): ``{axis: {bucket: [descriptor, ...]}}`` where a descriptor
+is a string or an object with a ``"descriptor"`` string (plus e.g. ``gender``,
+``preference``). Keys starting with ``_`` (our ``_about``) are metadata, not axes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Iterable
+
+from corpus_audit.lexicons.cache import LexiconError, cached_lexicon_dir, read_lexicon_json
+from corpus_audit.lexicons.matching import term_tokens
+
+#: The five axes of Llama 2 Table 9b, in the paper's order.
+DEFAULT_AXES = ("gender_and_sex", "sexual_orientation", "nationality", "race_ethnicity", "religion")
+#: Ambiguous terms the paper leaves out (SPEC §4).
+DEFAULT_EXCLUDED_TERMS = ("straight", "white", "black")
+#: A term listed under several axes counts under the first of these (then the --axes order).
+DEFAULT_AXIS_PRIORITY = ("gender_and_sex",)
+OFFICIAL_FILE = "descriptors.json"
+
+
+@dataclass(frozen=True)
+class DescriptorLexicon:
+    """The descriptors to match: token tuple → (axis, descriptor), plus provenance."""
+
+    name: str
+    version: str
+    source: str
+    sha256: str
+    axes: tuple[str, ...]
+    terms: dict[tuple[str, ...], tuple[str, str]]
+    excluded_terms: tuple[str, ...]
+    #: Terms listed under several axes: {"descriptor", "listed_under", "counted_under"}.
+    reassigned: list[dict[str, Any]] = field(default_factory=list)
+
+    def descriptors_per_axis(self) -> dict[str, int]:
+        counts = {axis: 0 for axis in self.axes}
+        for axis, _ in self.terms.values():
+            counts[axis] += 1
+        return counts
+
+
+def default_descriptor_path() -> str:
+    return str(resources.files("corpus_audit.lexicons") / "holistic_bias_default.json")
+
+
+def parse_descriptor_file(data: Any, source: str) -> dict[str, list[tuple[str, str]]]:
+    """``{axis: [(bucket, descriptor), ...]}`` from a descriptors.json object, checked."""
+    if not isinstance(data, dict):
+        raise LexiconError(f"{source}: expected a JSON object of axis -> buckets, got {type(data).__name__}")
+    axes: dict[str, list[tuple[str, str]]] = {}
+    for axis, buckets in data.items():
+        if axis.startswith("_"):
+            continue
+        if isinstance(buckets, list):  # an axis without buckets
+            buckets = {axis: buckets}
+        if not isinstance(buckets, dict):
+            raise LexiconError(f"{source}: axis {axis!r}: expected an object of bucket -> list of descriptors, "
+                               f"got {type(buckets).__name__}")
+        entries: list[tuple[str, str]] = []
+        for bucket, items in buckets.items():
+            if not isinstance(items, list):
+                raise LexiconError(f"{source}: axis {axis!r} bucket {bucket!r}: expected a list of descriptors, "
+                                   f"got {type(items).__name__}")
+            for index, item in enumerate(items):
+                descriptor = item.get("descriptor") if isinstance(item, dict) else item
+                if not isinstance(descriptor, str) or not term_tokens(descriptor):
+                    raise LexiconError(f"{source}: axis {axis!r} bucket {bucket!r} item {index}: expected a "
+                                       f"descriptor string or an object with a \"descriptor\" string, got {item!r}"[:400])
+                entries.append((bucket, descriptor))
+        axes[axis] = entries
+    return axes
+
+
+def build_descriptor_lexicon(parsed: dict[str, list[tuple[str, str]]], *, axes: Iterable[str] = DEFAULT_AXES,
+                             excluded_terms: Iterable[str] = DEFAULT_EXCLUDED_TERMS,
+                             axis_priority: Iterable[str] = DEFAULT_AXIS_PRIORITY, name: str, version: str,
+                             source: str, sha256: str) -> DescriptorLexicon:
+    """Select axes, drop excluded terms, and give each term to exactly one axis."""
+    axes = tuple(axes)
+    missing = [axis for axis in axes if axis not in parsed]
+    if missing:
+        raise LexiconError(f"{source}: no axis {', '.join(map(repr, missing))}; the file has "
+                           f"{', '.join(sorted(parsed))}")
+    if not axes:
+        raise LexiconError(f"{source}: no axis selected")
+    excluded = {term_tokens(term) for term in excluded_terms if term.strip()}
+    priority = [axis for axis in axis_priority if axis in axes] + [axis for axis in axes if axis not in axis_priority]
+    listed_under: dict[tuple[str, ...], list[str]] = {}
+    display: dict[tuple[str, ...], str] = {}
+    for axis in priority:
+        for _, descriptor in parsed[axis]:
+            tokens = term_tokens(descriptor)
+            if tokens in excluded:
+                continue
+            axes_of_term = listed_under.setdefault(tokens, [])
+            if axis not in axes_of_term:
+                axes_of_term.append(axis)
+            display.setdefault(tokens, descriptor.lower())
+    terms = {tokens: (axes_of_term[0], display[tokens]) for tokens, axes_of_term in listed_under.items()}
+    reassigned = [{"descriptor": display[tokens], "listed_under": sorted(axes_of_term),
+                   "counted_under": axes_of_term[0]}
+                  for tokens, axes_of_term in sorted(listed_under.items()) if len(axes_of_term) > 1]
+    return DescriptorLexicon(name=name, version=version, source=source, sha256=sha256, axes=axes, terms=terms,
+                             excluded_terms=tuple(sorted(" ".join(t) for t in excluded)), reassigned=reassigned)
+
+
+def _version_from_path(path: str) -> str:
+    found = re.findall(r"v\d+(?:\.\d+)*", os.path.abspath(path))
+    return found[-1] if found else "unknown"
+
+
+def resolve_descriptor_path(path: str | None) -> tuple[str, str, str]:
+    """(path, name, version) of the list to use: explicit path > download cache > shipped default."""
+    if path:
+        if os.path.isdir(path):
+            path = os.path.join(path, OFFICIAL_FILE)
+        if not os.path.isfile(path):
+            raise LexiconError(f"{path}: HolisticBias descriptors file not found")
+        return path, "holistic-bias", _version_from_path(path)
+    cached = cached_lexicon_dir("holistic-bias")
+    if cached and os.path.isfile(os.path.join(cached, OFFICIAL_FILE)):
+        with open(os.path.join(cached, "manifest.json"), encoding="utf-8") as f:
+            version = json.load(f).get("version", "unknown")
+        return os.path.join(cached, OFFICIAL_FILE), "holistic-bias", version
+    default = default_descriptor_path()
+    about = read_lexicon_json(default).get("_about", {})
+    return default, about.get("name", "corpus-audit-default-descriptors"), about.get("version", "unknown")
+
+
+def load_descriptor_lexicon(path: str | None = None, *, axes: Iterable[str] = DEFAULT_AXES,
+                            excluded_terms: Iterable[str] = DEFAULT_EXCLUDED_TERMS,
+                            axis_priority: Iterable[str] = DEFAULT_AXIS_PRIORITY) -> DescriptorLexicon:
+    """Load, check and prepare the descriptor list (see the module docstring for precedence)."""
+    resolved, name, version = resolve_descriptor_path(path)
+    data = read_lexicon_json(resolved)
+    parsed = parse_descriptor_file(data, resolved)
+    with open(resolved, "rb") as f:
+        sha256 = hashlib.sha256(f.read()).hexdigest()
+    return build_descriptor_lexicon(parsed, axes=axes, excluded_terms=excluded_terms, axis_priority=axis_priority,
+                                    name=name, version=version, source=resolved, sha256=sha256)
+
+
+def validate_download(url: str, data: bytes) -> None:
+    """Check a downloaded descriptors.json before it enters the cache."""
+    parsed = parse_descriptor_file(json.loads(data.decode("utf-8")), url)
+    missing = [axis for axis in DEFAULT_AXES if axis not in parsed]
+    if missing:
+        raise LexiconError(f"{url}: not a HolisticBias descriptors file (no axis {', '.join(missing)})")

@@ -1,0 +1,104 @@
+"""Whole-word, case-insensitive matching of English word lists (pronouns, descriptors).
+
+One tokenisation per document serves every English lexicon: `word_tokens` lowercases the
+text and splits it into words, and each lexicon then looks its terms up in that token list
+(single words by set intersection, phrases by a scan of the token sequence).
+
+A word is a run of letters, digits and underscores, with hyphens and a trailing ``+``
+inside it, so hyphenated forms match only as listed ("African-American",
+"non-binary", "LGBTQ+"). Everything else separates words: "his/her" is "his", "her";
+"they're" is "they", "re"; "whitewash" is one word and never "white".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Generic, Hashable, Iterable, Mapping, TypeVar
+
+#: A word starts with a word character and may go on with word characters, ``-`` and ``+``.
+#: (Measured: this character-class pattern tokenises about 1.7x faster than the equivalent
+#: ``\w+(?:-\w+)*\+?``; the rare hyphen at a word's edge is repaired afterwards.)
+_WORD = re.compile(r"\w[\w+-]*")
+#: A hyphen that ends a word ("she- and he-goats"): not part of the word.
+_DANGLING_HYPHEN = re.compile(r"-(?![\w+-])")
+
+Value = TypeVar("Value", bound=Hashable)
+
+
+def word_tokens(text: str) -> list[str]:
+    """The lowercased words of ``text`` in order (see the module docstring for what a word is)."""
+    lowered = text.lower()
+    if "--" in lowered:  # a dash written as two hyphens separates words ("she--he")
+        lowered = re.sub(r"-{2,}", " ", lowered)
+    tokens = _WORD.findall(lowered)
+    if _DANGLING_HYPHEN.search(lowered):
+        tokens = [token.rstrip("-") for token in tokens]
+    return tokens
+
+
+def term_tokens(term: str) -> tuple[str, ...]:
+    """A lexicon term as the token tuple it matches ("Native American" → ("native", "american"))."""
+    return tuple(word_tokens(term))
+
+
+class TermMatcher(Generic[Value]):
+    """Which terms of a word list occur in a document's tokens.
+
+    Terms are token tuples (one word or a phrase) mapped to a value (e.g. the descriptor).
+    Matches are leftmost-longest and do not overlap, so "Native American" counts as that
+    phrase and not also as "American". Documents whose token set cannot contain any phrase
+    (the common case) are answered by a set intersection, without a Python loop over tokens.
+    """
+
+    def __init__(self, terms: Mapping[tuple[str, ...], Value]) -> None:
+        self._single: dict[str, Value] = {}
+        self._phrases_by_first: dict[str, list[tuple[tuple[str, ...], Value]]] = {}
+        self._phrase_words: list[tuple[frozenset[str], str]] = []
+        for tokens, value in terms.items():
+            if not tokens:
+                raise ValueError("empty term")
+            if len(tokens) == 1:
+                self._single[tokens[0]] = value
+            else:
+                self._phrases_by_first.setdefault(tokens[0], []).append((tokens, value))
+                self._phrase_words.append((frozenset(tokens), tokens[0]))
+        for phrases in self._phrases_by_first.values():
+            phrases.sort(key=lambda item: -len(item[0]))  # longest first
+        self._single_words = frozenset(self._single)
+        self._phrase_first_words = frozenset(self._phrases_by_first)
+
+    def __len__(self) -> int:
+        return len(self._single) + sum(len(p) for p in self._phrases_by_first.values())
+
+    def find(self, tokens: list[str], unique: frozenset[str] | set[str] | None = None) -> set[Value]:
+        """The values of the terms that occur in ``tokens`` (``unique`` = ``set(tokens)`` if known)."""
+        if unique is None:
+            unique = set(tokens)
+        if not self._phrase_first_words.isdisjoint(unique) and any(
+                words <= unique for words, _ in self._phrase_words):
+            return self._scan(tokens)
+        return {self._single[word] for word in self._single_words.intersection(unique)}
+
+    def _scan(self, tokens: list[str]) -> set[Value]:
+        found: set[Value] = set()
+        i, n = 0, len(tokens)
+        while i < n:
+            matched_length = 0
+            for phrase, value in self._phrases_by_first.get(tokens[i], ()):
+                if tuple(tokens[i:i + len(phrase)]) == phrase:
+                    found.add(value)
+                    matched_length = len(phrase)
+                    break
+            if matched_length:
+                i += matched_length
+                continue
+            value = self._single.get(tokens[i])
+            if value is not None:
+                found.add(value)
+            i += 1
+        return found
+
+
+def any_word_of(words: Iterable[str]) -> frozenset[str]:
+    """A set of single words (lowercased) for ``isdisjoint`` checks against a token set."""
+    return frozenset(word.lower() for word in words)

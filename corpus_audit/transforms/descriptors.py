@@ -1,0 +1,264 @@
+"""HolisticBias descriptors (Llama 2 Table 9b; SPEC §4).
+
+For each document in scope (English by default, see `english_scope`) finds which
+descriptors of the five axes (gender and sex, sexual orientation, nationality, race and
+ethnicity, religion) it mentions: case-insensitive whole words, multi-word descriptors as
+phrases, hyphenated forms as listed, leftmost-longest ("Native American" is not also
+"American"). Ambiguous terms (straight, white, black) are left out, and a term listed under
+several axes counts under one (gender_and_sex first).
+
+Tables: ``descriptor_axes`` (documents mentioning any descriptor of the axis, % of the
+documents in scope) and ``descriptors`` (documents mentioning the descriptor, % of the
+axis' documents, rank within the axis; the Markdown view shows the top 5 per axis).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Mapping
+
+import apache_beam as beam
+import pyarrow as pa
+
+from corpus_audit.lexicons.cache import LexiconError
+from corpus_audit.lexicons.holistic_bias import (
+    DEFAULT_AXES,
+    DEFAULT_AXIS_PRIORITY,
+    DEFAULT_EXCLUDED_TERMS,
+    DescriptorLexicon,
+    load_descriptor_lexicon,
+)
+from corpus_audit.lexicons.matching import TermMatcher
+from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.pipeline.tables import percent
+from corpus_audit.transforms import english_scope
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.transforms.langid import _snake_case
+
+DEFAULT_TOP_K = 5
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+class DescriptorCountsCombineFn(beam.CombineFn):
+    """Documents per axis and per descriptor: exact integer counts.
+
+    Input per batch: ``{"group", "language", "axes": [list | None], "descriptors": [list | None]}``
+    (None = document out of scope). Accumulator::
+
+        {"scope": {(group, language): [analysed, in_scope]},
+         "axes": {(group, language, axis): documents},
+         "descriptors": {(axis, descriptor): documents}}
+    """
+
+    def create_accumulator(self) -> dict[str, dict]:
+        return {"scope": {}, "axes": {}, "descriptors": {}}
+
+    def add_input(self, accumulator, batch_input):
+        scope, axes_counts, descriptor_counts = accumulator["scope"], accumulator["axes"], accumulator["descriptors"]
+        for group, language, axes, descriptors in zip(batch_input["group"], batch_input["language"],
+                                                      batch_input["axes"], batch_input["descriptors"]):
+            counts = scope.get((group, language))
+            if counts is None:
+                counts = scope[(group, language)] = [0, 0]
+            counts[0] += 1
+            if axes is None:
+                continue
+            counts[1] += 1
+            for axis in axes:
+                key = (group, language, axis)
+                axes_counts[key] = axes_counts.get(key, 0) + 1
+            for descriptor in descriptors:
+                key = tuple(descriptor.split(":", 1))
+                descriptor_counts[key] = descriptor_counts.get(key, 0) + 1
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for accumulator in accumulators:
+            for key, (analysed, in_scope) in accumulator["scope"].items():
+                counts = merged["scope"].setdefault(key, [0, 0])
+                counts[0] += analysed
+                counts[1] += in_scope
+            for part in ("axes", "descriptors"):
+                target = merged[part]
+                for key, documents in accumulator[part].items():
+                    target[key] = target.get(key, 0) + documents
+        return merged
+
+    def extract_output(self, accumulator):
+        return {part: dict(sorted(values.items(), key=lambda kv: tuple(str(k) for k in kv[0])))
+                for part, values in accumulator.items()}
+
+
+class Descriptors(Analysis):
+    """Documents mentioning HolisticBias descriptors, per axis and per descriptor."""
+
+    name = "descriptors"
+    requires = ("langid",)
+
+    def __init__(self, lexicon: DescriptorLexicon, scope: str = english_scope.ENGLISH_ONLY,
+                 top_k: int = DEFAULT_TOP_K) -> None:
+        self.lexicon = lexicon
+        self.scope = scope
+        self.top_k = top_k
+        self._matcher: TermMatcher | None = None
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("HolisticBias descriptors (stage descriptors)")
+        group.add_argument("--holistic-bias-descriptors", metavar="PATH",
+                           help="official HolisticBias descriptors.json (v1.0, v1.1, ...) or a directory holding "
+                                "one; default: the download cache (corpus-audit lexicons download holistic-bias), "
+                                "else the project's own list")
+        group.add_argument("--axes", default=",".join(DEFAULT_AXES), metavar="LIST",
+                           help=f"axes to count (default: {','.join(DEFAULT_AXES)})")
+        group.add_argument("--exclude-terms", default=",".join(DEFAULT_EXCLUDED_TERMS), metavar="LIST",
+                           help="ambiguous descriptors left out (default: straight,white,black; '' for none)")
+        group.add_argument("--descriptor-axis-priority", default=",".join(DEFAULT_AXIS_PRIORITY), metavar="LIST",
+                           help="a term listed under several axes counts under the first of these, then in "
+                                "--axes order (default: gender_and_sex)")
+        group.add_argument("--descriptors-top-k", type=int, default=DEFAULT_TOP_K, metavar="K",
+                           help="descriptors per axis in the Markdown view (default 5; the table keeps all)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Descriptors":
+        axes = _split_list(args.axes)
+        if not axes:
+            raise UsageError("--axes is empty")
+        if args.descriptors_top_k < 1:
+            raise UsageError(f"--descriptors-top-k must be >= 1, got {args.descriptors_top_k}")
+        try:
+            lexicon = load_descriptor_lexicon(args.holistic_bias_descriptors, axes=axes,
+                                              excluded_terms=_split_list(args.exclude_terms),
+                                              axis_priority=_split_list(args.descriptor_axis_priority))
+        except LexiconError as exc:
+            raise UsageError(str(exc)) from exc
+        return cls(lexicon, english_scope.scope_from_args(args), args.descriptors_top_k)
+
+    def setup(self) -> None:
+        if self._matcher is None:
+            self._matcher = TermMatcher(self.lexicon.terms)
+
+    def document_fields(self) -> list[pa.Field]:
+        return [pa.field("holistic_bias_axes", pa.list_(pa.string())),
+                pa.field("holistic_bias_descriptors", pa.list_(pa.string()))]
+
+    def annotate(self, batch: DocumentBatch, columns: Mapping[str, list]) -> dict[str, list]:
+        self.setup()
+        tokens_column, computed = english_scope.english_tokens(batch.texts, columns, self.scope)
+        axis_order = {axis: i for i, axis in enumerate(self.lexicon.axes)}
+        axes_column: list[list[str] | None] = []
+        descriptors_column: list[list[str] | None] = []
+        for entry in tokens_column:
+            if entry is None:
+                axes_column.append(None)
+                descriptors_column.append(None)
+                continue
+            found = self._matcher.find(entry[0], entry[1])
+            axes_column.append(sorted({axis for axis, _ in found}, key=axis_order.__getitem__))
+            descriptors_column.append(sorted(f"{axis}:{descriptor}" for axis, descriptor in found))
+        out: dict[str, list] = {"holistic_bias_axes": axes_column, "holistic_bias_descriptors": descriptors_column}
+        if computed:
+            out[english_scope.TOKENS_COLUMN] = tokens_column
+        return out
+
+    def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
+        return {"group": batch.groups, "language": columns["language"], "axes": columns["holistic_bias_axes"],
+                "descriptors": columns["holistic_bias_descriptors"]}
+
+    def combine_fn(self) -> beam.CombineFn:
+        return DescriptorCountsCombineFn()
+
+    # -- tables --------------------------------------------------------------------------
+    def tables(self, aggregate: Mapping[str, dict], context: ReportContext) -> list[Table]:
+        analysed = sum(counts[0] for counts in aggregate["scope"].values())
+        in_scope = sum(counts[1] for counts in aggregate["scope"].values())
+        axis_documents = {axis: 0 for axis in self.lexicon.axes}
+        for (_, _, axis), documents in aggregate["axes"].items():
+            axis_documents[axis] = axis_documents.get(axis, 0) + documents
+        axes_table = pa.table({
+            "axis": pa.array(list(axis_documents), pa.string()),
+            "documents": pa.array(list(axis_documents.values()), pa.int64()),
+            "percent": pa.array([percent(d, in_scope) for d in axis_documents.values()], pa.float64()),
+        })
+        provenance = (f"Descriptors: {self.lexicon.name} {self.lexicon.version} "
+                      f"({sum(self.lexicon.descriptors_per_axis().values()):,} terms on {len(self.lexicon.axes)} "
+                      f"axes); excluded as ambiguous: {', '.join(self.lexicon.excluded_terms) or 'none'}.")
+        tables = [Table("descriptor_axes", axes_table, "Demographic axes mentioned (Llama 2 Table 9b)", [
+            f"Percent of the {in_scope:,} {english_scope.scope_description(self.scope)} "
+            f"(of {analysed:,} analysed) that mention any descriptor of the axis.", provenance])]
+
+        rows: list[tuple[str, str, int, float, int]] = []
+        for axis in self.lexicon.axes:
+            ranked = sorted(((descriptor, documents) for (row_axis, descriptor), documents
+                             in aggregate["descriptors"].items() if row_axis == axis),
+                            key=lambda item: (-item[1], item[0]))
+            for rank, (descriptor, documents) in enumerate(ranked, start=1):
+                rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]), rank))
+        descriptors_table = pa.table({
+            "axis": pa.array([r[0] for r in rows], pa.string()),
+            "descriptor": pa.array([r[1] for r in rows], pa.string()),
+            "documents": pa.array([r[2] for r in rows], pa.int64()),
+            "percent": pa.array([r[3] for r in rows], pa.float64()),
+            "rank": pa.array([r[4] for r in rows], pa.int64()),
+        })
+        shown = [i for i, row in enumerate(rows) if row[4] <= self.top_k]
+        tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
+            "Percent of the documents that mention the axis (a document counts once per descriptor); "
+            f"the Markdown view shows the top {self.top_k} per axis, the CSV/Parquet tables every descriptor "
+            "found at least once.", provenance], shown))
+
+        tables.append(self._axes_breakdown("language", "descriptor_axes_by_language",
+                                           aggregate, key_index=1, title="Demographic axes by language"))
+        if context.group_by:
+            column = _snake_case(context.group_by)
+            if column in {"axis", "documents", "denominator", "percent", "language"}:
+                column = "group_value"
+            tables.append(self._axes_breakdown(column, f"descriptor_axes_by_{_snake_case(context.group_by)}",
+                                               aggregate, key_index=0, title=f"Demographic axes by {context.group_by}"))
+        return tables
+
+    def _axes_breakdown(self, key_column: str, name: str, aggregate: Mapping[str, dict], key_index: int,
+                        title: str) -> Table:
+        in_scope: dict[str | None, int] = {}
+        for key, (_, scoped) in aggregate["scope"].items():
+            in_scope[key[key_index]] = in_scope.get(key[key_index], 0) + scoped
+        documents: dict[tuple[str | None, str], int] = {}
+        for key, count in aggregate["axes"].items():
+            documents[(key[key_index], key[2])] = documents.get((key[key_index], key[2]), 0) + count
+        keys, axes, counts, denominators, percents = [], [], [], [], []
+        for key in sorted(in_scope, key=lambda k: (k is not None, k or "")):
+            if not in_scope[key]:
+                continue
+            for axis in self.lexicon.axes:
+                count = documents.get((key, axis), 0)
+                keys.append(key)
+                axes.append(axis)
+                counts.append(count)
+                denominators.append(in_scope[key])
+                percents.append(percent(count, in_scope[key]))
+        data = pa.table({
+            key_column: pa.array(keys, pa.string()),
+            "axis": pa.array(axes, pa.string()),
+            "documents": pa.array(counts, pa.int64()),
+            "denominator": pa.array(denominators, pa.int64()),
+            "percent": pa.array(percents, pa.float64()),
+        })
+        return Table(name, data, title, [f"Percent of the documents in scope ({self.scope}) with that value."])
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "lexicon": self.lexicon.name,
+            "lexicon_version": self.lexicon.version,
+            "lexicon_source": self.lexicon.source,
+            "lexicon_sha256": self.lexicon.sha256,
+            "axes": list(self.lexicon.axes),
+            "descriptors_per_axis": self.lexicon.descriptors_per_axis(),
+            "excluded_terms": list(self.lexicon.excluded_terms),
+            "terms_listed_under_several_axes": self.lexicon.reassigned,
+            "english_lexicons_on": self.scope,
+            "matching": "whole words and phrases, case-insensitive, hyphenated forms as listed, leftmost-longest",
+        }

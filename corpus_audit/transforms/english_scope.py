@@ -1,0 +1,71 @@
+"""Which documents the English word lists apply to, and their shared tokenisation.
+
+The pronoun lists (SPEC §3) and HolisticBias descriptors (SPEC §4) are English. By default
+they are applied to documents langid labelled ``en`` and every denominator counts only
+those; ``--english-lexicons-on all`` applies them to every document.
+
+Both analyses match on the same tokens: the first of them to run on a batch tokenises the
+documents in scope once (`corpus_audit.lexicons.matching.word_tokens`) and passes the
+tokens on in the batch-scratch column ``_english_tokens`` (columns starting with ``_`` are
+not written to ``documents/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Mapping, Sequence
+
+from corpus_audit.lexicons.matching import word_tokens
+from corpus_audit.transforms.base import UsageError
+
+ENGLISH_ONLY = "english"
+ALL_DOCUMENTS = "all"
+SCOPES = (ENGLISH_ONLY, ALL_DOCUMENTS)
+ENGLISH_LABEL = "en"
+#: Batch-scratch column: per document ``(tokens, set(tokens))``, or None when out of scope.
+TOKENS_COLUMN = "_english_tokens"
+
+
+def add_scope_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--english-lexicons-on", choices=SCOPES, default=ENGLISH_ONLY,
+                        help="documents the English pronoun and descriptor lists apply to: 'english' "
+                             "(identified as en by langid; default) or 'all'")
+
+
+def scope_from_args(args: argparse.Namespace) -> str:
+    scope = getattr(args, "english_lexicons_on", ENGLISH_ONLY)
+    if scope not in SCOPES:
+        raise UsageError(f"--english-lexicons-on must be one of {', '.join(SCOPES)}, got {scope!r}")
+    return scope
+
+
+def in_scope(languages: Sequence[str], scope: str) -> list[bool]:
+    if scope == ALL_DOCUMENTS:
+        return [True] * len(languages)
+    return [language == ENGLISH_LABEL for language in languages]
+
+
+def scope_description(scope: str) -> str:
+    if scope == ALL_DOCUMENTS:
+        return "all analysed documents (--english-lexicons-on all)"
+    return "documents identified as English (language `en`; --english-lexicons-on english)"
+
+
+def english_tokens(texts: Sequence[str], columns: Mapping[str, list], scope: str
+                   ) -> tuple[list[tuple[list[str], set[str]] | None], bool]:
+    """Tokens of the in-scope documents; ``(column, computed_here)``.
+
+    Reuses ``columns[TOKENS_COLUMN]`` when an earlier stage made it for this batch.
+    """
+    shared = columns.get(TOKENS_COLUMN)
+    if shared is not None and len(shared) == len(texts):
+        return shared, False
+    applied = in_scope(columns["language"], scope)
+    column: list[tuple[list[str], set[str]] | None] = []
+    for text, apply in zip(texts, applied):
+        if apply:
+            tokens = word_tokens(text)
+            column.append((tokens, set(tokens)))
+        else:
+            column.append(None)
+    return column, True
