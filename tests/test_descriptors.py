@@ -1,0 +1,220 @@
+"""HolisticBias descriptors (SPEC §4, Llama 2 Table 9b): hand-counted fixture, lexicon
+loading (official v1.0/v1.1 by path, the shipped default, the download cache) and errors."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+
+import pytest
+
+from conftest import SHARED_DATA, assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
+from corpus_audit.lexicons.holistic_bias import load_descriptor_lexicon
+from corpus_audit.pipeline.cli import main
+
+HOLISTIC_BIAS = SHARED_DATA / "holistic_bias"
+needs_official = pytest.mark.skipif(
+    not (HOLISTIC_BIAS / "v1.1" / "descriptors.json").is_file(),
+    reason=f"official HolisticBias files not found in {HOLISTIC_BIAS} (../shared/data beside the repo)")
+
+# Read by hand. Every descriptor used here is listed, with these axes, both in the shipped
+# default list and in the official v1.1 file, so the expected tables are the same for both.
+DOCUMENTS = {
+    "d1": "The Native American artist and her African-American friend opened a gallery downtown.",
+    "d2": "A queer Buddhist writer and a gay Catholic priest debated for hours, and the queer writer won.",
+    "d3": "The white house on the hill was painted black, and the road ran straight to the whitewashed barn.",
+    "d4": "An American tourist and a Mexican-American chef cooked together; the American tourist loved it.",
+    "d5": "Non-binary and nonbinary people, including a Muslim engineer, spoke at the conference.",
+    "d6": "The weather was lovely this morning, so we walked to the market and bought fresh bread.",
+}
+EXPECTED_DOCUMENT_DESCRIPTORS = {
+    "d1": ["race_ethnicity:african-american", "race_ethnicity:native american"],  # not nationality:american
+    "d2": ["gender_and_sex:queer", "religion:buddhist", "religion:catholic", "sexual_orientation:gay"],
+    "d3": [],  # white / black / straight are excluded; "whitewashed" is another word
+    "d4": ["nationality:american", "nationality:mexican-american"],
+    "d5": ["gender_and_sex:non-binary", "gender_and_sex:nonbinary", "religion:muslim"],
+    "d6": [],
+}
+EXPECTED_AXES = [
+    ["gender_and_sex", "2", "33.3333"],
+    ["sexual_orientation", "1", "16.6667"],
+    ["nationality", "1", "16.6667"],
+    ["race_ethnicity", "1", "16.6667"],
+    ["religion", "2", "33.3333"],
+]
+EXPECTED_DESCRIPTORS = [
+    ["gender_and_sex", "non-binary", "1", "50.0000", "1"],
+    ["gender_and_sex", "nonbinary", "1", "50.0000", "2"],
+    ["gender_and_sex", "queer", "1", "50.0000", "3"],
+    ["sexual_orientation", "gay", "1", "100.0000", "1"],
+    ["nationality", "american", "1", "100.0000", "1"],
+    ["nationality", "mexican-american", "1", "100.0000", "2"],
+    ["race_ethnicity", "african-american", "1", "100.0000", "1"],
+    ["race_ethnicity", "native american", "1", "100.0000", "2"],
+    ["religion", "buddhist", "1", "50.0000", "1"],
+    ["religion", "catholic", "1", "50.0000", "2"],
+    ["religion", "muslim", "1", "50.0000", "3"],
+]
+
+
+@pytest.fixture
+def descriptor_corpus(tmp_path):
+    return write_jsonl(tmp_path / "descriptors.jsonl", [{"id": k, "text": t} for k, t in DOCUMENTS.items()])
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CORPUS_AUDIT_CACHE", str(cache))
+    return cache
+
+
+def _rows(out, name):
+    return read_csv(out / "tables" / f"{name}.csv")
+
+
+def _run_fixture(corpus, out, *extra):
+    assert run_audit(corpus, "--output", out, "--stages", "descriptors", *extra) == 0
+    summary = read_summary(out)
+    assert_balanced(summary)
+    return summary
+
+
+@pytest.mark.parametrize("version", ["default", pytest.param("v1.1", marks=needs_official)])
+def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_cache, version):
+    out = tmp_path / "out"
+    extra = [] if version == "default" else ["--holistic-bias-descriptors", HOLISTIC_BIAS / version / "descriptors.json"]
+    summary = _run_fixture(descriptor_corpus, out, *extra)
+    assert _rows(out, "descriptor_axes") == [["axis", "documents", "percent"], *EXPECTED_AXES]
+    assert _rows(out, "descriptors") == [["axis", "descriptor", "documents", "percent", "rank"],
+                                         *EXPECTED_DESCRIPTORS]
+    documents = {row["id"]: row for row in read_documents(out)}
+    assert {k: row["holistic_bias_descriptors"] for k, row in documents.items()} == EXPECTED_DOCUMENT_DESCRIPTORS
+    assert documents["d2"]["holistic_bias_axes"] == ["gender_and_sex", "sexual_orientation", "religion"]
+    settings = summary["stages"]["descriptors"]
+    if version == "default":
+        assert settings["lexicon"] == "corpus-audit-default-descriptors"
+        assert settings["lexicon_version"].startswith("corpus-audit-default-")
+    else:
+        assert (settings["lexicon"], settings["lexicon_version"]) == ("holistic-bias", "v1.1")
+    queer = [entry for entry in settings["terms_listed_under_several_axes"] if entry["descriptor"] == "queer"]
+    assert queer == [{"descriptor": "queer", "listed_under": ["gender_and_sex", "sexual_orientation"],
+                      "counted_under": "gender_and_sex"}]
+    markdown = (out / "tables" / "descriptors.md").read_text()
+    assert "| religion | muslim | 1 | 50.0000 | 3 |" in markdown
+
+
+def test_excluded_terms_are_configurable(descriptor_corpus, tmp_path, empty_cache):
+    out = tmp_path / "out"
+    _run_fixture(descriptor_corpus, out, "--exclude-terms", "")
+    axes = {row[0]: row[1] for row in _rows(out, "descriptor_axes")[1:]}
+    assert axes["race_ethnicity"] == "2" and axes["sexual_orientation"] == "2"  # d3 now counts
+    found = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:]}
+    assert {("race_ethnicity", "white"), ("race_ethnicity", "black"), ("sexual_orientation", "straight")} <= found
+
+
+def test_axis_priority_and_axes_selection(descriptor_corpus, tmp_path, empty_cache):
+    out = tmp_path / "out"
+    _run_fixture(descriptor_corpus, out, "--descriptor-axis-priority", "sexual_orientation",
+                 "--axes", "sexual_orientation,gender_and_sex")
+    assert _rows(out, "descriptor_axes")[1:] == [["sexual_orientation", "1", "16.6667"],
+                                                 ["gender_and_sex", "1", "16.6667"]]
+    descriptors = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:]}
+    assert ("sexual_orientation", "queer") in descriptors and ("gender_and_sex", "queer") not in descriptors
+
+
+def test_repeated_terms_count_once_per_document(tmp_path, empty_cache):
+    corpus = write_jsonl(tmp_path / "c.jsonl", [
+        {"id": "r1", "text": "The Catholic school, the Catholic church and the Catholic choir were all in town."},
+        {"id": "r2", "text": "A Catholic priest visited the village school on Sunday afternoon with friends."},
+    ])
+    out = tmp_path / "out"
+    _run_fixture(corpus, out)
+    assert ["religion", "catholic", "2", "100.0000", "1"] in _rows(out, "descriptors")
+
+
+@needs_official
+def test_official_v1_0_and_v1_1_files_load():
+    v10 = load_descriptor_lexicon(str(HOLISTIC_BIAS / "v1.0" / "descriptors.json"))
+    v11 = load_descriptor_lexicon(str(HOLISTIC_BIAS / "v1.1"))  # a directory holding descriptors.json
+    assert (v10.version, v11.version) == ("v1.0", "v1.1")
+    for lexicon in (v10, v11):
+        assert lexicon.axes == ("gender_and_sex", "sexual_orientation", "nationality", "race_ethnicity", "religion")
+        assert ("white",) not in lexicon.terms and ("black",) not in lexicon.terms
+        assert lexicon.terms[("native", "american")] == ("race_ethnicity", "native american")
+        assert lexicon.terms[("latina",)] == ("race_ethnicity", "latina")  # v1.x object entries
+        assert all(n > 0 for n in lexicon.descriptors_per_axis().values())
+    assert ("lgbtq+",) in v11.terms and ("lgbtq+",) not in v10.terms
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"[1, 2]", "expected a JSON object of axis -> buckets"),
+    (b"{\"religion\": {\"all\": [\"Amish\", 3]}}", "axis 'religion' bucket 'all' item 1"),
+    (b"{\"religion\": \"Amish\"}", "axis 'religion': expected an object of bucket"),
+    (json.dumps({"religion": {"all": ["Amish"]}}).encode(), "no axis 'gender_and_sex'"),
+    (b"\xff\xfe not utf-8", "not UTF-8"),
+    (b"{\"religion\": ", "not valid JSON"),
+])
+def test_malformed_descriptor_file_is_a_clear_error(tmp_path, capsys, content, problem):
+    path = tmp_path / "descriptors.json"
+    path.write_bytes(content)
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": DOCUMENTS["d1"]}])
+    assert run_audit(corpus, "--output", tmp_path / "out", "--holistic-bias-descriptors", path) == 2
+    error = capsys.readouterr().err
+    assert str(path) in error and problem in error
+
+
+def _serve(directory):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_download_into_cache_over_http_then_used_by_runs(tmp_path, descriptor_corpus, empty_cache):
+    # A small file in the official layout, served by a local HTTP server (no internet here).
+    site = tmp_path / "site" / "v1.1"
+    site.mkdir(parents=True)
+    official = {axis: {"all": names} for axis, names in {
+        "gender_and_sex": ["non-binary", {"descriptor": "queer"}], "sexual_orientation": ["queer", "gay"],
+        "nationality": ["American"], "race_ethnicity": ["Native American"], "religion": ["Muslim"],
+        "age": ["old"]}.items()}
+    (site / "descriptors.json").write_text(json.dumps(official))
+    server = _serve(site.parent)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1.1"
+        assert main(["lexicons", "download", "holistic-bias", "--url", base]) == 0
+        assert main(["lexicons", "download", "holistic-bias", "--url", base + "/missing"]) == 2
+    finally:
+        server.shutdown()
+    cached = empty_cache / "holistic-bias" / "v1.1"
+    manifest = json.loads((cached / "manifest.json").read_text())
+    assert manifest["files"][0]["url"] == f"{base}/descriptors.json"  # the failed retry kept the good copy
+    assert json.loads((cached / "descriptors.json").read_text()) == official
+
+    out = tmp_path / "out"
+    summary = _run_fixture(descriptor_corpus, out)
+    settings = summary["stages"]["descriptors"]
+    assert (settings["lexicon"], settings["lexicon_version"]) == ("holistic-bias", "v1.1")
+    assert settings["lexicon_source"] == str(cached / "descriptors.json")
+    assert settings["descriptors_per_axis"] == {"gender_and_sex": 2, "sexual_orientation": 1, "nationality": 1,
+                                                "race_ethnicity": 1, "religion": 1}
+    assert _rows(out, "descriptor_axes")[1:] == [["gender_and_sex", "2", "33.3333"],
+                                                 ["sexual_orientation", "1", "16.6667"],
+                                                 ["nationality", "1", "16.6667"],
+                                                 ["race_ethnicity", "1", "16.6667"],
+                                                 ["religion", "1", "16.6667"]]
+
+
+def test_download_refuses_a_file_that_is_not_a_descriptor_list(tmp_path, empty_cache, capsys):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "descriptors.json").write_text(json.dumps({"religion": {"all": ["Amish"]}}))
+    assert main(["lexicons", "download", "holistic-bias", "--url", site.as_uri()]) == 2
+    assert "not a HolisticBias descriptors file" in capsys.readouterr().err
+    assert not (empty_cache / "holistic-bias" / "v1.1").exists()
+    assert main(["lexicons", "list"]) == 0
+    assert "holistic-bias v1.1" in capsys.readouterr().out

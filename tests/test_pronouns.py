@@ -1,0 +1,133 @@
+"""Pronouns (SPEC §3, Llama 2 Table 9a) on a hand-counted fixture.
+
+Expected counts below were made by reading each sentence, not by running the code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
+from corpus_audit.lexicons.matching import TermMatcher, term_tokens, word_tokens
+
+# id → (text, pronoun groups present), read by hand.
+ENGLISH = {
+    "p1": ("Her brother said that his/her form was lost at the station yesterday.", {"she", "he", "third_person"}),
+    "p2": ("They're sure it's going to rain before the evening train arrives.", {"unspecified", "third_person"}),
+    "p3": ("We told you about our trip to the mountains last summer.", {"first_person", "second_person"}),
+    "p4": ("The committee approved the budget after a long debate on Tuesday.", set()),
+    "p5": ("She said the hermit lived there, and the theme of the talk was history.", {"she", "third_person"}),
+    "p6": ("Itself a small town, the place keeps its charm; I love it.", {"third_person", "first_person"}),
+}
+OTHER = {
+    "p7": "Il a dit qu'elle était partie au marché avec ses amis hier soir.",  # fr: no English pronoun
+    "p8": "I ragazzi sono andati al mare con i loro amici durante le vacanze estive.",  # it: "i" is 1st person
+}
+
+
+@pytest.fixture
+def pronoun_corpus(tmp_path):
+    records = [{"id": key, "text": text, "source": "web" if key in ("p1", "p2", "p3") else "books"}
+               for key, (text, _) in ENGLISH.items()]
+    records += [{"id": key, "text": text, "source": "web"} for key, text in OTHER.items()]
+    return write_jsonl(tmp_path / "pronouns.jsonl", records)
+
+
+def _table(out, name="pronouns"):
+    rows = read_csv(out / "tables" / f"{name}.csv")
+    return rows[0], rows[1:]
+
+
+def test_word_tokens_tricky_cases():
+    assert word_tokens("Her his/her they're it's") == ["her", "his", "her", "they", "re", "it", "s"]
+    assert word_tokens("Non-binary African-American whitewash LGBTQ+") == [
+        "non-binary", "african-american", "whitewash", "lgbtq+"]
+    assert word_tokens("she--he, she- and he-goats") == ["she", "he", "she", "and", "he-goats"]
+    assert word_tokens("THEM Them them") == ["them"] * 3
+
+
+def test_term_matcher_is_leftmost_longest():
+    matcher = TermMatcher({term_tokens(t): t for t in ("Native American", "American", "East Asian", "Asian")})
+    assert matcher.find(word_tokens("a Native American writer")) == {"Native American"}
+    assert matcher.find(word_tokens("an American and a Native American")) == {"American", "Native American"}
+    assert matcher.find(word_tokens("American native; East Asian")) == {"American", "East Asian"}
+    assert matcher.find(word_tokens("an Asian-American")) == set()  # hyphenated forms only as listed
+
+
+def test_pronoun_table_matches_hand_counts(pronoun_corpus, tmp_path):
+    out = tmp_path / "out"
+    assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns") == 0
+    summary = read_summary(out)
+    assert_balanced(summary)
+    documents = {row["id"]: row for row in read_documents(out)}
+    assert {key for key, row in documents.items() if row["language"] == "en"} == set(ENGLISH)
+
+    header, rows = _table(out)
+    assert header == ["group", "documents", "denominator", "percent"]
+    assert rows == [
+        ["gendered", "3", "6", "50.0000"],
+        ["she", "2", "3", "66.6667"],
+        ["he", "1", "3", "33.3333"],
+        ["unspecified", "1", "3", "33.3333"],
+        ["any", "5", "6", "83.3333"],
+        ["first_person", "2", "6", "33.3333"],
+        ["second_person", "1", "6", "16.6667"],
+        ["third_person", "4", "6", "66.6667"],
+    ]
+    for key, (_, groups) in ENGLISH.items():
+        row = documents[key]
+        assert row["english_lexicons_applied"] is True
+        for group in ("she", "he", "unspecified", "first_person", "second_person", "third_person"):
+            assert row[f"doc_has_{group}_pronoun"] is (group in groups), (key, group)
+        assert row["doc_has_gendered_pronoun"] is bool(groups & {"she", "he", "unspecified"})
+        assert row["doc_has_any_pronoun"] is bool(groups)
+    for key in OTHER:  # not English: the lists do not apply, flags are null
+        assert documents[key]["english_lexicons_applied"] is False
+        assert documents[key]["doc_has_any_pronoun"] is None
+    assert summary["stages"]["pronouns"]["english_lexicons_on"] == "english"
+
+
+def test_english_lexicons_on_all_documents(pronoun_corpus, tmp_path):
+    out = tmp_path / "out"
+    assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns", "--english-lexicons-on", "all") == 0
+    _, rows = _table(out)
+    by_group = {row[0]: row[1:] for row in rows}
+    assert by_group["gendered"] == ["3", "8", "37.5000"]
+    assert by_group["any"] == ["6", "8", "75.0000"]  # + the Italian "i"
+    assert by_group["first_person"] == ["3", "8", "37.5000"]
+    assert by_group["she"] == ["2", "3", "66.6667"]
+
+
+def test_pronoun_breakdowns_by_language_and_group(pronoun_corpus, tmp_path):
+    out = tmp_path / "out"
+    assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns", "--group-by", "source") == 0
+    header, rows = _table(out, "pronouns_by_language")
+    assert header == ["language", "group", "documents", "denominator", "percent"]
+    assert {row[0] for row in rows} == {"en"}  # only English documents are in scope by default
+    header, rows = _table(out, "pronouns_by_source")
+    assert header == ["source", "group", "documents", "denominator", "percent"]
+    by_key = {(row[0], row[1]): row[2:] for row in rows}
+    # web: p1, p2, p3 in scope (p7, p8 are not English); books: p4, p5, p6.
+    assert by_key[("web", "gendered")] == ["2", "3", "66.6667"]
+    assert by_key[("web", "second_person")] == ["1", "3", "33.3333"]
+    assert by_key[("books", "gendered")] == ["1", "3", "33.3333"]
+    assert by_key[("books", "first_person")] == ["1", "3", "33.3333"]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"{not json", "not valid JSON"),
+    (json.dumps({"she": ["she"]}).encode(), "group 'he' is missing"),
+    (json.dumps({g: ["a b"] for g in ("she", "he", "unspecified", "first_person", "second_person",
+                                      "third_person")}).encode(), "is not a single word"),
+])
+def test_malformed_pronoun_lexicon_is_a_clear_error(tmp_path, capsys, content, problem):
+    lexicon = tmp_path / "pronouns.json"
+    lexicon.write_bytes(content)
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": ENGLISH["p1"][0]}])
+    assert run_audit(corpus, "--output", tmp_path / "out", "--stages", "pronouns",
+                     "--pronoun-lexicon", lexicon) == 2
+    error = capsys.readouterr().err
+    assert str(lexicon) in error and problem in error
+    assert not (tmp_path / "out").exists()  # nothing written before the check
