@@ -88,8 +88,14 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
     extra = [] if version == "default" else ["--holistic-bias-descriptors", HOLISTIC_BIAS / version / "descriptors.json"]
     summary = _run_fixture(descriptor_corpus, out, *extra)
     assert _rows(out, "descriptor_axes") == [["axis", "documents", "percent"], *EXPECTED_AXES]
-    assert _rows(out, "descriptors") == [["axis", "descriptor", "documents", "percent", "rank"],
-                                         *EXPECTED_DESCRIPTORS]
+    descriptors = _rows(out, "descriptors")
+    assert descriptors[0] == ["axis", "descriptor", "documents", "percent", "rank"]
+    assert [row for row in descriptors[1:] if row[2] != "0"] == EXPECTED_DESCRIPTORS
+    # The table keeps every descriptor of the list, never-found ones with 0, ranked after.
+    lexicon = load_descriptor_lexicon(None if version == "default" else str(HOLISTIC_BIAS / version))
+    assert len(descriptors) - 1 == len(lexicon.terms)
+    amish = [row for row in descriptors[1:] if row[:2] == ["religion", "amish"]]
+    assert len(amish) == 1 and amish[0][2:4] == ["0", "0.0000"] and int(amish[0][4]) > 3
     documents = {row["id"]: row for row in read_documents(out)}
     assert {k: row["holistic_bias_descriptors"] for k, row in documents.items()} == EXPECTED_DOCUMENT_DESCRIPTORS
     assert documents["d2"]["holistic_bias_axes"] == ["gender_and_sex", "sexual_orientation", "religion"]
@@ -111,7 +117,7 @@ def test_excluded_terms_are_configurable(descriptor_corpus, tmp_path, empty_cach
     _run_fixture(descriptor_corpus, out, "--exclude-terms", "")
     axes = {row[0]: row[1] for row in _rows(out, "descriptor_axes")[1:]}
     assert axes["race_ethnicity"] == "2" and axes["sexual_orientation"] == "2"  # d3 now counts
-    found = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:]}
+    found = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:] if row[2] != "0"}
     assert {("race_ethnicity", "white"), ("race_ethnicity", "black"), ("sexual_orientation", "straight")} <= found
 
 
@@ -121,7 +127,7 @@ def test_axis_priority_and_axes_selection(descriptor_corpus, tmp_path, empty_cac
                  "--axes", "sexual_orientation,gender_and_sex")
     assert _rows(out, "descriptor_axes")[1:] == [["sexual_orientation", "1", "16.6667"],
                                                  ["gender_and_sex", "1", "16.6667"]]
-    descriptors = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:]}
+    descriptors = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:] if row[2] != "0"}
     assert ("sexual_orientation", "queer") in descriptors and ("gender_and_sex", "queer") not in descriptors
 
 
@@ -133,6 +139,51 @@ def test_repeated_terms_count_once_per_document(tmp_path, empty_cache):
     out = tmp_path / "out"
     _run_fixture(corpus, out)
     assert ["religion", "catholic", "2", "100.0000", "1"] in _rows(out, "descriptors")
+
+
+def test_descriptors_on_all_documents_and_by_language(tmp_path, empty_cache):
+    corpus = write_jsonl(tmp_path / "c.jsonl", [
+        {"id": "en1", "text": "The Buddhist monks walked slowly up the hill to the old temple at dawn."},
+        {"id": "en2", "text": "We met a friendly American couple at the station and talked about the trains."},
+        {"id": "fr1", "text": "Les moines bouddhistes et un prêtre catholique ont visité le village ce matin."},
+        {"id": "de1", "text": "Ein katholischer Priester besuchte am Sonntag das kleine Dorf in den Bergen."},
+    ])
+    out = tmp_path / "out"
+    _run_fixture(corpus, out, "--english-lexicons-on", "all")
+    # fr1: "catholique" is not "catholic"; nothing matches in fr1 / de1, but they are in scope.
+    assert _rows(out, "descriptor_axes")[1:] == [["gender_and_sex", "0", "0.0000"],
+                                                 ["sexual_orientation", "0", "0.0000"],
+                                                 ["nationality", "1", "25.0000"],
+                                                 ["race_ethnicity", "0", "0.0000"],
+                                                 ["religion", "1", "25.0000"]]
+    by_language = {(row[0], row[1]): row[2:] for row in _rows(out, "descriptor_axes_by_language")[1:]}
+    assert by_language[("en", "religion")] == ["1", "2", "50.0000"]
+    assert by_language[("en", "nationality")] == ["1", "2", "50.0000"]
+    assert by_language[("fr", "religion")] == ["0", "1", "0.0000"]
+    assert by_language[("de", "religion")] == ["0", "1", "0.0000"]
+
+
+def test_tables_do_not_depend_on_batch_size(descriptor_corpus, tmp_path, empty_cache):
+    outs = []
+    for batch in ("1000", "2"):
+        out = tmp_path / f"out-{batch}"
+        assert run_audit(descriptor_corpus, "--output", out, "--batch-documents", batch) == 0
+        outs.append(out)
+    for name in ("pronouns", "descriptor_axes", "descriptors", "descriptor_axes_by_language"):
+        for suffix in (".csv", ".parquet", ".md"):
+            assert (outs[0] / "tables" / f"{name}{suffix}").read_bytes() == \
+                   (outs[1] / "tables" / f"{name}{suffix}").read_bytes(), name + suffix
+
+
+def test_corrupt_cache_manifest_is_a_clear_error(tmp_path, empty_cache, capsys):
+    cached = empty_cache / "holistic-bias" / "v1.1"
+    cached.mkdir(parents=True)
+    (cached / "descriptors.json").write_text(json.dumps({"religion": {"all": ["Amish"]}}))
+    (cached / "manifest.json").write_text("{broken")
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": DOCUMENTS["d1"]}])
+    assert run_audit(corpus, "--output", tmp_path / "out", "--stages", "descriptors") == 2
+    error = capsys.readouterr().err
+    assert "manifest.json" in error and "not valid JSON" in error
 
 
 @needs_official
@@ -156,10 +207,15 @@ def test_official_v1_0_and_v1_1_files_load():
     (json.dumps({"religion": {"all": ["Amish"]}}).encode(), "no axis 'gender_and_sex'"),
     (b"\xff\xfe not utf-8", "not UTF-8"),
     (b"{\"religion\": ", "not valid JSON"),
+    (None, "descriptors file not found"),  # a directory without descriptors.json
 ])
 def test_malformed_descriptor_file_is_a_clear_error(tmp_path, capsys, content, problem):
     path = tmp_path / "descriptors.json"
-    path.write_bytes(content)
+    if content is None:
+        path = tmp_path / "a-directory"
+        path.mkdir()
+    else:
+        path.write_bytes(content)
     corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": DOCUMENTS["d1"]}])
     assert run_audit(corpus, "--output", tmp_path / "out", "--holistic-bias-descriptors", path) == 2
     error = capsys.readouterr().err
@@ -218,3 +274,32 @@ def test_download_refuses_a_file_that_is_not_a_descriptor_list(tmp_path, empty_c
     assert not (empty_cache / "holistic-bias" / "v1.1").exists()
     assert main(["lexicons", "list"]) == 0
     assert "holistic-bias v1.1" in capsys.readouterr().out
+
+
+class _TruncatingHandler(http.server.BaseHTTPRequestHandler):
+    """Promises 10,000 bytes, sends 20 and closes: a download cut off mid-way."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Length", "10000")
+        self.end_headers()
+        self.wfile.write(b'{"religion": {"all":')
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_cut_off_download_is_an_error_and_leaves_no_cache(tmp_path, empty_cache, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TruncatingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1.1"
+        assert main(["lexicons", "download", "holistic-bias", "--url", url]) == 2
+    finally:
+        server.shutdown()
+    error = capsys.readouterr().err
+    assert f"{url}/descriptors.json" in error and ("incomplete" in error.lower() or "cannot download" in error)
+    assert not (empty_cache / "holistic-bias" / "v1.1").exists()
+    assert list((empty_cache / "holistic-bias").iterdir()) == []  # no staging directory left behind

@@ -6,6 +6,7 @@ Expected counts below were made by reading each sentence, not by running the cod
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 
@@ -46,6 +47,12 @@ def test_word_tokens_tricky_cases():
         "non-binary", "african-american", "whitewash", "lgbtq+"]
     assert word_tokens("she--he, she- and he-goats") == ["she", "he", "she", "and", "he-goats"]
     assert word_tokens("THEM Them them") == ["them"] * 3
+    assert word_tokens("he+she and _she_ or LGBTQ+") == ["he", "she", "and", "she", "or", "lgbtq+"]
+    # Turkish capital dotted I lowercases to "i" + a combining dot: one word, not the pronoun "i".
+    assert "i" not in word_tokens("İstanbul is a lovely city")
+    assert word_tokens(unicodedata.normalize("NFD", "Māori")) == ["māori"]  # decomposed accents
+    assert word_tokens("African\u2010American non\u2011binary trans\u00adgender") == [
+        "african-american", "non-binary", "transgender"]
 
 
 def test_term_matcher_is_leftmost_longest():
@@ -92,6 +99,11 @@ def test_pronoun_table_matches_hand_counts(pronoun_corpus, tmp_path):
 def test_english_lexicons_on_all_documents(pronoun_corpus, tmp_path):
     out = tmp_path / "out"
     assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns", "--english-lexicons-on", "all") == 0
+    _, by_language = _table(out, "pronouns_by_language")
+    italian = {row[1]: row[2:] for row in by_language if row[0] == "it"}
+    assert italian["first_person"] == ["1", "1", "100.0000"] and italian["gendered"] == ["0", "1", "0.0000"]
+    french = {row[1]: row[2:] for row in by_language if row[0] == "fr"}
+    assert french["any"] == ["0", "1", "0.0000"]
     _, rows = _table(out)
     by_group = {row[0]: row[1:] for row in rows}
     assert by_group["gendered"] == ["3", "8", "37.5000"]
@@ -106,6 +118,8 @@ def test_pronoun_breakdowns_by_language_and_group(pronoun_corpus, tmp_path):
     header, rows = _table(out, "pronouns_by_language")
     assert header == ["language", "group", "documents", "denominator", "percent"]
     assert {row[0] for row in rows} == {"en"}  # only English documents are in scope by default
+    _, overall = _table(out)
+    assert [row[1:] for row in rows] == overall  # ... so the English rows are the overall table
     header, rows = _table(out, "pronouns_by_source")
     assert header == ["source", "group", "documents", "denominator", "percent"]
     by_key = {(row[0], row[1]): row[2:] for row in rows}
@@ -119,12 +133,17 @@ def test_pronoun_breakdowns_by_language_and_group(pronoun_corpus, tmp_path):
 @pytest.mark.parametrize("content, problem", [
     (b"{not json", "not valid JSON"),
     (json.dumps({"she": ["she"]}).encode(), "group 'he' is missing"),
+    (json.dumps({"_about": [1]}).encode(), "\"_about\" must be an object"),
+    (None, "not a lexicon file"),
     (json.dumps({g: ["a b"] for g in ("she", "he", "unspecified", "first_person", "second_person",
                                       "third_person")}).encode(), "is not a single word"),
 ])
 def test_malformed_pronoun_lexicon_is_a_clear_error(tmp_path, capsys, content, problem):
     lexicon = tmp_path / "pronouns.json"
-    lexicon.write_bytes(content)
+    if content is None:
+        lexicon.mkdir()
+    else:
+        lexicon.write_bytes(content)
     corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": ENGLISH["p1"][0]}])
     assert run_audit(corpus, "--output", tmp_path / "out", "--stages", "pronouns",
                      "--pronoun-lexicon", lexicon) == 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import http.client
 import json
 import os
 import tempfile
@@ -94,12 +95,16 @@ def _fetch(url: str, timeout: float) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "corpus-audit"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+            expected = response.headers.get("Content-Length")
             data = response.read(MAX_LEXICON_FILE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise LexiconError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
         raise LexiconError(f"{url}: cannot download ({reason})") from exc
+    if expected is not None and expected.isdigit() and int(expected) != len(data) \
+            and len(data) <= MAX_LEXICON_FILE_BYTES:
+        raise LexiconError(f"{url}: incomplete download ({len(data):,} of {int(expected):,} bytes)")
     if len(data) > MAX_LEXICON_FILE_BYTES:
         raise LexiconError(f"{url}: larger than {MAX_LEXICON_FILE_BYTES:,} bytes; refusing it")
     return data
@@ -119,9 +124,12 @@ def download_lexicon(name: str, *, base_url: str | None = None, root: str | None
     source = SOURCES[name]
     base = (base_url or source.base_url).rstrip("/")
     parent = os.path.join(root or cache_root(), source.name)
-    os.makedirs(parent, exist_ok=True)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{source.version}-", dir=parent)
+    except OSError as exc:
+        raise LexiconError(f"{parent}: cannot create the lexicon cache ({exc.strerror or exc})") from exc
     target = os.path.join(parent, source.version)
-    staging = tempfile.mkdtemp(prefix=f".{source.version}-", dir=parent)
     os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is readable like any other
     files = []
     try:
@@ -164,15 +172,17 @@ def _remove_tree(path: str) -> None:
 
 def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES):
     """Parse a lexicon JSON file with a size limit; errors name the file and the problem."""
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise LexiconError(f"{path}: cannot read lexicon file ({exc.strerror or exc})") from exc
-    if size > max_bytes:
-        raise LexiconError(f"{path}: lexicon file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+    if not os.path.isfile(path):
+        raise LexiconError(f"{path}: not a lexicon file (missing, or a directory or device)")
     try:
         with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8"))
+            data = f.read(max_bytes + 1)  # bounded even where the size on disk is not
+    except OSError as exc:
+        raise LexiconError(f"{path}: cannot read lexicon file ({exc.strerror or exc})") from exc
+    if len(data) > max_bytes:
+        raise LexiconError(f"{path}: lexicon file is over the {max_bytes:,}-byte limit")
+    try:
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise LexiconError(f"{path}: lexicon file is not UTF-8 ({exc})") from exc
     except json.JSONDecodeError as exc:

@@ -93,7 +93,8 @@ def build_descriptor_lexicon(parsed: dict[str, list[tuple[str, str]]], *, axes: 
                              axis_priority: Iterable[str] = DEFAULT_AXIS_PRIORITY, name: str, version: str,
                              source: str, sha256: str) -> DescriptorLexicon:
     """Select axes, drop excluded terms, and give each term to exactly one axis."""
-    axes = tuple(axes)
+    axes = tuple(dict.fromkeys(axes))  # each axis once, in the order given
+    axis_priority = tuple(axis_priority)
     missing = [axis for axis in axes if axis not in parsed]
     if missing:
         raise LexiconError(f"{source}: no axis {', '.join(map(repr, missing))}; the file has "
@@ -122,8 +123,9 @@ def build_descriptor_lexicon(parsed: dict[str, list[tuple[str, str]]], *, axes: 
 
 
 def _version_from_path(path: str) -> str:
-    found = re.findall(r"v\d+(?:\.\d+)*", os.path.abspath(path))
-    return found[-1] if found else "unknown"
+    """``v1.1`` for ``.../v1.1/descriptors.json`` (the official layout), else ``unknown``."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    return folder if re.fullmatch(r"v\d+(?:\.\d+)*", folder) else "unknown"
 
 
 def resolve_descriptor_path(path: str | None) -> tuple[str, str, str]:
@@ -136,9 +138,11 @@ def resolve_descriptor_path(path: str | None) -> tuple[str, str, str]:
         return path, "holistic-bias", _version_from_path(path)
     cached = cached_lexicon_dir("holistic-bias")
     if cached and os.path.isfile(os.path.join(cached, OFFICIAL_FILE)):
-        with open(os.path.join(cached, "manifest.json"), encoding="utf-8") as f:
-            version = json.load(f).get("version", "unknown")
-        return os.path.join(cached, OFFICIAL_FILE), "holistic-bias", version
+        manifest = read_lexicon_json(os.path.join(cached, "manifest.json"))
+        if not isinstance(manifest, dict):
+            raise LexiconError(f"{cached}/manifest.json: not a lexicon cache manifest; run "
+                               "`corpus-audit lexicons download holistic-bias` again")
+        return os.path.join(cached, OFFICIAL_FILE), "holistic-bias", str(manifest.get("version", "unknown"))
     default = default_descriptor_path()
     about = read_lexicon_json(default).get("_about", {})
     return default, about.get("name", "corpus-audit-default-descriptors"), about.get("version", "unknown")

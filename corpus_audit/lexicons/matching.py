@@ -4,23 +4,27 @@ One tokenisation per document serves every English lexicon: `word_tokens` lowerc
 text and splits it into words, and each lexicon then looks its terms up in that token list
 (single words by set intersection, phrases by a scan of the token sequence).
 
-A word is a run of letters, digits and underscores, with hyphens and a trailing ``+``
-inside it, so hyphenated forms match only as listed ("African-American",
-"non-binary", "LGBTQ+"). Everything else separates words: "his/her" is "his", "her";
-"they're" is "they", "re"; "whitewash" is one word and never "white".
+A word is a run of letters and digits (text NFC-normalised, lowercased), with hyphens
+inside it and an optional trailing ``+``, so hyphenated forms match only as listed
+("African-American", "non-binary", "LGBTQ+"; U+2010/U+2011 hyphens count as "-").
+Everything else separates words: "his/her" is "his", "her"; "they're" is "they", "re";
+"_she_" is "she"; "whitewash" is one word and never "white".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Generic, Hashable, Iterable, Mapping, TypeVar
 
-#: A word starts with a word character and may go on with word characters, ``-`` and ``+``.
-#: (Measured: this character-class pattern tokenises about 1.7x faster than the equivalent
-#: ``\w+(?:-\w+)*\+?``; the rare hyphen at a word's edge is repaired afterwards.)
-_WORD = re.compile(r"\w[\w+-]*")
+#: A word starts with a word character and goes on with word characters, combining marks
+#: (a decomposed accent, the dot of Turkish "İ" lowercased) and hyphens; a ``+`` ends it when
+#: no word character follows ("LGBTQ+", but "he+she" is two words).
+_WORD = re.compile(r"\w[\w\u0300-\u036f-]*(?:\+(?!\w))?")
 #: A hyphen that ends a word ("she- and he-goats"): not part of the word.
-_DANGLING_HYPHEN = re.compile(r"-(?![\w+-])")
+_DANGLING_HYPHEN = re.compile(r"-(?![\w\u0300-\u036f+-])")
+#: Unicode hyphens written as ASCII "-", the soft hyphen dropped ("trans\xadgender").
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u00ad": None})
 
 Value = TypeVar("Value", bound=Hashable)
 
@@ -28,6 +32,10 @@ Value = TypeVar("Value", bound=Hashable)
 def word_tokens(text: str) -> list[str]:
     """The lowercased words of ``text`` in order (see the module docstring for what a word is)."""
     lowered = text.lower()
+    if not lowered.isascii():  # O(1) check; only non-ASCII text needs these passes
+        lowered = unicodedata.normalize("NFC", lowered).translate(_HYPHENS)
+    if "_" in lowered:  # "_she_" (Markdown emphasis) is the word "she"
+        lowered = lowered.replace("_", " ")
     if "--" in lowered:  # a dash written as two hyphens separates words ("she--he")
         lowered = re.sub(r"-{2,}", " ", lowered)
     tokens = _WORD.findall(lowered)

@@ -35,6 +35,8 @@ def load_pronoun_lexicon(path: str | None = None) -> PronounLexicon:
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: a pronoun lexicon is a JSON object of group -> list of words")
     about = data.get("_about", {})
+    if not isinstance(about, dict):
+        raise LexiconError(f"{path}: \"_about\" must be an object (name, version, ...)")
     words: dict[str, frozenset[str]] = {}
     for group in PRONOUN_GROUPS:
         listed = data.get(group)

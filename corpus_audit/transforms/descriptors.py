@@ -191,11 +191,15 @@ class Descriptors(Analysis):
             f"Percent of the {in_scope:,} {english_scope.scope_description(self.scope)} "
             f"(of {analysed:,} analysed) that mention any descriptor of the axis.", provenance])]
 
+        # Every descriptor of the lexicon gets a row (0 when never found), so runs compare row by row.
+        counts_by_axis: dict[str, dict[str, int]] = {axis: {} for axis in self.lexicon.axes}
+        for axis, descriptor in self.lexicon.terms.values():
+            counts_by_axis[axis][descriptor] = 0
+        for (axis, descriptor), documents in aggregate["descriptors"].items():
+            counts_by_axis.setdefault(axis, {})[descriptor] = documents
         rows: list[tuple[str, str, int, float, int]] = []
         for axis in self.lexicon.axes:
-            ranked = sorted(((descriptor, documents) for (row_axis, descriptor), documents
-                             in aggregate["descriptors"].items() if row_axis == axis),
-                            key=lambda item: (-item[1], item[0]))
+            ranked = sorted(counts_by_axis[axis].items(), key=lambda item: (-item[1], item[0]))
             for rank, (descriptor, documents) in enumerate(ranked, start=1):
                 rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]), rank))
         descriptors_table = pa.table({
@@ -205,11 +209,11 @@ class Descriptors(Analysis):
             "percent": pa.array([r[3] for r in rows], pa.float64()),
             "rank": pa.array([r[4] for r in rows], pa.int64()),
         })
-        shown = [i for i, row in enumerate(rows) if row[4] <= self.top_k]
+        shown = [i for i, row in enumerate(rows) if row[4] <= self.top_k and row[2] > 0]
         tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
             "Percent of the documents that mention the axis (a document counts once per descriptor); "
-            f"the Markdown view shows the top {self.top_k} per axis, the CSV/Parquet tables every descriptor "
-            "found at least once.", provenance], shown))
+            f"the Markdown view shows the top {self.top_k} found per axis, the CSV/Parquet tables every "
+            "descriptor of the list (0 when never found).", provenance], shown))
 
         tables.append(self._axes_breakdown("language", "descriptor_axes_by_language",
                                            aggregate, key_index=1, title="Demographic axes by language"))
