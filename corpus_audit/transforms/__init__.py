@@ -8,10 +8,12 @@ To add an analysis: write ``transforms/<name>.py`` with an `Analysis` subclass (
 from __future__ import annotations
 
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification
 
 STAGES: dict[str, type[Analysis]] = {
     LanguageIdentification.name: LanguageIdentification,
+    GenderGap.name: GenderGap,
 }
 
 
