@@ -111,10 +111,6 @@ def normalise(text: str, code: str) -> str:
 # ----------------------------------------------------------------------------- tokenisers
 
 
-def _regex_tokeniser(code: str) -> Callable[[str], list[str]]:
-    return word_pattern(code).findall
-
-
 def _jieba_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
     import logging
 
@@ -137,7 +133,7 @@ def _jieba_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
 def _sudachi_tokeniser() -> Callable[[str], list[str]]:
     from sudachipy import Dictionary, SplitMode
 
-    tokenizer = Dictionary().create(mode=SplitMode.C)
+    tokenizer = Dictionary().tokenizer(mode=SplitMode.C)
     has_word = _HAS_WORD.search
 
     def tokenise(text: str) -> list[str]:
@@ -197,7 +193,8 @@ class NounMatcher:
         elif self.segmenter == "pythainlp":
             self.tokenise = _thai_tokeniser([w for form in normalised for w in form.split()])
         else:
-            self.tokenise = _regex_tokeniser(self.code)
+            self.word_pattern = word_pattern(self.code)
+            self.tokenise = self.word_pattern.findall
         keys: dict[str, frozenset[str]] = {}
         for form, genders in normalised.items():
             key = self.separator.join(self.tokenise(form))
@@ -216,7 +213,8 @@ class NounMatcher:
 
     def count(self, text: str) -> tuple[int, int, int, int]:
         """(word tokens, masculine, feminine, unspecified) matches in ``text``."""
-        tokens = self.tokenise(normalise(text, self.code))
+        normalised = normalise(text, self.code)
+        tokens = self.tokenise(normalised)
         if not tokens or not self.keys:
             return len(tokens), 0, 0, 0
         separator = self.separator
@@ -224,10 +222,22 @@ class NounMatcher:
         candidates = []
         if separator:
             last = len(joined) - 1
+            spans = None
             for end, (length, genders) in self.automaton.iter(joined):
                 start = end - length + 1
-                if (start == 0 or joined[start - 1] == " ") and (end == last or joined[end + 1] == " "):
-                    candidates.append((start, -end, genders))
+                if not ((start == 0 or joined[start - 1] == " ") and (end == last or joined[end + 1] == " ")):
+                    continue
+                if " " in joined[start:end]:
+                    # A multi-word entry: its words must follow one another with nothing but spaces
+                    # between them in the text ("mother, or father" is no "mother or father").
+                    if spans is None:  # token offsets, computed only for documents with such a hit
+                        spans = [m.span() for m in self.word_pattern.finditer(normalised)]
+                    first = joined.count(" ", 0, start)
+                    words = joined.count(" ", start, end) + 1
+                    if any(normalised[spans[i][1]:spans[i + 1][0]].strip()
+                           for i in range(first, first + words - 1)):
+                        continue
+                candidates.append((start, -end, genders))
         else:
             boundaries = None
             for end, (length, genders) in self.automaton.iter(joined):
