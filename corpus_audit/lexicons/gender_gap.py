@@ -68,6 +68,10 @@ FASTTEXT_TO_LEXICON: dict[str, str] = {
 
 _CODE_RE = re.compile(r"^[a-z]{2,3}$")
 
+#: sha256 of the lines "<code>:<sha256 of the file>\n" (codes sorted) of the 55 official v1.0
+#: files: a directory with exactly these files is reported as the official v1.0 lexicons.
+OFFICIAL_V1_DIGEST = "6c30badb3e1ba764383042c8b96b2fb39b86f5f22adb284f5001be8550ffc3b3"
+
 
 def lexicon_code(language: str | None, available: "set[str] | dict | None" = None) -> str | None:
     """The ISO 639-3 lexicon code for a fastText language label, or None.
@@ -115,6 +119,11 @@ class LexiconSet:
     version: str | None
     languages: dict[str, LanguageLexicon] = field(default_factory=dict)
 
+    def digest(self) -> str:
+        """One sha256 over every file's code and sha256 (see `OFFICIAL_V1_DIGEST`)."""
+        lines = "".join(f"{code}:{self.languages[code].sha256}\n" for code in sorted(self.languages))
+        return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
     def describe(self) -> dict[str, Any]:
         """For ``summary.json``: source, version and each file's sha256."""
         return {
@@ -122,6 +131,7 @@ class LexiconSet:
             "name": self.name,
             "version": self.version,
             "directory": self.directory,
+            "digest": self.digest(),
             "languages": sorted(self.languages),
             "files": {lex.code: {"file": os.path.basename(lex.path), "sha256": lex.sha256,
                                  "entries": lex.entries, "ignored_placeholder_forms": lex.ignored}
@@ -233,7 +243,10 @@ def load_lexicons(option_dir: str | None = None, cache_root: str | None = None) 
     """The lexicons to use: ``option_dir`` > the download cache > the shipped default."""
     if option_dir:
         name, version = _manifest_version(option_dir)
-        return load_directory(option_dir, SOURCE_OPTION, name or "gender-gap (directory given)", version)
+        lexicons = load_directory(option_dir, SOURCE_OPTION, name or "gender-gap (directory given)", version)
+        if lexicons.digest() == OFFICIAL_V1_DIGEST:  # the official files, whatever the directory is called
+            lexicons.name, lexicons.version = "gender-gap official", SOURCES["gender-gap"].version
+        return lexicons
     cached = cached_lexicon_dir("gender-gap", cache_root)
     if cached:
         source = SOURCES["gender-gap"]

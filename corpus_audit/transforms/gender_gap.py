@@ -10,8 +10,9 @@ without a lexicon (and ``unknown``) are counted in ``no_lexicon`` rows.
 
 Tokenisation (speed matters: the reference pipeline's Stanza models are far slower than
 language ID): a regex word splitter for languages written with spaces (words may hold
-inner hyphens and apostrophes; French/Italian/Catalan elided articles such as ``l'`` and
-English ``'s`` are split off), jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
+inner apostrophes; French/Italian/Catalan elided articles such as ``l'`` and English ``'s``
+are split off; a hyphen inside a word is a token of its own, not counted as a word, so
+``grand-mère`` is matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``), jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
 Japanese and pythainlp (newmm) for Thai — the segmenters spaCy's blank ``zh``/``ja``/``th``
 pipelines wrap, called directly. The lexicon's words are added to the jieba and Thai
 dictionaries so that they are kept whole.
@@ -64,9 +65,14 @@ def _mark_class() -> str:
 
 
 _W = f"[\\w{_mark_class()}]"
-_WORD = f"{_W}+(?:[-']{_W}+)*"
+_WORD = f"{_W}+(?:'{_W}+)*"
+#: A hyphen inside a word is a token of its own (not counted as a word): ``grand-mère`` ->
+#: ``grand - mère``, so the listed compound matches as a sequence and an unlisted one
+#: (``ex-wife``, ``arrière-grand-mère``) still shows its listed part.
+_HYPHEN = f"(?<={_W})-(?={_W})"
+HYPHEN_TOKEN = "-"
 #: English: ``mother's`` -> ``mother`` + ``'s`` (the possessive must not hide the noun).
-_WORD_EN = f"'s(?!{_W})|{_W}+(?:(?:-|'(?!s(?!{_W}))){_W}+)*"
+_WORD_EN = f"'s(?!{_W})|{_W}+(?:'(?!s(?!{_W})){_W}+)*"
 #: Elided articles/prepositions split off the word they precede (``l'actrice`` -> ``l'`` + ``actrice``).
 ELISIONS = {
     "fra": "jusqu lorsqu puisqu quoiqu presqu quelqu qu l d j m n s t c",
@@ -82,11 +88,11 @@ _ARABIC_ARTICLE = "ال"
 def word_pattern(code: str) -> re.Pattern[str]:
     """The word-token regex for a space-delimited language (lexicon code)."""
     if code == "eng":
-        return re.compile(_WORD_EN)
+        return re.compile(f"{_WORD_EN}|{_HYPHEN}")
     if code in ELISIONS:
         prefixes = sorted(ELISIONS[code].split(), key=len, reverse=True)
-        return re.compile(f"(?:{'|'.join(prefixes)})'(?={_W})|{_WORD}")
-    return re.compile(_WORD)
+        return re.compile(f"(?:{'|'.join(prefixes)})'(?={_W})|{_WORD}|{_HYPHEN}")
+    return re.compile(f"{_WORD}|{_HYPHEN}")
 
 
 def normalise(text: str, code: str) -> str:
@@ -215,8 +221,9 @@ class NounMatcher:
         """(word tokens, masculine, feminine, unspecified) matches in ``text``."""
         normalised = normalise(text, self.code)
         tokens = self.tokenise(normalised)
+        words = len(tokens) - tokens.count(HYPHEN_TOKEN) if self.separator else len(tokens)
         if not tokens or not self.keys:
-            return len(tokens), 0, 0, 0
+            return words, 0, 0, 0
         separator = self.separator
         joined = separator.join(tokens)
         candidates = []
@@ -233,9 +240,9 @@ class NounMatcher:
                     if spans is None:  # token offsets, computed only for documents with such a hit
                         spans = [m.span() for m in self.word_pattern.finditer(normalised)]
                     first = joined.count(" ", 0, start)
-                    words = joined.count(" ", start, end) + 1
+                    entry_tokens = joined.count(" ", start, end) + 1
                     if any(normalised[spans[i][1]:spans[i + 1][0]].strip()
-                           for i in range(first, first + words - 1)):
+                           for i in range(first, first + entry_tokens - 1)):
                         continue
                 candidates.append((start, -end, genders))
         else:
@@ -259,7 +266,7 @@ class NounMatcher:
             masculine += is_masculine
             feminine += is_feminine
             unspecified += is_unspecified
-        return len(tokens), masculine, feminine, unspecified
+        return words, masculine, feminine, unspecified
 
 
 def _arabic_variants(key: str) -> list[str]:
@@ -469,7 +476,7 @@ class GenderGap(Analysis):
         notes = [
             f"Lexicons: {lexicons.name}" + (f" {lexicons.version}" if lexicons.version else "")
             + f" ({lexicons.source}: {lexicons.directory}); {len(lexicons.languages)} language(s).",
-            "tokens = word tokens (punctuation not counted; the reference pipeline's Stanza tokens include "
+            "tokens = word tokens (punctuation not counted, hyphenated words count each part; the reference pipeline's Stanza tokens include "
             "punctuation, so its rates per 100 tokens are a little lower). Regex word splitting for languages "
             "written with spaces; jieba (Chinese), SudachiPy mode C (Japanese), pythainlp newmm (Thai).",
             "Matches are case-insensitive on token sequences, singular and plural forms, multi-word and "
