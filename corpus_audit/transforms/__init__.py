@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
 from corpus_audit.transforms.descriptors import Descriptors
+from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification
 from corpus_audit.transforms.pronouns import Pronouns
 
@@ -16,6 +17,7 @@ STAGES: dict[str, type[Analysis]] = {
     LanguageIdentification.name: LanguageIdentification,
     Pronouns.name: Pronouns,
     Descriptors.name: Descriptors,
+    GenderGap.name: GenderGap,
 }
 
 

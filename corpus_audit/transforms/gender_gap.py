@@ -1,0 +1,530 @@
+"""Gender-GAP: gendered person nouns per language (Muller et al. 2023; SPEC §5).
+
+Each document whose language (stage ``langid``) has a lexicon is tokenised and matched,
+case-insensitively, against that language's masculine, feminine and unspecified person
+nouns (singular and plural forms, multi-word and hyphenated entries included). The table
+``gender_gap`` gives per language: documents, word tokens, matches of each gender, their
+rates per 100 tokens, each gender's share of the matches, % of documents with a match, and
+the standard error of the feminine - masculine rate difference. Documents in languages
+without a lexicon (and ``unknown``) are counted in ``no_lexicon`` rows.
+
+Tokenisation (speed matters: the reference pipeline's Stanza models are far slower than
+language ID): a regex word splitter for languages written with spaces (words may hold
+inner apostrophes; French/Italian/Catalan elided articles such as ``l'`` and English ``'s``
+are split off; a hyphen inside a word is a token of its own, not counted as a word, so
+``grand-mère`` is matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``), jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
+Japanese and pythainlp (newmm) for Thai — the segmenters spaCy's blank ``zh``/``ja``/``th``
+pipelines wrap, called directly. The lexicon's words are added to the jieba and Thai
+dictionaries so that they are kept whole.
+
+Matching: the document's word tokens are joined by a separator (a space; nothing for
+Chinese, Japanese and Thai) and scanned once with an Aho-Corasick automaton of the
+lexicon's forms (tokenised the same way); a match counts only when it starts and ends on
+token boundaries, and overlapping matches keep the longest (leftmost first), so a
+multi-word entry (``ancienne combattante``) counts once and not also as its parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import unicodedata
+from typing import Any, Callable, Mapping
+
+import apache_beam as beam
+import pyarrow as pa
+
+from corpus_audit.lexicons.cache import LexiconError
+from corpus_audit.lexicons.gender_gap import GENDERS, LanguageLexicon, LexiconSet, lexicon_code, load_lexicons
+from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.pipeline.tables import percent
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+
+NO_LEXICON = "no_lexicon"
+#: Languages segmented by a dictionary segmenter; matches are joined without a separator.
+SEGMENTED = {"cmn": "jieba", "yue": "jieba", "jpn": "sudachipy", "tha": "pythainlp"}
+#: Sudachi refuses long inputs (about 48 KB); documents are segmented in chunks of this many characters.
+SUDACHI_CHUNK_CHARS = 8000
+
+
+def _mark_class() -> str:
+    """Combining marks (Unicode category M) as a regex class body: Python's ``\\w`` leaves out
+    the vowel signs and viramas of Indic scripts, which would split their words."""
+    ranges: list[list[int]] = []
+    for code in range(0x20000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    def escape(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    return "".join(escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in ranges)
+
+
+_W = f"[\\w{_mark_class()}]"
+_WORD = f"{_W}+(?:'{_W}+)*"
+#: A hyphen inside a word is a token of its own (not counted as a word): ``grand-mère`` ->
+#: ``grand - mère``, so the listed compound matches as a sequence and an unlisted one
+#: (``ex-wife``, ``arrière-grand-mère``) still shows its listed part.
+_HYPHEN = f"(?<={_W})-(?={_W})"
+HYPHEN_TOKEN = "-"
+#: English: ``mother's`` -> ``mother`` + ``'s`` (the possessive must not hide the noun).
+_WORD_EN = f"'s(?!{_W})|{_W}+(?:'(?!s(?!{_W})){_W}+)*"
+#: Elided articles/prepositions split off the word they precede (``l'actrice`` -> ``l'`` + ``actrice``).
+ELISIONS = {
+    "fra": "jusqu lorsqu puisqu quoiqu presqu quelqu qu l d j m n s t c",
+    "ita": "dell all dall nell sull coll quell bell sant quest anch tutt nessun ciascun buon un l d c s m t v n",
+    "cat": "l d s m t n",
+}
+_HAS_WORD = re.compile(_W)
+_ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]")
+_ARABIC_SCRIPT = {"arb", "pes", "urd", "ckb"}
+_ARABIC_ARTICLE = "ال"
+
+
+def word_pattern(code: str) -> re.Pattern[str]:
+    """The word-token regex for a space-delimited language (lexicon code)."""
+    if code == "eng":
+        return re.compile(f"{_WORD_EN}|{_HYPHEN}")
+    if code in ELISIONS:
+        prefixes = sorted(ELISIONS[code].split(), key=len, reverse=True)
+        return re.compile(f"(?:{'|'.join(prefixes)})'(?={_W})|{_WORD}|{_HYPHEN}")
+    return re.compile(f"{_WORD}|{_HYPHEN}")
+
+
+def normalise(text: str, code: str) -> str:
+    """NFC, casefold, one apostrophe and one hyphen; Arabic-script diacritics and tatweel removed,
+    Russian ё as е."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = text.casefold()
+    for variant in ("\u2019", "\u02bc", "\u2018"):
+        if variant in text:
+            text = text.replace(variant, "'")
+    for variant in ("\u2010", "\u2011"):
+        if variant in text:
+            text = text.replace(variant, "-")
+    if code in _ARABIC_SCRIPT:
+        text = _ARABIC_DIACRITICS.sub("", text)
+    elif code == "rus" and "ё" in text:
+        text = text.replace("ё", "е")  # ё is mostly written е; both sides are normalised alike
+    return text
+
+
+# ----------------------------------------------------------------------------- tokenisers
+
+
+def _jieba_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in words:
+        tokenizer.add_word(word)
+    cut = tokenizer.lcut
+    has_word = _HAS_WORD.search
+
+    def tokenise(text: str) -> list[str]:
+        return [token for token in cut(text) if has_word(token)]
+
+    return tokenise
+
+
+def _sudachi_tokeniser() -> Callable[[str], list[str]]:
+    from sudachipy import Dictionary, SplitMode
+
+    tokenizer = Dictionary().tokenizer(mode=SplitMode.C)
+    has_word = _HAS_WORD.search
+
+    def tokenise(text: str) -> list[str]:
+        tokens: list[str] = []
+        for chunk in _chunks(text, SUDACHI_CHUNK_CHARS):
+            tokens.extend(surface for m in tokenizer.tokenize(chunk) if has_word(surface := m.surface()))
+        return tokens
+
+    return tokenise
+
+
+def _thai_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
+    from pythainlp.corpus.common import thai_words
+    from pythainlp.tokenize import word_tokenize
+    from pythainlp.util import dict_trie
+
+    trie = dict_trie(set(thai_words()) | set(words))
+    has_word = _HAS_WORD.search
+
+    def tokenise(text: str) -> list[str]:
+        return [t for t in word_tokenize(text, custom_dict=trie, engine="newmm", keep_whitespace=False)
+                if has_word(t)]
+
+    return tokenise
+
+
+def _chunks(text: str, size: int):
+    """Pieces of at most ``size`` characters, cut after a newline or 。 where there is one."""
+    start = 0
+    while len(text) - start > size:
+        window = text[start:start + size]
+        cut = max(window.rfind("\n"), window.rfind("。"))
+        end = start + (cut + 1 if cut > 0 else size)
+        yield text[start:end]
+        start = end
+    if start < len(text):
+        yield text[start:]
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+class NounMatcher:
+    """Tokenises the text of one language and counts its lexicon's nouns per gender."""
+
+    def __init__(self, lexicon: LanguageLexicon) -> None:
+        import ahocorasick
+
+        self.code = lexicon.code
+        self.segmenter = SEGMENTED.get(lexicon.code, "regex")
+        self.separator = "" if lexicon.code in SEGMENTED else " "
+        normalised = {normalise(form, self.code): genders for form, genders in lexicon.forms.items()}
+        if self.segmenter == "jieba":
+            self.tokenise = _jieba_tokeniser([w for form in normalised for w in form.split()])
+        elif self.segmenter == "sudachipy":
+            self.tokenise = _sudachi_tokeniser()
+        elif self.segmenter == "pythainlp":
+            self.tokenise = _thai_tokeniser([w for form in normalised for w in form.split()])
+        else:
+            self.word_pattern = word_pattern(self.code)
+            self.tokenise = self.word_pattern.findall
+        keys: dict[str, frozenset[str]] = {}
+        for form, genders in normalised.items():
+            key = self.separator.join(self.tokenise(form))
+            if key:
+                keys[key] = keys.get(key, frozenset()) | genders
+        if self.code == "arb":
+            for key, genders in list(keys.items()):
+                for variant in _arabic_variants(key):
+                    keys.setdefault(variant, genders)  # a listed form keeps its own genders
+        self.keys = keys
+        self.automaton = ahocorasick.Automaton()
+        for key, genders in keys.items():
+            self.automaton.add_word(key, (len(key), tuple(g in genders for g in GENDERS)))
+        if keys:
+            self.automaton.make_automaton()
+
+    def count(self, text: str) -> tuple[int, int, int, int]:
+        """(word tokens, masculine, feminine, unspecified) matches in ``text``."""
+        normalised = normalise(text, self.code)
+        tokens = self.tokenise(normalised)
+        words = len(tokens) - tokens.count(HYPHEN_TOKEN) if self.separator else len(tokens)
+        if not tokens or not self.keys:
+            return words, 0, 0, 0
+        separator = self.separator
+        joined = separator.join(tokens)
+        candidates = []
+        if separator:
+            last = len(joined) - 1
+            spans = None
+            for end, (length, genders) in self.automaton.iter(joined):
+                start = end - length + 1
+                if not ((start == 0 or joined[start - 1] == " ") and (end == last or joined[end + 1] == " ")):
+                    continue
+                if " " in joined[start:end]:
+                    # A multi-word entry: its words must follow one another with nothing but spaces
+                    # between them in the text ("mother, or father" is no "mother or father").
+                    if spans is None:  # token offsets, computed only for documents with such a hit
+                        spans = [m.span() for m in self.word_pattern.finditer(normalised)]
+                    first = joined.count(" ", 0, start)
+                    entry_tokens = joined.count(" ", start, end) + 1
+                    if any(normalised[spans[i][1]:spans[i + 1][0]].strip()
+                           for i in range(first, first + entry_tokens - 1)):
+                        continue
+                candidates.append((start, -end, genders))
+        else:
+            boundaries = None
+            for end, (length, genders) in self.automaton.iter(joined):
+                if boundaries is None:  # token edges, computed only for documents with a hit
+                    boundaries = {0}
+                    offset = 0
+                    for token in tokens:
+                        offset += len(token)
+                        boundaries.add(offset)
+                start = end - length + 1
+                if start in boundaries and end + 1 in boundaries:
+                    candidates.append((start, -end, genders))
+        masculine = feminine = unspecified = 0
+        covered = -1
+        for start, negative_end, (is_masculine, is_feminine, is_unspecified) in sorted(candidates):
+            if start <= covered:
+                continue  # inside a longer match that starts earlier (or at the same place)
+            covered = -negative_end
+            masculine += is_masculine
+            feminine += is_feminine
+            unspecified += is_unspecified
+        return words, masculine, feminine, unspecified
+
+
+def _arabic_variants(key: str) -> list[str]:
+    """Forms of an Arabic noun with the proclitics written attached to it: a conjunction
+    (wa-, fa-), a preposition (bi-, ka-, li-) and the article al- (li- + al- is written lil-)."""
+    if " " in key:
+        first, rest = key.split(" ", 1)
+        return [f"{variant} {rest}" for variant in _arabic_variants(first)]
+    bare = key[len(_ARABIC_ARTICLE):] if key.startswith(_ARABIC_ARTICLE) and len(key) > 3 else key
+    variants = []
+    for conjunction in ("", "و", "ف"):
+        for preposition in ("", "ب", "ك", "ل"):
+            for article in ("", _ARABIC_ARTICLE):
+                if preposition == "ل" and article:
+                    variants.append(conjunction + "لل" + bare)
+                else:
+                    variants.append(conjunction + preposition + article + bare)
+    return [v for v in variants if v != key]
+
+
+# ----------------------------------------------------------------------------- aggregation
+
+# Accumulator slots per (language, lexicon code or None).
+DOCUMENTS, TOKENS, MASCULINE, FEMININE, UNSPECIFIED, WITH_MATCH, WITH_MASCULINE, WITH_FEMININE, \
+    WITH_UNSPECIFIED, SUM_DIFF_SQUARED, SUM_DIFF_TOKENS, SUM_TOKENS_SQUARED = range(12)
+SLOTS = 12
+
+
+class GenderGapCombineFn(beam.CombineFn):
+    """Exact integer sums per (language, lexicon): documents, tokens, matches per gender,
+    documents with a match (any / per gender), and the per-document sums the standard error
+    needs (sum of D², D·t and t² with D = feminine - masculine and t = tokens of a document).
+
+    Input per batch: ``{"language", "lexicon", "tokens", "masculine", "feminine", "unspecified"}``
+    lists (``lexicon`` None and counts None for documents without a lexicon).
+    """
+
+    def create_accumulator(self) -> dict[tuple[str, str | None], list[int]]:
+        return {}
+
+    def add_input(self, accumulator, batch_input):
+        for language, code, tokens, masculine, feminine, unspecified in zip(
+                batch_input["language"], batch_input["lexicon"], batch_input["tokens"],
+                batch_input["masculine"], batch_input["feminine"], batch_input["unspecified"]):
+            sums = accumulator.get((language, code))
+            if sums is None:
+                sums = accumulator[(language, code)] = [0] * SLOTS
+            sums[DOCUMENTS] += 1
+            if code is None:
+                continue
+            diff = feminine - masculine
+            sums[TOKENS] += tokens
+            sums[MASCULINE] += masculine
+            sums[FEMININE] += feminine
+            sums[UNSPECIFIED] += unspecified
+            sums[WITH_MATCH] += bool(masculine or feminine or unspecified)
+            sums[WITH_MASCULINE] += bool(masculine)
+            sums[WITH_FEMININE] += bool(feminine)
+            sums[WITH_UNSPECIFIED] += bool(unspecified)
+            sums[SUM_DIFF_SQUARED] += diff * diff
+            sums[SUM_DIFF_TOKENS] += diff * tokens
+            sums[SUM_TOKENS_SQUARED] += tokens * tokens
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged: dict[tuple[str, str | None], list[int]] = {}
+        for accumulator in accumulators:
+            for key, sums in accumulator.items():
+                target = merged.get(key)
+                if target is None:
+                    merged[key] = list(sums)
+                else:
+                    for i, value in enumerate(sums):
+                        target[i] += value
+        return merged
+
+    def extract_output(self, accumulator):
+        return {key: tuple(value) for key, value in
+                sorted(accumulator.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))}
+
+
+def difference_standard_error(documents: int, tokens: int, sum_diff: int, sum_diff_squared: int,
+                              sum_diff_tokens: int, sum_tokens_squared: int) -> float | None:
+    """Standard error of R = sum(D) / sum(t), in matches per 100 tokens, with documents as
+    clusters (ratio estimator, linearised): Var(R) = n/(n-1) * sum((D - R t)^2) / T^2.
+
+    Computed from exact integers: sum((D - R t)^2) * T^2 = sum(D^2) T^2 - 2 S T sum(D t) + S^2 sum(t^2)
+    with S = sum(D) and T = sum(t). None with fewer than 2 documents or no tokens.
+    """
+    if documents < 2 or tokens <= 0:
+        return None
+    numerator = (sum_diff_squared * tokens * tokens - 2 * sum_diff * tokens * sum_diff_tokens
+                 + sum_diff * sum_diff * sum_tokens_squared)
+    variance = documents * max(numerator, 0) / ((documents - 1) * tokens ** 4)
+    return round(100.0 * math.sqrt(variance), 6)
+
+
+def _rate(count: int, tokens: int) -> float | None:
+    return round(100.0 * count / tokens, 4) if tokens else None
+
+
+# ----------------------------------------------------------------------------- the analysis
+
+
+class GenderGap(Analysis):
+    """Masculine, feminine and unspecified person nouns per language; table ``gender_gap``."""
+
+    name = "gender_gap"
+    requires = ("langid",)
+
+    def __init__(self, lexicon_dir: str | None = None) -> None:
+        self.lexicon_option = lexicon_dir
+        self.lexicons: LexiconSet = load_lexicons(lexicon_dir)
+        self._matchers: dict[str, NounMatcher] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_matchers"] = {}  # segmenters and automata are rebuilt where they are used
+        return state
+
+    # -- options -----------------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("Gender-GAP person nouns (stage gender_gap)")
+        group.add_argument("--gender-gap-lexicon", metavar="DIR",
+                           help="directory of <iso639-3>_nouns.json lexicons (e.g. the official v1.0 files); "
+                                "default: the downloaded official lexicons when cached "
+                                "(corpus-audit lexicons download gender-gap), else the project's own lists")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "GenderGap":
+        try:
+            return cls(getattr(args, "gender_gap_lexicon", None))
+        except LexiconError as exc:
+            raise UsageError(str(exc)) from exc
+
+    # -- per document --------------------------------------------------------------------
+    def matcher(self, code: str) -> NounMatcher:
+        matcher = self._matchers.get(code)
+        if matcher is None:
+            matcher = self._matchers[code] = NounMatcher(self.lexicons.languages[code])
+        return matcher
+
+    def document_fields(self) -> list[pa.Field]:
+        return [pa.field("gender_gap_lexicon", pa.string()), pa.field("gender_gap_tokens", pa.int64()),
+                pa.field("gender_gap_masculine", pa.int64()), pa.field("gender_gap_feminine", pa.int64()),
+                pa.field("gender_gap_unspecified", pa.int64())]
+
+    def annotate(self, batch: DocumentBatch, columns: Mapping[str, list]) -> dict[str, list]:
+        available = self.lexicons.languages
+        codes: list[str | None] = []
+        tokens: list[int | None] = []
+        masculine: list[int | None] = []
+        feminine: list[int | None] = []
+        unspecified: list[int | None] = []
+        for text, language in zip(batch.texts, columns["language"]):
+            code = lexicon_code(language, available)
+            codes.append(code)
+            if code is None:
+                counts: tuple = (None, None, None, None)
+            else:
+                counts = self.matcher(code).count(text)
+            tokens.append(counts[0])
+            masculine.append(counts[1])
+            feminine.append(counts[2])
+            unspecified.append(counts[3])
+        return {"gender_gap_lexicon": codes, "gender_gap_tokens": tokens, "gender_gap_masculine": masculine,
+                "gender_gap_feminine": feminine, "gender_gap_unspecified": unspecified}
+
+    # -- aggregation ---------------------------------------------------------------------
+    def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
+        return {"language": columns["language"], "lexicon": columns["gender_gap_lexicon"],
+                "tokens": columns["gender_gap_tokens"], "masculine": columns["gender_gap_masculine"],
+                "feminine": columns["gender_gap_feminine"], "unspecified": columns["gender_gap_unspecified"]}
+
+    def combine_fn(self) -> beam.CombineFn:
+        return GenderGapCombineFn()
+
+    def tables(self, aggregate: Mapping[tuple[str, str | None], tuple[int, ...]],
+               context: ReportContext) -> list[Table]:
+        rows = sorted(aggregate.items(), key=lambda kv: (-kv[1][DOCUMENTS], kv[0][0], kv[0][1] or ""))
+        columns: dict[str, list] = {name: [] for name in TABLE_COLUMNS}
+        for (language, code), sums in rows:
+            documents = sums[DOCUMENTS]
+            row: dict[str, Any] = {"language": language, "lexicon": code or NO_LEXICON, "documents": documents}
+            if code is not None:
+                tokens = sums[TOKENS]
+                matches = sums[MASCULINE] + sums[FEMININE] + sums[UNSPECIFIED]
+                row.update(tokens=tokens, documents_with_match=sums[WITH_MATCH],
+                           percent=percent(sums[WITH_MATCH], documents),
+                           feminine_minus_masculine_per_100_tokens=_rate(sums[FEMININE] - sums[MASCULINE], tokens),
+                           feminine_minus_masculine_se=difference_standard_error(
+                               documents, tokens, sums[FEMININE] - sums[MASCULINE], sums[SUM_DIFF_SQUARED],
+                               sums[SUM_DIFF_TOKENS], sums[SUM_TOKENS_SQUARED]))
+                for gender, slot, with_slot in (("masculine", MASCULINE, WITH_MASCULINE),
+                                                ("feminine", FEMININE, WITH_FEMININE),
+                                                ("unspecified", UNSPECIFIED, WITH_UNSPECIFIED)):
+                    row[gender] = sums[slot]
+                    row[f"{gender}_per_100_tokens"] = _rate(sums[slot], tokens)
+                    row[f"{gender}_share"] = percent(sums[slot], matches) if matches else None
+                    row[f"documents_with_{gender}"] = sums[with_slot]
+                    row[f"percent_with_{gender}"] = percent(sums[with_slot], documents)
+            for name in TABLE_COLUMNS:
+                columns[name].append(row.get(name))
+        data = pa.table({name: pa.array(values, TABLE_COLUMNS[name]) for name, values in columns.items()})
+        lexicons = self.lexicons
+        notes = [
+            f"Lexicons: {lexicons.name}" + (f" {lexicons.version}" if lexicons.version else "")
+            + f" ({lexicons.source}: {lexicons.directory}); {len(lexicons.languages)} language(s).",
+            "tokens = word tokens (punctuation not counted, hyphenated words count each part; the reference pipeline's Stanza tokens include "
+            "punctuation, so its rates per 100 tokens are a little lower). Regex word splitting for languages "
+            "written with spaces; jieba (Chinese), SudachiPy mode C (Japanese), pythainlp newmm (Thai).",
+            "Matches are case-insensitive on token sequences, singular and plural forms, multi-word and "
+            "hyphenated entries included; a form listed under two genders counts for both.",
+            "*_share = percent of all matches of the language; percent = % of the language's documents with "
+            "at least one match (percent_with_<gender>: with one of that gender).",
+            "feminine_minus_masculine_se: standard error of (feminine - masculine) per 100 tokens, documents "
+            "as clusters (ratio estimator). The reference pipeline's ste_diff_fem_masc treats tokens as "
+            "independent and is a fraction (divide per-100 values by 100).",
+            f"Documents whose language has no lexicon are counted in `{NO_LEXICON}` rows (no tokens counted).",
+        ]
+        return [Table("gender_gap", data, "Gender-GAP: gendered person nouns per language", notes)]
+
+    def settings(self) -> dict[str, Any]:
+        described = self.lexicons.describe()
+        described["tokenisers"] = {code: SEGMENTED.get(code, "regex") for code in sorted(self.lexicons.languages)}
+        described["segmenter_versions"] = _segmenter_versions()
+        described["matching"] = ("casefolded token sequences, longest non-overlapping match, "
+                                 "singular+plural, multi-word and hyphenated entries; Arabic proclitics "
+                                 "(wa-, fa-, bi-, ka-, li-, al-) attached to listed nouns")
+        return {"lexicons": described}
+
+
+TABLE_COLUMNS: dict[str, pa.DataType] = {
+    "language": pa.string(), "lexicon": pa.string(), "documents": pa.int64(), "tokens": pa.int64(),
+    "masculine": pa.int64(), "feminine": pa.int64(), "unspecified": pa.int64(),
+    "masculine_per_100_tokens": pa.float64(), "feminine_per_100_tokens": pa.float64(),
+    "unspecified_per_100_tokens": pa.float64(),
+    "masculine_share": pa.float64(), "feminine_share": pa.float64(), "unspecified_share": pa.float64(),
+    "documents_with_match": pa.int64(), "percent": pa.float64(), "feminine_minus_masculine_se": pa.float64(),
+    "feminine_minus_masculine_per_100_tokens": pa.float64(),
+    "documents_with_masculine": pa.int64(), "documents_with_feminine": pa.int64(),
+    "documents_with_unspecified": pa.int64(), "percent_with_masculine": pa.float64(),
+    "percent_with_feminine": pa.float64(), "percent_with_unspecified": pa.float64(),
+}
+
+
+def _segmenter_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in ("jieba", "sudachipy", "sudachidict-core", "pythainlp", "pyahocorasick"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+__all__ = ["GenderGap", "GenderGapCombineFn", "NO_LEXICON", "NounMatcher", "difference_standard_error",
+           "normalise", "word_pattern"]
