@@ -507,3 +507,15 @@ def test_notebook_runs_on_full_and_sample_runs(synthetic_run: Path, sample_run: 
     assert f"selected: {english} documents (language == 'en')" in stdout
     assert "no 'toxicity' column" in stdout and "no 'holistic_bias_axes' column" in stdout
     assert "400 documents in 3 file(s)" in stdout
+
+
+def test_report_removes_plots_whose_table_is_gone(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", documents=120)
+    assert main(["report", str(run)]) == 0
+    assert (run / "plots" / "toxicity.png").exists()
+    for suffix in ("csv", "parquet", "md"):
+        (run / "tables" / f"toxicity_histogram.{suffix}").unlink()
+    assert main(["report", str(run)]) == 0
+    assert not (run / "plots" / "toxicity.png").exists() and not (run / "plots" / "toxicity.svg").exists()
+    assert (run / "plots" / "languages.png").exists()
+    assert "](plots/toxicity.png)" not in (run / "datasheet.md").read_text()

@@ -273,7 +273,7 @@ class DatasheetBuilder:
         if rest:
             # Recomputed from counts: a sum of rounded percents could be off in the last decimal.
             other = sum(int(r["documents"]) for r in rest)
-            body.append([f"other ({len(rest)} languages)", fmt_int(other),
+            body.append([f"other ({len(rest)} language{'' if len(rest) == 1 else 's'})", fmt_int(other),
                          fmt_percent(_percent(other, sum(int(r["documents"]) for r in rows)))]
                         + ([fmt_int(sum(int(r["characters"] or 0) for r in rest))] if has_chars else []))
         self.add(TableBlock(header, body))

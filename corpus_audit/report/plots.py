@@ -80,6 +80,10 @@ def _fmt_percent(value: Any) -> str:
     return f"{value:.1f}%"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def _corpus_title(run: RunData, what: str) -> str:
     return f"{what} — {run.corpus_name} ({run.documents_analysed:,} documents)"
 
@@ -99,7 +103,7 @@ def plot_languages(run: RunData) -> Figure | None:
     percents = [float(r["percent"]) for r in shown]
     colours = [BAR_COLOUR] * len(shown)
     if rest:
-        labels.append(f"other ({len(rest)} languages)")
+        labels.append(f"other ({_plural(len(rest), 'language')})")
         counts.append(sum(int(r["documents"]) for r in rest))
         percents.append(100.0 * counts[-1] / sum(int(r["documents"]) for r in rows))
         colours.append(OTHER_COLOUR)
@@ -234,7 +238,7 @@ def plot_gender_gap(run: RunData) -> Figure | None:
     rows = gender_gap_rows(run)[:TOP_GENDER_GAP_LANGUAGES]
     if not rows:
         return None
-    labels = [f"{r['language']}  ({int(r['documents']):,} docs)" for r in rows]
+    labels = [f"{r['language']}  ({_plural(int(r['documents']), 'doc')})" for r in rows]
     genders = ("masculine", "feminine", "unspecified")
     figure = _new_figure(11.0, 1.9 + 0.34 * len(rows))
     _layout(figure, left=0.15, right=0.98, wspace=0.35, top_inches=1.15, bottom_inches=0.6)
