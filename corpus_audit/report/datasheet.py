@@ -365,7 +365,9 @@ class DatasheetBuilder:
         if self.stage_missing("toxicity", "toxicity scoring", ("toxicity_histogram", "toxicity_summary")):
             return
         settings = self.run.stages.get("toxicity") or {}
-        rate = settings.get("sample_rate")
+        # The stage's settings name the rate; accept the spellings a sampling setting commonly has.
+        rate = next((settings[k] for k in ("sample_rate", "sample_fraction", "sampling_rate") if settings.get(k) is not None),
+                    None)
         sample = (f"a deterministic ~{100 * float(rate):g}% sample of the documents (chosen by a hash of the "
                   "document id)") if rate is not None else "a deterministic sample of the documents"
         model = settings.get("model") or "the ToxiGen-fine-tuned HateBERT"

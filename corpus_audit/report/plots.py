@@ -108,7 +108,7 @@ def plot_languages(run: RunData) -> Figure | None:
         percents.append(100.0 * counts[-1] / sum(int(r["documents"]) for r in rows))
         colours.append(OTHER_COLOUR)
     figure = _new_figure(8.0, 1.6 + 0.3 * len(labels))
-    _layout(figure, left=0.2, right=0.95)
+    _layout(figure, left=0.22, right=0.95)
     ax = figure.add_subplot()
     positions = range(len(labels))
     ax.barh(positions, counts, color=colours, height=0.7)
@@ -162,6 +162,7 @@ def plot_pronouns(run: RunData) -> Figure | None:
         values = [float(rows[group]["percent"]) for group in present]
         notes = [f"{_fmt_percent(rows[g]['percent'])} ({_fmt_int(rows[g]['documents'])})" for g in present]
         _hbar_percent(ax, labels, values, notes)
+        ax.set_xlabel("% of the documents under each label")
         ax.set_title(title, loc="left", fontsize=10.5)
         ax.tick_params(axis="y", labelsize=8.5)
     applied = (run.stages.get("pronouns") or {}).get("english_lexicons_on")
