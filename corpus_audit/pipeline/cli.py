@@ -77,7 +77,58 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--cache-dir", metavar="DIR",
                           help="cache root (default: $CORPUS_AUDIT_CACHE, $XDG_CACHE_HOME/corpus-audit "
                                "or ~/.cache/corpus-audit)")
+    add_report_commands(commands)
     return parser
+
+
+def add_report_commands(commands) -> None:
+    """``report``, ``datasheet`` and ``compare``: from a run's saved outputs, never the corpus."""
+    report = commands.add_parser(
+        "report", help="regenerate plots and datasheet of a run from its saved tables", allow_abbrev=False,
+        description="Regenerate RUN_DIR/plots/ and RUN_DIR/datasheet.{md,html} from summary.json and tables/ "
+                    "(the corpus is not read again).")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="output directory of a corpus-audit run (local or gs://)")
+    report.add_argument("--metadata", metavar="YAML", help="answers to the datasheet's author prompts")
+    datasheet = commands.add_parser(
+        "datasheet", help="write a run's datasheet, filling the author prompts from a YAML file",
+        allow_abbrev=False,
+        description="Write RUN_DIR/datasheet.{md,html}; questions the audit cannot answer are prompts unless "
+                    "--metadata answers them (sections motivation, composition, collection, preprocessing, uses, "
+                    "distribution, maintenance; see the README).")
+    datasheet.add_argument("run_dir", metavar="RUN_DIR", help="output directory of a corpus-audit run")
+    datasheet.add_argument("--metadata", metavar="YAML", help="answers to the datasheet's author prompts")
+    compare = commands.add_parser(
+        "compare", help="side-by-side table of every metric of two runs, with differences", allow_abbrev=False,
+        description="Compare two runs (e.g. before/after filtering): every number of summary.json and the tables, "
+                    "with B - A. Markdown on stdout, or --output FILE (.md, or .csv for CSV).")
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+    compare.add_argument("--output", "-o", metavar="FILE", help="write here (.csv → CSV, else Markdown)")
+
+
+def report_commands(args: argparse.Namespace) -> int:
+    """Run ``report``, ``datasheet`` or ``compare``."""
+    from corpus_audit import report
+
+    if args.command in ("report", "datasheet"):
+        written = report.write_report(args.run_dir, args.metadata, plots=args.command == "report")
+        print(f"corpus-audit: wrote {len(written)} file(s) in {args.run_dir}", file=sys.stderr)
+        return 0
+    from corpus_audit.report.compare import compare_runs, render_csv, render_markdown
+    from corpus_audit.pipeline.tables import write_bytes
+
+    run_a, run_b = report.load_run(args.run_a), report.load_run(args.run_b)
+    rows = compare_runs(run_a, run_b)
+    if args.output and args.output.lower().endswith(".csv"):
+        text = render_csv(rows)
+    else:
+        text = render_markdown(rows, run_a, run_b)
+    if args.output:
+        write_bytes(args.output, text.encode("utf-8"))
+        print(f"corpus-audit: comparison of {len(rows):,} metrics written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _fail(message: str) -> int:
@@ -101,6 +152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return lexicons_command(args)
         except LexiconError as exc:
+            return _fail(str(exc))
+    if args.command in ("report", "datasheet", "compare"):
+        from corpus_audit.report import ReportError
+
+        if beam_args:
+            return _fail(f"unrecognised argument(s): {' '.join(beam_args)}")
+        try:
+            return report_commands(args)
+        except (ReportError, OSError) as exc:
             return _fail(str(exc))
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse enforces choices
     return EXIT_USAGE
@@ -326,6 +386,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         "documents_per_second": round(summary["documents_read"] / wall, 1) if wall > 0 else None,
     }
     write_bytes(summary_path, summary_json(summary))
+    write_run_report(output_dir)
     if not args.quiet:
         print_summary(summary, output_dir)
     if summary["documents_analysed"] == 0:
@@ -334,6 +395,18 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
               f"{reasons or 'none'}); check --text-field and the inputs", file=sys.stderr)
         return EXIT_NOTHING_ANALYSED
     return 0
+
+
+def write_run_report(output_dir: str) -> None:
+    """plots/ and datasheet.{md,html} for a finished run. A failure here leaves the tables (the
+    run's result) in place, says so, and does not change the exit code."""
+    from corpus_audit.report import write_report
+
+    try:
+        write_report(output_dir)
+    except Exception as exc:  # noqa: BLE001 - the audit itself succeeded
+        print(f"corpus-audit: warning: plots/datasheet not written ({type(exc).__name__}: {exc}); retry with "
+              f"corpus-audit report {output_dir}", file=sys.stderr)
 
 
 def print_summary(summary: dict[str, Any], output_dir: str) -> None:
@@ -352,7 +425,8 @@ def print_summary(summary: dict[str, Any], output_dir: str) -> None:
             rows = [line.rstrip("\n").split(",") for line in f][1:6]
         if rows:
             print("  top languages: " + ", ".join(f"{r[0]} {r[2]}%" for r in rows), file=out)
-    print(f"corpus-audit: outputs in {output_dir} (summary.json, tables/, documents/, skipped/)", file=out)
+    print(f"corpus-audit: outputs in {output_dir} (summary.json, tables/, documents/, skipped/, plots/, "
+          "datasheet.md)", file=out)
 
 
 if __name__ == "__main__":  # pragma: no cover

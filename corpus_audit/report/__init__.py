@@ -1,0 +1,70 @@
+"""Reports people read, regenerated from a run's saved outputs (never from the corpus):
+``plots/*.png|svg``, ``datasheet.md`` and ``datasheet.html``, and run comparisons.
+
+``write_report(run_dir)`` is what ``corpus-audit run`` calls at the end and what
+``corpus-audit report RUN_DIR`` runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from corpus_audit.report.metadata import MetadataError, load_metadata
+from corpus_audit.report.run import ReportError, RunData, join, list_files, load_run
+from corpus_audit.report.stats import wilson_interval
+
+__all__ = ["MetadataError", "ReportError", "RunData", "load_run", "wilson_interval", "write_datasheet",
+           "write_plots", "write_report"]
+
+
+def _write(path: str, data: bytes) -> None:
+    from corpus_audit.pipeline.tables import write_bytes
+
+    write_bytes(path, data)
+
+
+def write_plots(run: RunData) -> list[str]:
+    """Draw every plot whose table exists into ``<run>/plots/``; returns the paths written.
+
+    Plot files of a previous report that no longer apply (their table is gone) are removed.
+    """
+    from corpus_audit.report.plots import PLOTS, render_plots
+
+    files = render_plots(run)
+    plots_dir = join(run.run_dir, "plots")
+    written = []
+    for name, data in files.items():
+        path = join(plots_dir, name)
+        _write(path, data)
+        written.append(path)
+    stale = [path for path in list_files(plots_dir, "*")
+             if os.path.basename(path) not in files
+             and os.path.splitext(os.path.basename(path))[0] in PLOTS]
+    if stale:
+        from apache_beam.io.filesystems import FileSystems
+
+        FileSystems.delete(stale)
+    return written
+
+
+def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> list[str]:
+    """Write ``datasheet.md`` and ``datasheet.html``; ``metadata`` from `load_metadata`."""
+    from corpus_audit.report.datasheet import build_datasheet, render_html, render_markdown
+
+    answers = (metadata or {}).get("answers") or {}
+    blocks = build_datasheet(run, answers)
+    paths = [join(run.run_dir, "datasheet.md"), join(run.run_dir, "datasheet.html")]
+    _write(paths[0], render_markdown(blocks).encode("utf-8"))
+    _write(paths[1], render_html(blocks).encode("utf-8"))
+    return paths
+
+
+def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True) -> list[str]:
+    """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables."""
+    metadata = load_metadata(metadata_path) if metadata_path else None
+    run = load_run(run_dir)
+    if metadata and metadata.get("name"):
+        run.name = metadata["name"]
+    written = write_plots(run) if plots else []
+    return written + write_datasheet(run, metadata)

@@ -1,0 +1,142 @@
+"""The authors' answers to the datasheet questions a run cannot measure, from a YAML file.
+
+Format (every key optional; answers are text)::
+
+    name: My Web Corpus 2024          # shown as the corpus name
+    motivation:
+      purpose: Pretraining a 7B model for ...
+      creators: The data team of ...
+    distribution:
+      license: CC-BY-4.0
+
+Only ``yaml.safe_load`` is used (no Python object tags). Unknown sections or questions are
+errors that list the accepted ones, so a typo never silently leaves a prompt unanswered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Any
+
+from corpus_audit.report.run import ReportError, read_bytes
+
+MAX_METADATA_BYTES = 1024 * 1024
+MAX_ANSWER_CHARACTERS = 20_000
+
+#: Datasheet questions (Gebru et al. 2021) a corpus audit cannot answer: section → key → question.
+PROMPTS: dict[str, dict[str, str]] = {
+    "motivation": {
+        "purpose": "For what purpose was the corpus created? Was there a specific task or gap in mind?",
+        "creators": "Who created the corpus (team, organisation), and on behalf of which entity?",
+        "funding": "Who funded the creation of the corpus?",
+    },
+    "composition": {
+        "instances": "What do the documents represent (web pages, books, code, forum posts, ...)?",
+        "sampling": "Is the corpus a sample of a larger set? If so, how was it sampled, and is it representative?",
+        "sensitive_data": "Does the corpus contain personal, confidential or sensitive data (names, contact "
+                          "details, health, ...)? How was this checked?",
+        "offensive_content": "Beyond the toxicity estimate above, what is known about offensive or harmful "
+                             "content, and was any of it filtered?",
+    },
+    "collection": {
+        "acquisition": "How was the data acquired (crawl, licensed, user-contributed, ...), and with which tools?",
+        "timeframe": "Over what timeframe was the data collected, and how does it relate to when the content "
+                     "was created?",
+        "consent": "Were the people the data is about informed, did they consent, and was there an ethical review?",
+    },
+    "preprocessing": {
+        "cleaning": "What cleaning, deduplication, quality or safety filtering was applied before this audit?",
+        "raw_data": "Is the raw (unprocessed) data kept, and where?",
+    },
+    "uses": {
+        "intended": "What is the corpus intended for (e.g. pretraining which models)?",
+        "avoid": "Are there uses the corpus should not be put to, given its composition (e.g. the language and "
+                 "demographic skews measured above)?",
+    },
+    "distribution": {
+        "how": "Will the corpus be distributed to third parties? How, and when?",
+        "license": "Under which licence or terms of use?",
+    },
+    "maintenance": {
+        "maintainer": "Who maintains the corpus, and how can they be contacted?",
+        "updates": "Will the corpus be updated (corrections, removals on request, new versions)? How will users "
+                   "learn of it?",
+    },
+}
+TOP_LEVEL_KEYS = ("name",)
+
+
+class MetadataError(ReportError):
+    """An unusable metadata file: one clear line, exit code 2."""
+
+
+def _suggest(key: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(key, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _answer(value: Any, where: str, path: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        kind = "nothing" if value is None else type(value).__name__
+        raise MetadataError(f"{path}: {where} must be text, got {kind}")
+    text = str(value).strip()
+    if not text:
+        raise MetadataError(f"{path}: {where} is empty (leave it out to keep the prompt)")
+    if len(text) > MAX_ANSWER_CHARACTERS:
+        raise MetadataError(f"{path}: {where} is longer than {MAX_ANSWER_CHARACTERS:,} characters")
+    return text
+
+
+def parse_metadata(text: str, path: str = "metadata") -> dict[str, Any]:
+    """Validate YAML text; returns ``{"name": str | None, "answers": {(section, key): text}}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MetadataError(f"{path}: not valid YAML{where}: {problem}") from exc
+    if data is None:
+        raise MetadataError(f"{path}: the file is empty; expected a mapping of datasheet sections")
+    if not isinstance(data, dict):
+        raise MetadataError(f"{path}: expected a mapping of datasheet sections at the top level, "
+                            f"got {type(data).__name__}")
+    allowed = list(TOP_LEVEL_KEYS) + list(PROMPTS)
+    result: dict[str, Any] = {"name": None, "answers": {}}
+    for section, value in data.items():
+        if not isinstance(section, str) or section not in allowed:
+            raise MetadataError(f"{path}: unknown key {section!r}{_suggest(str(section), allowed)}; "
+                                f"accepted: {', '.join(allowed)}")
+        if section == "name":
+            result["name"] = _answer(value, "name", path)
+            continue
+        if not isinstance(value, dict):
+            kind = "nothing" if value is None else type(value).__name__
+            raise MetadataError(f"{path}: section {section!r} must be a mapping of questions, got {kind}")
+        questions = list(PROMPTS[section])
+        for key, answer in value.items():
+            if not isinstance(key, str) or key not in PROMPTS[section]:
+                raise MetadataError(f"{path}: unknown question {section}.{key}{_suggest(str(key), questions)}; "
+                                    f"accepted in {section}: {', '.join(questions)}")
+            result["answers"][(section, key)] = _answer(answer, f"{section}.{key}", path)
+    return result
+
+
+def load_metadata(path: str) -> dict[str, Any]:
+    """Read and validate a metadata YAML file (size-limited, UTF-8, ``yaml.safe_load``)."""
+    if "://" not in path and not os.path.isfile(path):
+        raise MetadataError(f"metadata file not found: {path}")
+    try:
+        data = read_bytes(path, MAX_METADATA_BYTES)
+    except OSError as exc:
+        raise MetadataError(f"cannot read metadata file {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_METADATA_BYTES:
+        raise MetadataError(f"{path}: larger than {MAX_METADATA_BYTES // 1024} KiB; a datasheet's answers fit in less")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MetadataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return parse_metadata(text, path)

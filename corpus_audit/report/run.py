@@ -1,0 +1,145 @@
+"""Loading a finished run's outputs (``summary.json`` and ``tables/*.parquet``) for the reports.
+
+Everything is read through Beam's ``FileSystems`` and pyarrow, so a run written to ``gs://``
+can be reported on like a local one. The corpus itself is never read again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Tables of the output contract (SPEC §7) the reports know how to present.
+KNOWN_TABLES = ("languages", "pronouns", "descriptor_axes", "descriptors", "gender_gap",
+                "toxicity_histogram", "toxicity_summary")
+#: summary.json larger than this is not a summary a run wrote.
+MAX_SUMMARY_BYTES = 50 * 1024 * 1024
+
+
+class ReportError(ValueError):
+    """A run directory the reports cannot use: shown as one line, exit code 2."""
+
+
+def join(base: str, *parts: str) -> str:
+    if "://" in base:
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def _filesystems():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    if "://" not in path:
+        with open(path, "rb") as f:
+            return f.read() if limit is None else f.read(limit + 1)
+    with _filesystems().open(path) as f:
+        return f.read() if limit is None else f.read(limit + 1)
+
+
+def exists(path: str) -> bool:
+    if "://" not in path:
+        return os.path.exists(path)
+    return _filesystems().exists(path)
+
+
+def list_files(directory: str, pattern: str) -> list[str]:
+    """Paths in ``directory`` whose names match the glob ``pattern``, sorted."""
+    if "://" not in directory:
+        import glob
+
+        return sorted(glob.glob(os.path.join(glob.escape(directory), pattern)))
+    match = _filesystems().match([join(directory, pattern)])[0]
+    return sorted(m.path for m in match.metadata_list)
+
+
+@dataclass
+class RunData:
+    """A run's ``summary.json`` and its tables (rows as dicts, in file order)."""
+
+    run_dir: str
+    summary: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    #: The corpus name the authors gave (metadata ``name``); else derived from the inputs.
+    name: str | None = None
+
+    def table(self, name: str) -> list[dict[str, Any]] | None:
+        return self.tables.get(name)
+
+    def has(self, *names: str) -> bool:
+        return all(name in self.tables for name in names)
+
+    @property
+    def stages(self) -> dict[str, Any]:
+        return self.summary.get("stages") or {}
+
+    def stage_ran(self, name: str) -> bool:
+        """Whether the stage was part of the run (its settings are in summary.json)."""
+        listed = (self.summary.get("settings") or {}).get("stages") or []
+        return name in self.stages or name in listed
+
+    @property
+    def documents_analysed(self) -> int:
+        return int(self.summary.get("documents_analysed") or 0)
+
+    @property
+    def corpus_name(self) -> str:
+        """A short name for titles: the authors' name, else the input(s) the run was given."""
+        if self.name:
+            return self.name
+        inputs = [str(item) for item in (self.summary.get("inputs") or [])]
+        if not inputs:
+            return "corpus"
+        names = []
+        for item in inputs:
+            stripped = item.rstrip("/")
+            # A glob says more as written ("data/*.jsonl") than as its last component.
+            names.append(stripped if re.search(r"[*?\[]", stripped) else (posixpath.basename(stripped) or stripped))
+        if len(names) <= 2:
+            return " + ".join(names)
+        return f"{names[0]} + {len(names) - 1} more inputs"
+
+
+def _read_table(path: str) -> pa.Table:
+    try:
+        return pq.read_table(pa.BufferReader(read_bytes(path)))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ReportError(f"cannot read table {path}: {exc}") from exc
+
+
+def load_run(run_dir: str) -> RunData:
+    """Read ``summary.json`` and every ``tables/*.parquet`` of a run directory."""
+    run_dir = run_dir if "://" in run_dir else os.path.abspath(run_dir)
+    summary_path = join(run_dir, "summary.json")
+    if "://" not in run_dir and not os.path.isdir(run_dir):
+        raise ReportError(f"run directory not found: {run_dir}")
+    if not exists(summary_path):
+        raise ReportError(f"{run_dir} is not a corpus-audit run directory (no summary.json)")
+    data = read_bytes(summary_path, MAX_SUMMARY_BYTES)
+    if len(data) > MAX_SUMMARY_BYTES:
+        raise ReportError(f"{summary_path} is larger than {MAX_SUMMARY_BYTES // (1024 * 1024)} MB")
+    try:
+        summary = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{summary_path} is not valid JSON: {exc}") from exc
+    if not isinstance(summary, dict) or "documents_read" not in summary:
+        raise ReportError(f"{summary_path} is not a corpus-audit summary (no documents_read)")
+    run = RunData(run_dir=run_dir, summary=summary)
+    for path in list_files(join(run_dir, "tables"), "*.parquet"):
+        name = posixpath.basename(path) if "://" in path else os.path.basename(path)
+        name = name[: -len(".parquet")]
+        table = _read_table(path)
+        run.tables[name] = table.to_pylist()
+        run.columns[name] = list(table.column_names)
+    return run

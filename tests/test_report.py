@@ -1,0 +1,521 @@
+"""Reports: plots, datasheet, metadata YAML, run comparison, Wilson CI, exploration notebook.
+
+The datasheet is checked by parsing its Markdown tables back and comparing them with the run's
+Parquet tables (and, for synthetic runs, with counts taken from the per-document labels).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO_ROOT, SENTENCES, run_audit, write_jsonl
+from corpus_audit.pipeline.cli import main
+from corpus_audit.pipeline.tables import write_table
+from corpus_audit.report import wilson_interval
+from corpus_audit.report.metadata import PROMPTS
+from report_synthetic import make_run
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ALL_PLOTS = ("languages", "pronouns", "descriptors", "gender_gap", "toxicity")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def parse_markdown_tables(text: str) -> dict[str, list[list[dict[str, str]]]]:
+    """Heading text → the Markdown tables under it (each a list of {column: cell})."""
+    sections: dict[str, list[list[dict[str, str]]]] = {}
+    heading = ""
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            i += 1
+            continue
+        if line.startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            header = [c.strip() for c in line.strip("|").split(" | ")]
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                cells = [c.strip() for c in lines[i].strip()[1:-1].split(" | ")]
+                rows.append(dict(zip(header, cells)))
+                i += 1
+            sections.setdefault(heading, []).append(rows)
+            continue
+        i += 1
+    return sections
+
+
+def section(tables: dict, prefix: str) -> list[list[dict[str, str]]]:
+    matches = [value for key, value in tables.items() if key.startswith(prefix)]
+    assert len(matches) == 1, (prefix, list(tables))
+    return matches[0]
+
+
+def num(cell: str) -> float:
+    return float(cell.replace(",", "").strip("`"))
+
+
+def read_table(run: Path, name: str) -> list[dict]:
+    return pq.read_table(run / "tables" / f"{name}.parquet").to_pylist()
+
+
+def read_documents(run: Path) -> list[dict]:
+    rows: list[dict] = []
+    for path in sorted((run / "documents").glob("*.parquet")):
+        rows.extend(pq.read_table(path).to_pylist())
+    return rows
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("corpus-audit: error: ")
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory) -> Path:
+    run = make_run(tmp_path_factory.mktemp("synthetic") / "run", seed=3, documents=1500)
+    assert main(["report", str(run)]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    """A real run of the shipped sample corpus (langid is the only stage in this branch)."""
+    out = tmp_path_factory.mktemp("sample") / "audit-sample"
+    assert run_audit(REPO_ROOT / "examples" / "sample_corpus", "--output", out, "--group-by", "source") == 0
+    return out
+
+
+# ----------------------------------------------------------------------------- Wilson
+
+
+def _score_bound(successes: int, trials: int, upper: bool, z: float = 1.959963984540054) -> float:
+    """The Wilson bound from its definition: the p where |p̂ − p| = z·sqrt(p(1 − p)/n), by bisection."""
+    share = successes / trials
+    low, high = (share, 1.0) if upper else (0.0, share)
+    for _ in range(100):
+        middle = (low + high) / 2
+        outside = abs(share - middle) > z * (middle * (1 - middle) / trials) ** 0.5
+        if outside == upper:
+            high = middle
+        else:
+            low = middle
+    return 100 * (low + high) / 2
+
+
+def test_wilson_interval_matches_its_definition() -> None:
+    # Closed forms: 0/n → [0, z²/(n+z²)], n/n → [n/(n+z²), 1]; 5/10 is symmetric about 50%.
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 27.7533), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((72.2467, 100.0), abs=1e-4)
+    assert wilson_interval(5, 10) == pytest.approx((23.6593, 76.3407), abs=1e-4)
+    assert wilson_interval(1, 100) == pytest.approx((0.18, 5.45), abs=0.01)  # Brown, Cai & DasGupta (2001)
+    for successes, trials in [(15, 148), (2, 478), (1, 3), (981, 1000), (7, 100_000)]:
+        expected = (_score_bound(successes, trials, False), _score_bound(successes, trials, True))
+        assert wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-4), (successes, trials)
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+
+
+# ----------------------------------------------------------------------------- datasheet numbers
+
+
+def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
+    run = synthetic_run
+    summary = json.loads((run / "summary.json").read_text())
+    tables = parse_markdown_tables((run / "datasheet.md").read_text())
+    documents = read_documents(run)
+
+    size = {r["quantity"]: num(r["value"]) for r in section(tables, "Size")[0]}
+    assert size["documents read"] == summary["documents_read"]
+    assert size["documents analysed"] == summary["documents_analysed"] == len(documents)
+    assert size["documents skipped"] == sum(summary["documents_skipped"].values()) == 5
+    assert size["bytes read (uncompressed records)"] == summary["bytes_read"]
+    languages = read_table(run, "languages")
+    assert size["characters analysed"] == sum(r["characters"] for r in languages)
+
+    skipped = {r["reason"].strip("`"): num(r["documents"]) for r in section(tables, "Skipped input")[0]}
+    assert skipped == summary["documents_skipped"]
+
+    # Languages: top 20 as in the table, then one "other" row; counts also match the documents.
+    shown = section(tables, "Languages")[0]
+    by_language = {r["language"]: r for r in languages}
+    per_document = Counter(d["language"] for d in documents)
+    assert [r["language"] for r in shown[:20]] == [r["language"] for r in languages[:20]]
+    for row in shown[:20]:
+        table_row = by_language[row["language"]]
+        assert num(row["documents"]) == table_row["documents"] == per_document[row["language"]]
+        assert num(row["percent"]) == pytest.approx(table_row["percent"], abs=1e-9)
+        assert num(row["characters"]) == table_row["characters"]
+    other = shown[20]
+    assert other["language"] == f"other ({len(languages) - 20} languages)"
+    assert num(other["documents"]) == sum(r["documents"] for r in languages[20:])
+    assert num(other["percent"]) == pytest.approx(100 * num(other["documents"]) / len(documents), abs=1e-4)
+
+    pronouns = {r["group"]: r for r in read_table(run, "pronouns")}
+    rows = section(tables, "Demographic representation: pronouns")[0]
+    assert [r["group"].strip("`") for r in rows] == list(pronouns)
+    for row in rows:
+        expected = pronouns[row["group"].strip("`")]
+        assert num(row["documents"]) == expected["documents"]
+        assert num(row["denominator"]) == expected["denominator"]
+        assert num(row["percent"]) == pytest.approx(expected["percent"], abs=1e-9)
+    english = [d for d in documents if d["language"] == "en"]
+    she = sum(1 for d in english if d["doc_has_she_pronoun"])
+    assert num(next(r for r in rows if r["group"] == "`she`")["documents"]) == she
+
+    axes_rows, top_rows = section(tables, "Demographic representation: HolisticBias")
+    axes = read_table(run, "descriptor_axes")
+    assert [(r["axis"], num(r["documents"]), num(r["percent"])) for r in axes_rows] == \
+        [(r["axis"], r["documents"], pytest.approx(r["percent"], abs=1e-9)) for r in axes]
+    descriptors = read_table(run, "descriptors")
+    for axis in (r["axis"] for r in axes):
+        listed = [r for r in top_rows if r["axis"] == axis]
+        of_axis = [r for r in descriptors if r["axis"] == axis and r["documents"] > 0]
+        expected_counts = sorted((r["documents"] for r in of_axis), reverse=True)[:5]
+        assert [num(r["documents"]) for r in listed] == expected_counts
+        for row in listed:
+            match = next(r for r in of_axis if r["descriptor"] == row["descriptor"])
+            assert num(row["documents"]) == match["documents"]
+            assert num(row["percent"]) == pytest.approx(match["percent"], abs=1e-9)
+            assert num(row["rank"]) == match["rank"]
+            with_descriptor = sum(1 for d in documents if f"{axis}:{row['descriptor']}" in d["holistic_bias_descriptors"])
+            assert num(row["documents"]) == with_descriptor
+
+    gap_rows = section(tables, "Gendered person nouns")[0]
+    gap = {r["language"]: r for r in read_table(run, "gender_gap")}
+    with_lexicon = [r for r in gap.values() if r["lexicon"] != "no_lexicon"]
+    assert sorted(r["language"] for r in gap_rows) == sorted(r["language"] for r in with_lexicon)
+    for row in gap_rows:
+        expected = gap[row["language"]]
+        for column in ("documents", "tokens", "masculine", "feminine", "unspecified"):
+            assert num(row[column]) == expected[column], column
+        for column in ("masculine_share", "feminine_per_100_tokens", "percent"):
+            assert num(row[column]) == pytest.approx(expected[column], abs=5e-5), column
+        feminine = sum(d["gender_gap_feminine"] for d in documents if d["language"] == row["language"])
+        assert num(row["feminine"]) == feminine
+
+    toxicity_overall, histogram = section(tables, "Toxicity")[:2]
+    overall = next(r for r in read_table(run, "toxicity_summary") if r["scope"] == "all")
+    values = {r["quantity"]: num(r["value"]) for r in toxicity_overall}
+    scored = [d["toxicity"] for d in documents if d["toxicity"] is not None]
+    assert values["documents scored (sample)"] == overall["documents"] == len(scored)
+    assert values["toxic documents (score ≥ 0.5)"] == overall["toxic_documents"] == sum(s >= 0.5 for s in scored)
+    assert values["percent toxic (sampled estimate)"] == pytest.approx(overall["percent"], abs=1e-9)
+    low, high = wilson_interval(overall["toxic_documents"], overall["documents"])
+    assert (values["95% CI low (Wilson)"], values["95% CI high (Wilson)"]) == pytest.approx((low, high), abs=1e-9)
+    assert values["score mean"] == pytest.approx(overall["mean"], abs=5e-5)
+    expected_histogram = sorted(read_table(run, "toxicity_histogram"), key=lambda r: r["bin_lower"])
+    assert [(num(r["bin_lower"]), num(r["documents"])) for r in histogram] == \
+        [(pytest.approx(r["bin_lower"]), r["documents"]) for r in expected_histogram]
+    text = (run / "datasheet.md").read_text()
+    assert "**These numbers are sampled estimates.**" in text
+    assert "~30% sample" in text
+
+
+def test_datasheet_sections_prompts_and_settings(synthetic_run: Path) -> None:
+    text = (synthetic_run / "datasheet.md").read_text()
+    headings = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert headings == ["1. Motivation", "2. Composition", "3. Collection process",
+                        "4. Preprocessing, cleaning and labeling", "5. Uses", "6. Distribution", "7. Maintenance"]
+    for section_name, questions in PROMPTS.items():
+        for key, question in questions.items():
+            assert f"> **[Authors: {question}]** (`{section_name}.{key}`)" in text
+    settings = parse_markdown_tables(text)["The audit run (labels added to each document)"][0]
+    recorded = {(r["stage"].strip("`"), r["setting"]): r["value"] for r in settings}
+    assert recorded[("descriptors", "lexicon_version")] == "v1.1"
+    assert recorded[("toxicity", "model")] == "tomh/toxigen_hatebert"
+    assert "corpus-audit run data/synthetic --output" in text
+    assert "12.5" not in text and "wall_seconds" not in text  # timings stay out of the datasheet
+    for name in ALL_PLOTS:
+        assert f"](plots/{name}.png)" in text
+    page = (synthetic_run / "datasheet.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<table>") == sum(len(v) for v in parse_markdown_tables(text).values())
+    assert page.count('class="prompt"') == sum(len(q) for q in PROMPTS.values())
+
+
+def test_sections_not_run_or_not_computed(tmp_path: Path) -> None:
+    only_langid = make_run(tmp_path / "langid-only", documents=200, stages=("langid",))
+    assert main(["report", str(only_langid)]) == 0
+    text = (only_langid / "datasheet.md").read_text()
+    assert text.count("**Not run:**") == 4
+    assert "stage `toxicity`" in text and "| group | label |" not in text
+    assert sorted(p.name for p in (only_langid / "plots").iterdir()) == ["languages.png", "languages.svg"]
+
+    reason = "cannot load tomh/toxigen_hatebert: no such directory /models/hatebert"
+    failed = make_run(tmp_path / "no-model", documents=200,
+                      toxicity_status={"status": "model_unavailable", "reason": reason})
+    assert main(["report", str(failed)]) == 0
+    text = (failed / "datasheet.md").read_text()
+    assert f"**Not computed** (`model_unavailable`): {reason}." in text
+    assert "Not run" not in text
+    assert not (failed / "plots" / "toxicity.png").exists()
+    assert (failed / "plots" / "gender_gap.png").exists()
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def test_plots_are_valid_nonblank_images(synthetic_run: Path) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    import matplotlib.image
+
+    for name in ALL_PLOTS:
+        png = synthetic_run / "plots" / f"{name}.png"
+        data = png.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, name
+        pixels = matplotlib.image.imread(png)
+        assert pixels.shape[0] >= 300 and pixels.shape[1] >= 700, (name, pixels.shape)
+        assert pixels[..., :3].std() > 0.05, f"{name} looks blank"
+        svg = (synthetic_run / "plots" / f"{name}.svg").read_text()
+        root = ElementTree.fromstring(svg)
+        assert root.tag.endswith("svg")
+        assert "<dc:date>" not in svg
+
+
+# ----------------------------------------------------------------------------- reproducibility
+
+
+def test_report_is_reproducible(synthetic_run: Path, tmp_path: Path) -> None:
+    files = ["datasheet.md", "datasheet.html", *[f"plots/{n}.{e}" for n in ALL_PLOTS for e in ("png", "svg")]]
+    first = {name: (synthetic_run / name).read_bytes() for name in files}
+    assert main(["report", str(synthetic_run)]) == 0
+    assert {name: (synthetic_run / name).read_bytes() for name in files} == first
+    # Same tables elsewhere, with other timings: the same datasheet, byte for byte.
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_run, copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["timings"] = {"wall_seconds": 999.0, "mb_per_second": 1.0, "documents_per_second": 2.0}
+    (copy / "summary.json").write_text(json.dumps(summary))
+    for name in files:
+        (copy / name).unlink()
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "datasheet.md").read_bytes() == first["datasheet.md"]
+    assert (copy / "plots" / "toxicity.png").read_bytes() == first["plots/toxicity.png"]
+
+
+# ----------------------------------------------------------------------------- real run
+
+
+def test_sample_run_writes_report_matching_its_tables(sample_run: Path) -> None:
+    assert (sample_run / "plots" / "languages.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not (sample_run / "plots" / "pronouns.png").exists()
+    written = (sample_run / "datasheet.md").read_bytes()
+    text = written.decode()
+    assert text.startswith("# Datasheet: sample_corpus\n")
+    rows = section(parse_markdown_tables(text), "Languages")[0]
+    with open(sample_run / "tables" / "languages.csv", encoding="utf-8") as f:
+        expected = list(csv.DictReader(f))
+    assert len(expected) <= 20 and len(rows) == len(expected)
+    for row, table_row in zip(rows, expected):
+        assert row["language"] == table_row["language"]
+        assert num(row["documents"]) == int(table_row["documents"])
+        assert row["percent"] == table_row["percent"]  # both written with 4 decimals
+    size = {r["quantity"]: num(r["value"]) for r in section(parse_markdown_tables(text), "Size")[0]}
+    assert size["documents analysed"] == 400 == sum(int(r["documents"]) for r in expected)
+    assert text.count("**Not run:**") == 4
+    # `report` regenerates exactly what the run wrote.
+    assert main(["report", str(sample_run)]) == 0
+    assert (sample_run / "datasheet.md").read_bytes() == written
+
+
+def test_run_survives_a_failing_report(tmp_path: Path, monkeypatch, capsys) -> None:
+    import corpus_audit.report as report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    shard = write_jsonl(tmp_path / "c.jsonl", [{"id": str(i), "text": SENTENCES["en"]} for i in range(3)])
+    assert run_audit(shard, "--output", tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "warning: plots/datasheet not written (RuntimeError: disk on fire)" in err
+    assert (tmp_path / "out" / "tables" / "languages.csv").exists()
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def test_metadata_fills_prompts(synthetic_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(synthetic_run, run)
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("name: Example Web Corpus 2024\n"
+                    "motivation:\n  purpose: |\n    Pretraining a small multilingual model.\n\n    Second paragraph <b>.\n"
+                    "distribution:\n  license: CC-BY-4.0\n", encoding="utf-8")
+    before = (run / "plots" / "languages.png").read_bytes()
+    assert main(["datasheet", str(run), "--metadata", str(meta)]) == 0
+    text = (run / "datasheet.md").read_text()
+    assert text.startswith("# Datasheet: Example Web Corpus 2024\n")
+    purpose = PROMPTS["motivation"]["purpose"]
+    assert f"**{purpose}**\n\nPretraining a small multilingual model.\n\nSecond paragraph <b>." in text
+    assert f"[Authors: {purpose}]" not in text
+    assert "**Under which licence or terms of use?**\n\nCC-BY-4.0" in text
+    assert f"[Authors: {PROMPTS['motivation']['funding']}]" in text
+    assert text.count("> **[Authors: ") == sum(len(q) for q in PROMPTS.values()) - 2
+    page = (run / "datasheet.html").read_text()
+    assert "<p>Second paragraph &lt;b&gt;.</p>" in page
+    assert (run / "plots" / "languages.png").read_bytes() == before  # `datasheet` leaves the plots alone
+
+
+@pytest.mark.parametrize("content, message", [
+    ("motivation: [unclosed\n", "not valid YAML at line"),
+    ("- a\n- b\n", "expected a mapping of datasheet sections at the top level, got list"),
+    ("", "the file is empty"),
+    ("motivaton:\n  purpose: x\n", "unknown key 'motivaton' (did you mean 'motivation'?)"),
+    ("motivation:\n  purpos: x\n", "unknown question motivation.purpos (did you mean 'purpose'?)"),
+    ("motivation: just text\n", "section 'motivation' must be a mapping of questions, got str"),
+    ("uses:\n  intended: [a, b]\n", "uses.intended must be text, got list"),
+    ("uses:\n  intended:\n", "uses.intended must be text, got nothing"),
+    ("uses:\n  intended: '  '\n", "uses.intended is empty"),
+    ("name: !!python/object/apply:os.system ['echo hacked']\n", "not valid YAML"),
+])
+def test_metadata_errors(synthetic_run: Path, tmp_path: Path, capsys, content: str, message: str) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(content, encoding="utf-8")
+    before = (synthetic_run / "datasheet.md").read_bytes()
+    assert main(["datasheet", str(synthetic_run), "--metadata", str(meta)]) == 2
+    line = error_line(capsys)
+    assert message in line and str(meta) in line
+    assert (synthetic_run / "datasheet.md").read_bytes() == before
+
+
+def test_metadata_file_errors(synthetic_run: Path, tmp_path: Path, capsys) -> None:
+    assert main(["datasheet", str(synthetic_run), "--metadata", str(tmp_path / "nope.yaml")]) == 2
+    assert "metadata file not found" in error_line(capsys)
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * (1024 * 1024) + b"\n")
+    assert main(["datasheet", str(synthetic_run), "--metadata", str(big)]) == 2
+    assert "larger than 1024 KiB" in error_line(capsys)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: Caf\u00e9\n".encode("latin-1"))
+    assert main(["datasheet", str(synthetic_run), "--metadata", str(latin)]) == 2
+    assert "not UTF-8 text" in error_line(capsys)
+
+
+def test_report_errors(tmp_path: Path, capsys) -> None:
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "run directory not found" in error_line(capsys)
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a corpus-audit run directory (no summary.json)" in error_line(capsys)
+    (tmp_path / "summary.json").write_text("{not json")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "summary.json is not valid JSON" in error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def _tiny_run(path: Path, languages: dict[str, int], skipped: dict[str, int], toxic: tuple[int, int] | None) -> Path:
+    total = sum(languages.values())
+    write_table(str(path), "languages", pa.table({
+        "language": list(languages), "documents": pa.array(list(languages.values()), pa.int64()),
+        "percent": [round(100 * n / total, 4) for n in languages.values()],
+        "characters": pa.array([100 * n for n in languages.values()], pa.int64())}), "languages", [])
+    stages = {"langid": {"model_file": "lid.176.ftz", "threshold": 0.5}}
+    if toxic is not None:
+        toxic_documents, scored = toxic
+        write_table(str(path), "toxicity_summary", pa.Table.from_pylist([{
+            "scope": "all", "group": None, "documents": scored, "lines": 3 * scored, "toxic_documents": toxic_documents,
+            "percent": round(100 * toxic_documents / scored, 4), "mean": 0.1}]), "toxicity", [])
+        stages["toxicity"] = {"model": "tomh/toxigen_hatebert", "sample_rate": 0.1}
+    summary = {"documents_read": total + sum(skipped.values()), "documents_analysed": total,
+               "documents_skipped": skipped, "bytes_read": 1000 * total, "stages": stages,
+               "inputs": [str(path)], "timings": {"wall_seconds": 2.0}}
+    (path / "summary.json").write_text(json.dumps(summary))
+    return path
+
+
+def test_compare_two_runs(tmp_path: Path, capsys) -> None:
+    before = _tiny_run(tmp_path / "before", {"en": 8, "fr": 2}, {"empty_text": 1}, None)
+    after = _tiny_run(tmp_path / "after", {"en": 5, "fr": 2, "de": 1}, {"malformed_json": 2}, (1, 4))
+    out = tmp_path / "diff.csv"
+    assert main(["compare", str(before), str(after), "--output", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    got = {(r["table"], r["key"], r["metric"]): (r["a"], r["b"], r["difference"]) for r in rows}
+    # Hand-computed: before has 10 analysed + 1 skipped, after 8 analysed + 2 skipped.
+    assert got[("summary", "", "documents_read")] == ("11", "10", "-1")
+    assert got[("summary", "", "documents_analysed")] == ("10", "8", "-2")
+    assert got[("summary", "", "bytes_read")] == ("10000", "8000", "-2000")
+    assert got[("summary", "", "documents_skipped")] == ("1", "2", "1")
+    assert got[("summary", "empty_text", "documents_skipped")] == ("1", "0", "-1")
+    assert got[("summary", "malformed_json", "documents_skipped")] == ("0", "2", "2")
+    assert got[("languages", "en", "documents")] == ("8", "5", "-3")
+    assert got[("languages", "en", "percent")] == ("80.0000", "62.5000", "-17.5000")
+    assert got[("languages", "fr", "percent")] == ("20.0000", "25.0000", "5.0000")
+    assert got[("languages", "fr", "characters")] == ("200", "200", "0")
+    assert got[("languages", "de", "documents")] == ("absent", "1", "")
+    assert got[("toxicity_summary", "", "table")] == ("absent", "present", "only in run B")
+    assert got[("settings", "toxicity", "stage")] == ("not run", "ran", "changed")
+    assert got[("timings", "", "wall_seconds")] == ("2", "2", "0")
+
+    assert main(["compare", str(before), str(after)]) == 0
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("# Comparison: before (A) vs after (B)\n")
+    assert "| en | percent | 80.0000 | 62.5000 | -17.5000 |" in markdown
+    assert "| fr | percent | 20.0000 | 25.0000 | +5.0000 |" in markdown
+
+    assert main(["compare", str(before), str(tmp_path / "nothing")]) == 2
+    assert "run directory not found" in error_line(capsys)
+
+
+# ----------------------------------------------------------------------------- notebook
+
+
+def _execute_notebook(run_dir: Path, monkeypatch) -> list[str]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("CORPUS_AUDIT_RUN", str(run_dir))
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / "explore.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "commit the notebook without outputs"
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}}).execute()
+    return ["".join(output.get("text", "") for output in cell.get("outputs", []) if output.get("name") == "stdout")
+            for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_notebook_runs_on_full_and_sample_runs(synthetic_run: Path, sample_run: Path, monkeypatch) -> None:
+    stdout = "\n".join(_execute_notebook(synthetic_run, monkeypatch))
+    documents = read_documents(synthetic_run)
+    expected = sum(1 for d in documents if d["language"] == "en" and "religion" in d["holistic_bias_axes"]
+                   and d["toxicity"] is not None and d["toxicity"] >= 0.5)
+    assert f"selected: {expected} documents (language == 'en' and mentions axis 'religion' and toxicity >= 0.5)" in stdout
+    assert "1,500 documents in 1 file(s)" in stdout
+
+    stdout = "\n".join(_execute_notebook(sample_run, monkeypatch))
+    english = sum(1 for d in read_documents(sample_run) if d["language"] == "en")
+    assert f"selected: {english} documents (language == 'en')" in stdout
+    assert "no 'toxicity' column" in stdout and "no 'holistic_bias_axes' column" in stdout
+    assert "400 documents in 3 file(s)" in stdout
+
+
+def test_report_removes_plots_whose_table_is_gone(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", documents=120)
+    assert main(["report", str(run)]) == 0
+    assert (run / "plots" / "toxicity.png").exists()
+    for suffix in ("csv", "parquet", "md"):
+        (run / "tables" / f"toxicity_histogram.{suffix}").unlink()
+    assert main(["report", str(run)]) == 0
+    assert not (run / "plots" / "toxicity.png").exists() and not (run / "plots" / "toxicity.svg").exists()
+    assert (run / "plots" / "languages.png").exists()
+    assert "](plots/toxicity.png)" not in (run / "datasheet.md").read_text()
