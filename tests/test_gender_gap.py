@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
 import random
+import re
 import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SHARED_DATA, assert_balanced, read_documents, read_summary, run_audit, write_jsonl
+from conftest import (SHARED_DATA, SHARED_SHARDS, SHARED_TRUTH, assert_balanced, needs_shared_corpora, read_documents,
+                      read_summary, run_audit, write_jsonl)
 from corpus_audit.lexicons import gender_gap as lexicons
 from corpus_audit.lexicons.cache import GENDER_GAP_V1_LANGUAGES, LexiconError, cached_lexicon_dir
 from corpus_audit.pipeline.cli import main
@@ -421,3 +424,30 @@ def test_analysis_pickles_without_its_segmenters(default_lexicons) -> None:
     analysis.matcher("eng")
     clone = pickle.loads(pickle.dumps(analysis))
     assert clone._matchers == {} and clone.lexicons.languages.keys() == analysis.lexicons.languages.keys()
+
+
+@needs_official
+@needs_shared_corpora
+def test_english_real_text_agrees_with_a_plain_single_token_count() -> None:
+    # The official English list has no multi-word entries, so on English text the matcher must
+    # agree, document by document, with the simplest independent count: lowercase, split on
+    # non-word characters, look each token up in the list (what the reference does per token).
+    official = lexicons.load_directory(str(OFFICIAL), "option", "official", None)
+    raw = json.loads((OFFICIAL / "eng_nouns.json").read_text(encoding="utf-8"))
+    lists = {gender: {form.strip().lower() for item in items for form in item.values() if form}
+             for gender, items in raw.items()}
+    truth = json.loads(SHARED_TRUTH.read_text(encoding="utf-8"))
+    english = matcher(official, "eng")
+    checked = matched = 0
+    for path in sorted(SHARED_SHARDS.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                if truth[record["id"]]["language"] != "en":
+                    continue
+                words = re.findall(r"\w+", record["text"].lower())
+                expected = tuple(sum(word in lists[g] for word in words) for g in ("masculine", "feminine", "unspecified"))
+                assert english.count(record["text"])[1:] == expected, record["id"]
+                checked += 1
+                matched += any(expected)
+    assert checked > 5000 and matched > 1000
