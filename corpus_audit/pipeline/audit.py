@@ -162,6 +162,17 @@ class DocumentTableWriter:
             FileSystems.delete([self.path])
         FileSystems.rename([self._tmp_path], [self.path])
 
+    def abort(self) -> None:
+        """Remove the partial file of a failed attempt (the retry writes its own)."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                self._file.close()
+        finally:
+            self._writer = None
+            if FileSystems.exists(self._tmp_path):
+                FileSystems.delete([self._tmp_path])
+
 
 class _Progress:
     """Console progress of this worker: documents and MB read, rate (logged every 10 s)."""
@@ -221,30 +232,16 @@ class AuditWorkUnit(beam.DoFn):
         # worker instead of one per batch (the split's partial table, merged globally).
         accumulators = {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
         budget = unit.record_budget
-        shown_read, shown_bytes = 0, 0  # what the progress line has already counted
         for split in unit.splits:
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
             writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
-            for item in read_split(split, self.read_config, accounting, remaining):
-                if self.show_progress:
-                    self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
-                    shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
-                if isinstance(item, SkipRecord):
-                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
-                    continue
-                batch, columns, stage_skips = self._analyse(item)
-                for skip in stage_skips:
-                    accounting.skip(skip.reason)
-                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
-                if not len(batch):
-                    continue
-                accounting.documents_analysed += len(batch)
-                for analysis in self.analyses:
-                    accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
-                        accumulators[analysis.name], analysis.combine_input(batch, columns))
-                writer.write(self._document_columns(batch, columns))
+            try:
+                yield from self._process_split(split, remaining, accounting, accumulators, writer)
+            except BaseException:
+                writer.abort()
+                raise
             writer.close()
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
@@ -252,6 +249,29 @@ class AuditWorkUnit(beam.DoFn):
         for name, accumulator in accumulators.items():
             yield beam.pvalue.TaggedOutput(name, accumulator)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
+
+    def _process_split(self, split, remaining: int | None, accounting: ReadAccounting,
+                       accumulators: dict[str, Any], writer: DocumentTableWriter):
+        """Read and analyse one split into ``accumulators`` and ``writer``; yields skips."""
+        shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
+        for item in read_split(split, self.read_config, accounting, remaining):
+            if self.show_progress:
+                self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
+                shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
+            if isinstance(item, SkipRecord):
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
+                continue
+            batch, columns, stage_skips = self._analyse(item)
+            for skip in stage_skips:
+                accounting.skip(skip.reason)
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
+            if not len(batch):
+                continue
+            accounting.documents_analysed += len(batch)
+            for analysis in self.analyses:
+                accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
+                    accumulators[analysis.name], analysis.combine_input(batch, columns))
+            writer.write(self._document_columns(batch, columns))
 
     def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
         out = {"id": batch.ids, "shard": [batch.shard] * len(batch), "position": batch.positions}
