@@ -37,6 +37,7 @@ from corpus_audit.pipeline.documents import (
     make_excerpt,
     stage_error_reason,
 )
+from corpus_audit.pipeline.checkpoint import SplitCheckpoints
 from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits, read_split
 from corpus_audit.pipeline.tables import ensure_parent_dir, join, write_bytes, write_table
 from corpus_audit.transforms.base import Analysis, ReportContext
@@ -59,6 +60,8 @@ class AuditConfig:
     limit: int | None = None
     progress: bool = True
     run_info: dict[str, Any] = field(default_factory=dict)
+    #: ``--checkpoint-dir``: finished splits kept and restored (see pipeline/checkpoint.py).
+    checkpoints: SplitCheckpoints | None = None
 
     @property
     def context(self) -> ReportContext:
@@ -217,6 +220,7 @@ class AuditWorkUnit(beam.DoFn):
         self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
         self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
         self.show_progress = config.progress
+        self.checkpoints = config.checkpoints
         self._progress: _Progress | None = None
         self._combine_fns: dict[str, beam.CombineFn] = {}
 
@@ -236,6 +240,9 @@ class AuditWorkUnit(beam.DoFn):
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
+            if self.checkpoints is not None:
+                yield from self._process_split_with_checkpoint(split, accounting, accumulators)
+                continue
             writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
             try:
                 yield from self._process_split(split, remaining, accounting, accumulators, writer)
@@ -243,12 +250,40 @@ class AuditWorkUnit(beam.DoFn):
                 writer.abort()
                 raise
             writer.close()
+            accounting.splits_analysed += 1
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)
         for name, accumulator in accumulators.items():
             yield beam.pvalue.TaggedOutput(name, accumulator)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
+
+    def _process_split_with_checkpoint(self, split, accounting: ReadAccounting, accumulators: dict[str, Any]):
+        """Restore ``split`` from the checkpoint directory, or analyse it and store it there."""
+        identity = self.checkpoints.split_identity(split)
+        writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
+        restored = self.checkpoints.restore(split, identity, writer.path)
+        if restored is not None:
+            for record in restored.skipped:
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, record)
+            split_accumulators, split_accounting = restored.accumulators, restored.accounting
+            split_accounting.splits_analysed, split_accounting.splits_restored = 0, 1
+        else:
+            split_accounting = ReadAccounting(splits_analysed=1)
+            split_accumulators = {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
+            skipped: list[dict] = []
+            try:
+                for output in self._process_split(split, None, split_accounting, split_accumulators, writer):
+                    skipped.append(output.value)
+                    yield output
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+            self.checkpoints.store(identity, split_accumulators, split_accounting, skipped, writer.path)
+        accounting.merge(split_accounting)
+        for name, fn in self._combine_fns.items():
+            accumulators[name] = fn.merge_accumulators([accumulators[name], split_accumulators[name]])
 
     def _process_split(self, split, remaining: int | None, accounting: ReadAccounting,
                        accumulators: dict[str, Any], writer: DocumentTableWriter):
@@ -348,6 +383,7 @@ def build_summary(config: AuditConfig, accounting: ReadAccounting, tables: list[
         "bytes_read": accounting.bytes_read,
         "blank_lines_ignored": accounting.blank_lines_ignored,
         "lone_surrogates_replaced": accounting.surrogates_replaced,
+        "splits": {"analysed": accounting.splits_analysed, "restored_from_checkpoint": accounting.splits_restored},
         "stages": {analysis.name: analysis.settings() for analysis in config.analyses},
         "tables": sorted(tables),
         **config.run_info,

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
                      help="documents per batch handed to the analyses (default 1000)")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    run.add_argument("--checkpoint-dir", metavar="DIR",
+                     help="keep each finished split's results here; a rerun with the same DIR and settings "
+                          "restores them and analyses only the rest (local or gs://)")
     for stage in STAGES.values():
         stage.add_arguments(run)
 
@@ -270,6 +273,13 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     ignored = [path for path in ignored if not path.startswith(inside_output)]
     if not inputs:  # never read our own outputs back as input
         raise InputError("no input left once the output directory is excluded")
+    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
+                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
+    checkpoints = None
+    if args.checkpoint_dir:
+        from corpus_audit.pipeline.checkpoint import open_checkpoints
+
+        checkpoints = open_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
     options = pipeline_options(args, beam_args)
     prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
     if ignored and not args.quiet:
@@ -277,8 +287,6 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
               f"directories (listed in summary.json), e.g. {ignored[0]}",
               file=sys.stderr)
 
-    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
-                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
     run_info: dict[str, Any] = {
         "command": ["corpus-audit", *argv],
         "inputs": args.inputs,
@@ -300,6 +308,9 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     }
     config = AuditConfig(inputs=inputs, output_dir=output_dir, analyses=analyses, read_config=read_config,
                          limit=args.limit, progress=not args.quiet, run_info=run_info)
+    if checkpoints is not None:
+        config.checkpoints = checkpoints
+        run_info["checkpoint_dir"] = checkpoints.directory
 
     if not args.quiet:
         print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "

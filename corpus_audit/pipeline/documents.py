@@ -143,6 +143,9 @@ class ReadAccounting:
     bytes_read: int = 0
     blank_lines_ignored: int = 0
     surrogates_replaced: int = 0
+    #: Splits read and analysed in this run, and splits restored from ``--checkpoint-dir``.
+    splits_analysed: int = 0
+    splits_restored: int = 0
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.documents_skipped[reason] = self.documents_skipped.get(reason, 0) + count
@@ -155,6 +158,8 @@ class ReadAccounting:
         self.bytes_read += other.bytes_read
         self.blank_lines_ignored += other.blank_lines_ignored
         self.surrogates_replaced += other.surrogates_replaced
+        self.splits_analysed += other.splits_analysed
+        self.splits_restored += other.splits_restored
         return self
 
     @property
