@@ -306,7 +306,7 @@ def _directory_sha256(path: str) -> str:
 
 
 def open_checkpoints(directory: str, output_dir: str, analyses: list, read_config: Any,
-                     limit: int | None) -> SplitCheckpoints:
+                     limit: int | None, create: bool = True) -> SplitCheckpoints:
     """Check ``--checkpoint-dir`` and fingerprint the run's result-affecting settings."""
     import os
 
@@ -321,7 +321,7 @@ def open_checkpoints(directory: str, output_dir: str, analyses: list, read_confi
     inside = (directory.rstrip(separator) + separator).startswith(output_dir.rstrip(separator) + separator)
     if inside:
         raise UsageError(f"--checkpoint-dir must not be inside --output (a new run clears {output_dir})")
-    if not remote:
+    if not remote and create:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise UsageError(f"--checkpoint-dir exists and is not a directory: {directory}")
         try:
