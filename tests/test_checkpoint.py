@@ -126,13 +126,16 @@ def test_changed_settings_or_content_are_analysed_again(tmp_path: Path, counting
     assert "0-X" in {d["id"] for d in read_documents(out)}
 
     # A damaged or tampered entry is ignored (and the split analysed again), never trusted.
-    entry = _entries(checkpoints)[0]
-    entry.write_text(entry.read_text().replace('"accounting"', '"accountin"'))
-    tampered = next(iter(checkpoints.glob("*.skipped.ckpt")))
+    fresh = tmp_path / "fresh-checkpoints"
+    assert run_audit(*shards, "--output", tmp_path / "fill", "--checkpoint-dir", fresh, *STAGES, *RUNNER) == 0
+    entries = _entries(fresh)
+    assert len(entries) == 3
+    entries[0].write_text(entries[0].read_text().replace('"accounting"', '"accountin"'))
+    tampered = Path(str(entries[1]).replace(".entry.json", ".skipped.ckpt"))
     tampered.write_bytes(tampered.read_bytes() + b'{"shard": "forged"}\n')
     out = tmp_path / "damaged"
-    assert run_audit(*shards, "--output", out, "--checkpoint-dir", checkpoints, *STAGES, *RUNNER) == 0
-    assert read_summary(out)["splits"]["analysed"] >= 1
+    assert run_audit(*shards, "--output", out, "--checkpoint-dir", fresh, *STAGES, *RUNNER) == 0
+    assert read_summary(out)["splits"] == {"analysed": 2, "restored_from_checkpoint": 1}
     assert "forged" not in {s["shard"] for s in read_skipped(out)}
     clean = tmp_path / "clean"
     assert run_audit(*shards, "--output", clean, *STAGES, *RUNNER) == 0
