@@ -59,8 +59,10 @@ class ShardSplit:
     @property
     def key(self) -> str:
         """A stable, file-name-safe name for this split (used for `documents/<key>.parquet`)."""
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:]
-        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:8]
+        # Only [A-Za-z0-9._-], no leading dot (no hidden or ".." names): never a path of its own.
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:].lstrip(".") or "shard"
+        # 64 bits: corpora with many same-named files in different folders must not collide.
+        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:16]
         return f"{stem}-{digest}-{self.split_index:05d}"
 
 
