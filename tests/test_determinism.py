@@ -93,6 +93,8 @@ def test_tables_are_byte_identical_on_every_runner_mode_and_shard_order(runs: di
         for name in names:
             assert (out / "tables" / name).read_bytes() == (reference / "tables" / name).read_bytes(), \
                 f"{variant}: tables/{name} differs"
+        if (reference / "datasheet.md").exists():  # written by the reports, when present
+            assert (out / "datasheet.md").read_bytes() == (reference / "datasheet.md").read_bytes(), variant
 
 
 def test_documents_and_skipped_hold_the_same_rows(runs: dict[str, Path]) -> None:

@@ -245,8 +245,7 @@ def pipeline_options(args: argparse.Namespace, beam_args: list[str]):
 
 def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
                 started: float | None = None) -> int:
-    import apache_beam as beam
-
+    from corpus_audit.pipeline import dataflow
     from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, summary_json
     from corpus_audit.pipeline.tables import join, write_bytes
 
@@ -264,15 +263,12 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
     output_dir = args.output if _is_remote(args.output) else os.path.abspath(args.output)
-    from corpus_audit.pipeline import dataflow
-
     if dataflow.is_dataflow(args.runner):
         local = [path for path in [*args.inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
                  if not _is_remote(path)]
         if local:
-            raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths the "
-                             "workers can read "
-                             f"(local: {local[0]})")
+            raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths "
+                             f"the workers can read (local: {local[0]})")
     inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
     separator = "/" if _is_remote(output_dir) else os.sep
     inside_output = output_dir.rstrip(separator) + separator
