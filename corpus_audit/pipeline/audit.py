@@ -126,7 +126,8 @@ class DocumentTableWriter:
     speculatively duplicated) split replaces its file instead of adding a second one.
     """
 
-    ROWS_PER_GROUP = 65_536
+    # Bounds the rows buffered per split (memory stays flat however large a shard is).
+    ROWS_PER_GROUP = 16_384
 
     def __init__(self, output_dir: str, split_key: str, schema: pa.Schema) -> None:
         self.path = join(output_dir, "documents", f"{split_key}.parquet")
