@@ -37,6 +37,7 @@ from corpus_audit.pipeline.documents import (
     make_excerpt,
     stage_error_reason,
 )
+from corpus_audit.pipeline.checkpoint import SplitCheckpoints
 from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits, read_split
 from corpus_audit.pipeline.tables import ensure_parent_dir, join, write_bytes, write_table
 from corpus_audit.transforms.base import Analysis, ReportContext
@@ -59,6 +60,8 @@ class AuditConfig:
     limit: int | None = None
     progress: bool = True
     run_info: dict[str, Any] = field(default_factory=dict)
+    #: ``--checkpoint-dir``: finished splits kept and restored (see pipeline/checkpoint.py).
+    checkpoints: SplitCheckpoints | None = None
 
     @property
     def context(self) -> ReportContext:
@@ -123,7 +126,8 @@ class DocumentTableWriter:
     speculatively duplicated) split replaces its file instead of adding a second one.
     """
 
-    ROWS_PER_GROUP = 65_536
+    # Bounds the rows buffered per split (memory stays flat however large a shard is).
+    ROWS_PER_GROUP = 16_384
 
     def __init__(self, output_dir: str, split_key: str, schema: pa.Schema) -> None:
         self.path = join(output_dir, "documents", f"{split_key}.parquet")
@@ -161,6 +165,17 @@ class DocumentTableWriter:
         if FileSystems.exists(self.path):
             FileSystems.delete([self.path])
         FileSystems.rename([self._tmp_path], [self.path])
+
+    def abort(self) -> None:
+        """Remove the partial file of a failed attempt (the retry writes its own)."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                self._file.close()
+        finally:
+            self._writer = None
+            if FileSystems.exists(self._tmp_path):
+                FileSystems.delete([self._tmp_path])
 
 
 class _Progress:
@@ -206,6 +221,7 @@ class AuditWorkUnit(beam.DoFn):
         self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
         self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
         self.show_progress = config.progress
+        self.checkpoints = config.checkpoints
         self._progress: _Progress | None = None
         self._combine_fns: dict[str, beam.CombineFn] = {}
 
@@ -221,37 +237,77 @@ class AuditWorkUnit(beam.DoFn):
         # worker instead of one per batch (the split's partial table, merged globally).
         accumulators = {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
         budget = unit.record_budget
-        shown_read, shown_bytes = 0, 0  # what the progress line has already counted
         for split in unit.splits:
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
+            if self.checkpoints is not None:
+                yield from self._process_split_with_checkpoint(split, accounting, accumulators)
+                continue
             writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
-            for item in read_split(split, self.read_config, accounting, remaining):
-                if self.show_progress:
-                    self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
-                    shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
-                if isinstance(item, SkipRecord):
-                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
-                    continue
-                batch, columns, stage_skips = self._analyse(item)
-                for skip in stage_skips:
-                    accounting.skip(skip.reason)
-                    yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
-                if not len(batch):
-                    continue
-                accounting.documents_analysed += len(batch)
-                for analysis in self.analyses:
-                    accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
-                        accumulators[analysis.name], analysis.combine_input(batch, columns))
-                writer.write(self._document_columns(batch, columns))
+            try:
+                yield from self._process_split(split, remaining, accounting, accumulators, writer)
+            except BaseException:
+                writer.abort()
+                raise
             writer.close()
+            accounting.splits_analysed += 1
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)
         for name, accumulator in accumulators.items():
             yield beam.pvalue.TaggedOutput(name, accumulator)
         yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
+
+    def _process_split_with_checkpoint(self, split, accounting: ReadAccounting, accumulators: dict[str, Any]):
+        """Restore ``split`` from the checkpoint directory, or analyse it and store it there."""
+        identity = self.checkpoints.split_identity(split)
+        writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
+        restored = self.checkpoints.restore(split, identity, writer.path)
+        if restored is not None:
+            for record in restored.skipped:
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, record)
+            split_accumulators, split_accounting = restored.accumulators, restored.accounting
+            split_accounting.splits_analysed, split_accounting.splits_restored = 0, 1
+        else:
+            split_accounting = ReadAccounting(splits_analysed=1)
+            split_accumulators = {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
+            skipped: list[dict] = []
+            try:
+                for output in self._process_split(split, None, split_accounting, split_accumulators, writer):
+                    skipped.append(output.value)
+                    yield output
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+            self.checkpoints.store(identity, split_accumulators, split_accounting, skipped, writer.path)
+        accounting.merge(split_accounting)
+        for name, fn in self._combine_fns.items():
+            accumulators[name] = fn.merge_accumulators([accumulators[name], split_accumulators[name]])
+
+    def _process_split(self, split, remaining: int | None, accounting: ReadAccounting,
+                       accumulators: dict[str, Any], writer: DocumentTableWriter):
+        """Read and analyse one split into ``accumulators`` and ``writer``; yields skips."""
+        shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
+        for item in read_split(split, self.read_config, accounting, remaining):
+            if self.show_progress:
+                self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
+                shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
+            if isinstance(item, SkipRecord):
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
+                continue
+            batch, columns, stage_skips = self._analyse(item)
+            for skip in stage_skips:
+                accounting.skip(skip.reason)
+                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
+            if not len(batch):
+                continue
+            accounting.documents_analysed += len(batch)
+            for analysis in self.analyses:
+                accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
+                    accumulators[analysis.name], analysis.combine_input(batch, columns))
+            writer.write(self._document_columns(batch, columns))
 
     def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
         out = {"id": batch.ids, "shard": [batch.shard] * len(batch), "position": batch.positions}
@@ -329,6 +385,7 @@ def build_summary(config: AuditConfig, accounting: ReadAccounting, tables: list[
         "bytes_read": accounting.bytes_read,
         "blank_lines_ignored": accounting.blank_lines_ignored,
         "lone_surrogates_replaced": accounting.surrogates_replaced,
+        "splits": {"analysed": accounting.splits_analysed, "restored_from_checkpoint": accounting.splits_restored},
         "stages": {analysis.name: analysis.settings() for analysis in config.analyses},
         "tables": sorted(tables),
         **config.run_info,

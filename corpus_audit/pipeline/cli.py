@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
                      help="documents per batch handed to the analyses (default 1000)")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    run.add_argument("--checkpoint-dir", metavar="DIR",
+                     help="keep each finished split's results here; a rerun with the same DIR and settings "
+                          "restores them and analyses only the rest (local or gs://)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="build and validate the pipeline with its runner options (e.g. Dataflow), print a job "
+                          "summary, and stop: nothing is submitted, read remotely or written")
     for stage in STAGES.values():
         stage.add_arguments(run)
 
@@ -299,8 +305,7 @@ def pipeline_options(args: argparse.Namespace, beam_args: list[str]):
 
 def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
                 started: float | None = None) -> int:
-    import apache_beam as beam
-
+    from corpus_audit.pipeline import dataflow
     from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, summary_json
     from corpus_audit.pipeline.tables import join, write_bytes
 
@@ -318,27 +323,38 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
     output_dir = args.output if _is_remote(args.output) else os.path.abspath(args.output)
-    if "dataflow" in args.runner.lower():
-        local = [path for path in [*args.inputs, args.output] if not _is_remote(path)]
+    if dataflow.is_dataflow(args.runner):
+        local = [path for path in [*args.inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
+                 if not _is_remote(path)]
         if local:
-            raise UsageError(f"with {args.runner}, inputs and --output must be gs:// paths the workers can read "
-                             f"(local: {local[0]})")
-    inputs, ignored = expand_inputs(args.inputs)
+            raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths "
+                             f"the workers can read (local: {local[0]})")
+    inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
     separator = "/" if _is_remote(output_dir) else os.sep
     inside_output = output_dir.rstrip(separator) + separator
     inputs = [item for item in inputs if not item.path.startswith(inside_output)]
     ignored = [path for path in ignored if not path.startswith(inside_output)]
     if not inputs:  # never read our own outputs back as input
         raise InputError("no input left once the output directory is excluded")
+    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
+                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
+    checkpoints = None
+    if args.checkpoint_dir:
+        from corpus_audit.pipeline.checkpoint import open_checkpoints
+
+        checkpoints = open_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit,
+                                       create=not args.dry_run)
     options = pipeline_options(args, beam_args)
-    prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
+    if dataflow.is_dataflow(args.runner):
+        dataflow.check_dataflow_options(options)
+    pipeline = dataflow.make_pipeline(options, args.dry_run)  # Beam validates the options here
+    if not args.dry_run:
+        prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
     if ignored and not args.quiet:
         print(f"corpus-audit: not reading {len(ignored)} file(s) with unsupported suffixes or in hidden "
               f"directories (listed in summary.json), e.g. {ignored[0]}",
               file=sys.stderr)
 
-    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
-                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
     run_info: dict[str, Any] = {
         "command": ["corpus-audit", *argv],
         "inputs": args.inputs,
@@ -360,6 +376,9 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     }
     config = AuditConfig(inputs=inputs, output_dir=output_dir, analyses=analyses, read_config=read_config,
                          limit=args.limit, progress=not args.quiet, run_info=run_info)
+    if checkpoints is not None:
+        config.checkpoints = checkpoints
+        run_info["checkpoint_dir"] = checkpoints.directory
 
     if not args.quiet:
         print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "
@@ -369,8 +388,10 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     started = time.time() if started is None else started
-    pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config)
+    if args.dry_run:
+        print(dataflow.format_summary(dataflow.dry_run(pipeline, options, config)))
+        return 0
     result = pipeline.run()
     result.wait_until_finish()
     wall = time.time() - started

@@ -59,8 +59,10 @@ class ShardSplit:
     @property
     def key(self) -> str:
         """A stable, file-name-safe name for this split (used for `documents/<key>.parquet`)."""
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:]
-        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:8]
+        # Only [A-Za-z0-9._-], no leading dot (no hidden or ".." names): never a path of its own.
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:].lstrip(".") or "shard"
+        # 64 bits: corpora with many same-named files in different folders must not collide.
+        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:16]
         return f"{stem}-{digest}-{self.split_index:05d}"
 
 
@@ -143,6 +145,9 @@ class ReadAccounting:
     bytes_read: int = 0
     blank_lines_ignored: int = 0
     surrogates_replaced: int = 0
+    #: Splits read and analysed in this run, and splits restored from ``--checkpoint-dir``.
+    splits_analysed: int = 0
+    splits_restored: int = 0
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.documents_skipped[reason] = self.documents_skipped.get(reason, 0) + count
@@ -155,6 +160,8 @@ class ReadAccounting:
         self.bytes_read += other.bytes_read
         self.blank_lines_ignored += other.blank_lines_ignored
         self.surrogates_replaced += other.surrogates_replaced
+        self.splits_analysed += other.splits_analysed
+        self.splits_restored += other.splits_restored
         return self
 
     @property

@@ -10,12 +10,14 @@ import csv
 import io
 import os
 import posixpath
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 PERCENT_DECIMALS = 4
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 
 def percent(count: int, denominator: int) -> float:
@@ -89,6 +91,8 @@ def table_to_parquet(table: pa.Table) -> bytes:
 def write_table(output_dir: str, name: str, table: pa.Table, title: str, notes: list[str],
                 markdown_rows: list[int] | None = None) -> list[str]:
     """Write one table as CSV, Parquet and Markdown; returns the paths written."""
+    if not _TABLE_NAME.match(name):  # a name from a plug-in or a field must not leave tables/
+        raise ValueError(f"invalid table name {name!r}: use letters, digits and _ (not starting with _)")
     base = join(output_dir, "tables", name)
     outputs = {
         f"{base}.csv": table_to_csv(table),

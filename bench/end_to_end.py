@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""End-to-end throughput: the full CPU audit next to bare fastText LID on the same text.
+
+Builds about ``--mb`` MB of text (default 200) from ``<data>/shards`` (repeats get new ids)
+into ``--shards`` gzip JSONL shards (default 8) under ``bench/_work/`` (or a temp dir), then
+measures in one run of this script:
+
+(i)   bare fastText lid.176 over the same texts, in memory, one core (``model.predict`` per
+      document, newlines as spaces, threshold 0.5: see bench/README.md);
+(ii)  ``corpus-audit run DIR --output OUT --stages <every registered stage but toxicity>
+      --quiet --workers 1`` timed around the subprocess (start-up, reading, gunzip, JSON,
+      every analysis, writing documents/ and tables);
+(iii) the same with ``--workers 2``.
+
+Prints MB/s, MB/s per core and documents/s of each, the ratio of (ii) to (i) (target >= 0.6:
+LID is the one cost no audit can skip) and of (iii) to (ii) (target >= 1.6).
+
+    python bench/end_to_end.py [--mb 200] [--shards 8] [--repeat 1] [--keep] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import _common as common
+from memory import _langid_bench, cpu_stages
+
+TARGET_VS_BARE = 0.6
+TARGET_SPEEDUP = 1.6
+
+
+def pipeline_run(corpus: Path, output: Path, stages: list[str], workers: int, expect: dict) -> common.PipelineRun:
+    shutil.rmtree(output, ignore_errors=True)
+    run = common.run_pipeline([corpus], output, "--stages", ",".join(stages), "--quiet", "--workers", str(workers))
+    summary = run.summary
+    for key, wanted in (("documents_read", expect["documents"]), ("bytes_read", expect["jsonl_bytes"])):
+        if summary.get(key) != wanted:
+            print(f"WARNING: --workers {workers}: {key} {summary.get(key)} != {wanted} written")
+    if summary.get("documents_analysed") != summary.get("documents_read"):
+        print(f"note: --workers {workers}: skipped {summary.get('documents_skipped')}")
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(common.DEFAULT_DATA), help="folder holding shards/")
+    parser.add_argument("--mb", type=float, default=200.0, help="MB (1e6 bytes) of UTF-8 text (default 200)")
+    parser.add_argument("--shards", type=int, default=8, help="gzip JSONL shards (default 8)")
+    parser.add_argument("--repeat", type=int, default=1, help="time each measurement N times, report the best")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--keep", action="store_true", help="keep corpus and outputs under bench/_work/")
+    args = parser.parse_args(argv)
+    if args.mb <= 0 or args.shards < 1 or args.repeat < 1:
+        parser.error("--mb must be > 0, --shards and --repeat >= 1")
+
+    langid_bench = _langid_bench()
+    bench_started = time.perf_counter()
+    print("== corpus-audit end to end (CPU stages) ==")
+    for line in common.machine_info():
+        print(line)
+    stages = cpu_stages()
+    print(f"stages: {','.join(stages)} (toxicity left out: GPU stage)")
+    documents = common.load_documents(common.shards_dir(args.data))
+    work = common.make_work_dir("end-to-end", args.keep)
+    met = False
+    try:
+        started = time.perf_counter()
+        corpus = langid_bench.build_corpus(documents, int(args.mb * 1e6), args.shards, work / "corpus", 6)
+        mb, n = corpus["text_bytes"] / 1e6, corpus["documents"]
+        print(f"corpus: {n:,} documents, {mb:.1f} MB UTF-8 text, {corpus['jsonl_bytes'] / 1e6:.1f} MB JSONL, "
+              f"{corpus['gz_bytes'] / 1e6:.1f} MB gzip, {args.shards} shards; built in "
+              f"{time.perf_counter() - started:.0f} s")
+        model = common.load_model()
+        texts = corpus["texts"]
+        common.check_quiet_machine("before timing")
+        bare_times, one_times, two_times = [], [], []
+        for _ in range(args.repeat):
+            bare_times.append(langid_bench.bare_wrapper(model, texts))
+            run1 = pipeline_run(work / "corpus", work / "out-1", stages, 1, corpus)
+            one_times.append((run1.wall, run1.cpu))
+            run2 = pipeline_run(work / "corpus", work / "out-2", stages, 2, corpus)
+            two_times.append((run2.wall, run2.cpu))
+        common.check_quiet_machine("after timing")
+        bare, bare_cpu = min(bare_times)
+        one, one_cpu = min(one_times)
+        two, two_cpu = min(two_times)
+        print(f"\nthroughput on {mb:.1f} MB of text, {n:,} documents (MB/s = MB of UTF-8 text / wall s; "
+              f"best of {args.repeat}):")
+        rows = [
+            ["bare fastText lid.176, in memory", 1, f"{bare:.1f}", f"{bare_cpu:.1f}", f"{mb / bare:.2f}",
+             f"{mb / bare:.2f}", f"{n / bare:,.0f}"],
+            [f"corpus-audit run --workers 1 ({len(stages)} stages)", 1, f"{one:.1f}", f"{one_cpu:.1f}",
+             f"{mb / one:.2f}", f"{mb / one:.2f}", f"{n / one:,.0f}"],
+            [f"corpus-audit run --workers 2 ({len(stages)} stages)", 2, f"{two:.1f}", f"{two_cpu:.1f}",
+             f"{mb / two:.2f}", f"{mb / two / 2:.2f}", f"{n / two:,.0f}"],
+        ]
+        common.print_table(["measurement", "cores", "wall s", "cpu s", "MB/s", "MB/s/core", "docs/s"], rows,
+                           "lrrrrrr")
+        vs_bare = bare / one
+        speedup = one / two
+        print(f"\n  pipeline (1 worker) / bare LID = {vs_bare:.3f}   target >= {TARGET_VS_BARE}: "
+              f"{'MET' if vs_bare >= TARGET_VS_BARE else 'MISSED'}")
+        print(f"  2 workers / 1 worker           = {speedup:.3f}   target >= {TARGET_SPEEDUP}: "
+              f"{'MET' if speedup >= TARGET_SPEEDUP else 'MISSED'}")
+        print(f"\nbench total {time.perf_counter() - bench_started:.0f} s")
+        met = vs_bare >= TARGET_VS_BARE and speedup >= TARGET_SPEEDUP
+    finally:
+        common.remove_work_dir(work, args.keep)
+    return 0 if met or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

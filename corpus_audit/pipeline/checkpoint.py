@@ -1,0 +1,338 @@
+"""Resume long runs: ``--checkpoint-dir DIR`` keeps each finished split's results.
+
+For every split it finishes, a worker stores in ``DIR`` (local or ``gs://``):
+
+* ``<key>.entry.json``: the split's partial accumulator of every stage, its `ReadAccounting`,
+  what it was computed from, and the SHA-256 of the two files below; written last, through
+  a temporary name, so its presence means the entry is complete;
+* ``<key>.documents.ckpt``: a copy (Parquet) of ``documents/<split>.parquet`` (absent when no
+  document of the split was analysed);
+* ``<key>.skipped.ckpt``: the split's skip records (JSON lines).
+
+A rerun with the same ``DIR`` restores those splits instead of reading them again: it
+copies the documents file back, re-emits the skip records and hands the stored
+accumulators to the global combine. Tables are exact merges of per-split accumulators, so
+they equal an uninterrupted run's byte for byte.
+
+``<key>`` is the SHA-256 of the split's identity and of the run's settings that change
+results: the file's path and *content* hash (not its size and mtime: a file rewritten in
+place with the same size and a preserved mtime, e.g. ``cp -p``, would otherwise restore
+stale results; the cost is reading each file once more, fast next to analysing it), the
+split's row range, and a fingerprint of the stages with their settings (model and lexicon
+hashes included), the per-document schema, the read settings (text/id fields, group-by,
+size limits) and the corpus-audit version. Any change makes new keys; old entries are
+then simply unused.
+
+Accumulators are stored as JSON with an explicit encoding of their structure (dict, list,
+tuple, set, Counter, int, float, str, bool, None, bytes, integer NumPy arrays), never as
+pickle: a checkpoint directory is a file a user can swap, and loading it must not run
+code. A value this encoding cannot represent exactly (checked by decoding it again) makes
+that split uncheckpointed, never wrong. A damaged entry (bad JSON, wrong hashes) is
+ignored and the split analysed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpus_audit.pipeline.documents import ReadAccounting, ShardSplit
+from corpus_audit.pipeline.tables import ensure_parent_dir, join
+
+LOG = logging.getLogger("corpus_audit")
+FORMAT_VERSION = 1
+#: Refuse checkpoint JSON larger than this (a corrupt or hostile file, not an accumulator).
+MAX_ENTRY_BYTES = 512 * 1024 * 1024
+
+
+class CheckpointEncodingError(ValueError):
+    """An accumulator holds a value the checkpoint encoding cannot represent exactly."""
+
+
+# ----------------------------------------------------------------------------- encoding
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready, type-tagged form of an accumulator (see `decode_value`).
+
+    JSON has no tuples, sets, non-string keys or exact floats, so every container carries a
+    tag: ``{"t": [...]}`` tuple, ``{"d": [[k, v], ...]}`` dict (insertion order kept),
+    ``{"c": ...}`` Counter, ``{"s": [...]}`` set, ``{"f": "<float.hex>"}``, ``{"b": base64}``,
+    ``{"nd": [dtype, shape, values]}`` integer/bool NumPy array. Plain lists, str, int,
+    bool and None are themselves.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return {"f": value.hex()}
+    if isinstance(value, list):
+        return [encode_value(item) for item in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return {"t": [encode_value(item) for item in value]}
+    if isinstance(value, Counter):
+        return {"c": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if type(value) is dict:
+        return {"d": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if isinstance(value, (set, frozenset)):
+        items = [encode_value(item) for item in value]
+        return {"s": sorted(items, key=lambda item: json.dumps(item, sort_keys=True))}
+    if isinstance(value, bytes):
+        return {"b": base64.b64encode(value).decode("ascii")}
+    numpy_type = type(value).__module__.split(".", 1)[0] == "numpy"
+    if numpy_type and hasattr(value, "dtype"):
+        kind = value.dtype.kind
+        if getattr(value, "ndim", 0) == 0:
+            return encode_value(value.item())
+        if kind in "iub":
+            return {"nd": [value.dtype.str, list(value.shape), value.ravel().tolist()]}
+        if kind == "f":
+            return {"nd": [value.dtype.str, list(value.shape), [float(v).hex() for v in value.ravel().tolist()]]}
+    raise CheckpointEncodingError(f"cannot store a {type(value).__module__}.{type(value).__qualname__} in a checkpoint")
+
+
+def decode_value(value: Any) -> Any:
+    """The value `encode_value` encoded. Only the tags above are accepted."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, list):
+        return [decode_value(item) for item in value]
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, body), = value.items()
+        if tag == "f" and isinstance(body, str):
+            return float.fromhex(body)
+        if tag == "t" and isinstance(body, list):
+            return tuple(decode_value(item) for item in body)
+        if tag == "d" and isinstance(body, list):
+            return {decode_value(k): decode_value(v) for k, v in body}
+        if tag == "c" and isinstance(body, list):
+            return Counter({decode_value(k): decode_value(v) for k, v in body})
+        if tag == "s" and isinstance(body, list):
+            return {decode_value(item) for item in body}
+        if tag == "b" and isinstance(body, str):
+            return base64.b64decode(body.encode("ascii"), validate=True)
+        if tag == "nd" and isinstance(body, list) and len(body) == 3:
+            import numpy as np
+
+            dtype, shape, values = np.dtype(body[0]), body[1], body[2]
+            if dtype.kind not in "iubf":
+                raise ValueError(f"array dtype {dtype} not allowed in a checkpoint")
+            if dtype.kind == "f":
+                values = [float.fromhex(v) for v in values]
+            return np.array(values, dtype=dtype).reshape(shape)
+    raise ValueError(f"not a checkpoint value: {str(value)[:80]}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Exact equality, arrays included (``==`` on NumPy arrays is element-wise)."""
+    try:
+        return json.dumps(encode_value(a), sort_keys=True) == json.dumps(encode_value(b), sort_keys=True) \
+            and type(a) is type(b)
+    except CheckpointEncodingError:
+        return False
+
+
+# ----------------------------------------------------------------------------- store
+
+
+@dataclass(frozen=True)
+class RestoredSplit:
+    accumulators: dict[str, Any]
+    accounting: ReadAccounting
+    skipped: list[dict]
+
+
+def settings_fingerprint(settings: dict[str, Any]) -> str:
+    """SHA-256 of the run settings that change results (canonical JSON)."""
+    canonical = json.dumps(settings, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_bytes(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    ensure_parent_dir(path)
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        f.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def _copy_atomically(source: str, destination: str) -> None:
+    ensure_parent_dir(destination)
+    tmp = f"{destination}.{uuid.uuid4().hex}.tmp"
+    FileSystems.copy([source], [tmp])
+    if FileSystems.exists(destination):
+        FileSystems.delete([destination])
+    FileSystems.rename([tmp], [destination])
+
+
+class SplitCheckpoints:
+    """The checkpoint directory of a run: look up, restore and store finished splits.
+
+    Picklable (sent to workers): holds only the directory and the settings fingerprint.
+    """
+
+    def __init__(self, directory: str, fingerprint: str) -> None:
+        self.directory = directory
+        self.fingerprint = fingerprint
+        self._content_hashes: dict[str, str] = {}
+
+    def __getstate__(self) -> dict:
+        return {"directory": self.directory, "fingerprint": self.fingerprint}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["directory"], state["fingerprint"])
+
+    # -- keys ----------------------------------------------------------------------------
+    def split_identity(self, split: ShardSplit) -> dict[str, Any]:
+        content = self._content_hashes.get(split.path)
+        if content is None:  # a Parquet file's several splits hash it once per worker
+            content = file_sha256(split.path) if split.format != "hf_dataset" else _directory_sha256(split.path)
+            self._content_hashes[split.path] = content
+        return {"path": split.path, "format": split.format, "content_sha256": content,
+                "row_start": split.row_start, "row_stop": split.row_stop, "split_index": split.split_index}
+
+    def key(self, identity: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps({"split": identity, "settings": self.fingerprint},
+                                         sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _paths(self, key: str) -> tuple[str, str, str]:
+        base = join(self.directory, key)
+        # Suffixes no reader takes, so a checkpoint directory under an input is never read as input.
+        return f"{base}.entry.json", f"{base}.documents.ckpt", f"{base}.skipped.ckpt"
+
+    # -- restore -------------------------------------------------------------------------
+    def restore(self, split: ShardSplit, identity: dict[str, Any], documents_path: str) -> RestoredSplit | None:
+        """The stored results of ``split`` (its documents file copied to ``documents_path``),
+        or None when there is no usable entry."""
+        entry_path, parquet_path, skipped_path = self._paths(self.key(identity))
+        if not FileSystems.exists(entry_path):
+            return None
+        try:
+            entry = json.loads(_read_bytes(entry_path).decode("utf-8"))
+            if entry.get("format_version") != FORMAT_VERSION or entry.get("settings") != self.fingerprint \
+                    or entry.get("split") != identity:
+                raise ValueError("entry does not match this split and settings")
+            skipped_bytes = _read_bytes(skipped_path)
+            if hashlib.sha256(skipped_bytes).hexdigest() != entry["skipped_sha256"]:
+                raise ValueError("skipped records changed since the checkpoint was written")
+            skipped = [json.loads(line) for line in skipped_bytes.decode("utf-8").splitlines() if line]
+            if entry["documents_sha256"] is not None and file_sha256(parquet_path) != entry["documents_sha256"]:
+                raise ValueError("documents file changed since the checkpoint was written")
+            accumulators = {name: decode_value(value) for name, value in entry["accumulators"].items()}
+            accounting = ReadAccounting(**{k: decode_value(v) for k, v in entry["accounting"].items()})
+        except Exception as exc:  # noqa: BLE001 - any damage: analyse the split again
+            LOG.warning("corpus-audit: ignoring checkpoint %s (%s); analysing %s again", entry_path, exc, split.path)
+            return None
+        if entry["documents_sha256"] is not None:
+            _copy_atomically(parquet_path, documents_path)
+        elif FileSystems.exists(documents_path):
+            FileSystems.delete([documents_path])
+        return RestoredSplit(accumulators, accounting, skipped)
+
+    # -- store ---------------------------------------------------------------------------
+    def store(self, identity: dict[str, Any], accumulators: dict[str, Any], accounting: ReadAccounting,
+              skipped: Iterable[dict], documents_path: str) -> bool:
+        """Keep a finished split's results; False (and a warning) when they cannot be stored exactly."""
+        entry_path, parquet_path, skipped_path = self._paths(self.key(identity))
+        try:
+            encoded = {name: encode_value(value) for name, value in accumulators.items()}
+            for name, value in accumulators.items():
+                if not _same(decode_value(encoded[name]), value):
+                    raise CheckpointEncodingError(f"stage {name}'s accumulator does not survive encoding")
+            accounting_fields = {k: encode_value(v) for k, v in asdict(accounting).items()}
+        except CheckpointEncodingError as exc:
+            LOG.warning("corpus-audit: split of %s not checkpointed: %s", identity["path"], exc)
+            return False
+        skipped_bytes = b"".join(json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+                                 for record in skipped)
+        _write_atomically(skipped_path, skipped_bytes)
+        documents_sha256 = None
+        if FileSystems.exists(documents_path):
+            _copy_atomically(documents_path, parquet_path)
+            documents_sha256 = file_sha256(parquet_path)
+        entry = {
+            "format_version": FORMAT_VERSION,
+            "settings": self.fingerprint,
+            "split": identity,
+            "accumulators": encoded,
+            "accounting": accounting_fields,
+            "skipped_sha256": hashlib.sha256(skipped_bytes).hexdigest(),
+            "documents_sha256": documents_sha256,
+        }
+        _write_atomically(entry_path, json.dumps(entry, ensure_ascii=True).encode("utf-8"))
+        return True
+
+
+def _directory_sha256(path: str) -> str:
+    """Content hash of a saved Hugging Face dataset directory (every file, sorted)."""
+    import os
+
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            digest.update(os.path.relpath(full, path).encode("utf-8") + b"\0")
+            digest.update(file_sha256(full).encode("ascii"))
+    return digest.hexdigest()
+
+
+def open_checkpoints(directory: str, output_dir: str, analyses: list, read_config: Any,
+                     limit: int | None, create: bool = True) -> SplitCheckpoints:
+    """Check ``--checkpoint-dir`` and fingerprint the run's result-affecting settings."""
+    import os
+
+    from corpus_audit import __version__
+    from corpus_audit.transforms.base import UsageError
+
+    if limit is not None:
+        raise UsageError("--checkpoint-dir cannot be combined with --limit (a limited run reads splits partially)")
+    remote = "://" in directory
+    directory = directory if remote else os.path.abspath(directory)
+    separator = "/" if remote else os.sep
+    inside = (directory.rstrip(separator) + separator).startswith(output_dir.rstrip(separator) + separator)
+    if inside:
+        raise UsageError(f"--checkpoint-dir must not be inside --output (a new run clears {output_dir})")
+    if not remote and create:
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise UsageError(f"--checkpoint-dir exists and is not a directory: {directory}")
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create --checkpoint-dir {directory}: {exc.strerror or exc}") from exc
+    settings = {
+        "corpus_audit_version": __version__,
+        "checkpoint_format": FORMAT_VERSION,
+        "read": asdict(read_config),
+        "stages": [{"name": analysis.name, "settings": analysis.settings(),
+                    "fields": [str(f) for f in analysis.document_fields()]} for analysis in analyses],
+    }
+    return SplitCheckpoints(directory, settings_fingerprint(settings))
