@@ -45,6 +45,8 @@ SECTION_TITLES = {
     "distribution": "6. Distribution",
     "maintenance": "7. Maintenance",
 }
+#: Reading settings about how a run executed, not what it measured: left out of the datasheet.
+EXECUTION_SETTINGS = frozenset({"runner", "workers", "checkpoint_dir", "dry_run"})
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -416,7 +418,7 @@ class DatasheetBuilder:
         inputs = summary.get("inputs") or []
         if inputs:
             self.add(Paragraph(f"The audit read {fmt_int(summary.get('input_files', 0))} file(s) from these inputs:"))
-            self.add(Bullets([code(item) for item in inputs]))
+            self.add(Bullets([code(item) for item in sorted(inputs)]))
 
     def preprocessing(self, command: str) -> None:
         summary = self.summary
@@ -434,13 +436,16 @@ class DatasheetBuilder:
             self.add(TableBlock(["stage", "setting", "value"], body))
         else:
             self.add(Paragraph("No analysis stage ran."))
-        reading = summary.get("settings") or {}
+        # How the run was executed (runner, workers, command line, output path) does not change
+        # a number here, and the datasheet is identical whatever the runner: those stay in summary.json.
+        reading = {key: value for key, value in (summary.get("settings") or {}).items()
+                   if key not in EXECUTION_SETTINGS}
         if reading:
             self.add(Paragraph("Reading settings:"))
             self.add(TableBlock(["setting", "value"], [[key, fmt_setting(value)] for key, value in reading.items()]))
         if command:
-            self.add(Paragraph("Command line:"))
-            self.add(Code(command))
+            self.add(Paragraph(f"The command line, runner, worker count and timings of the run are in "
+                               f"{code('summary.json')} ({code('command')}, {code('settings')}, {code('timings')})."))
         versions = summary.get("package_versions") or {}
         if versions:
             self.add(Paragraph("Package versions:"))

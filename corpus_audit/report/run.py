@@ -98,7 +98,8 @@ class RunData:
         """A short name for titles: the authors' name, else the input(s) the run was given."""
         if self.name:
             return self.name
-        inputs = [str(item) for item in (self.summary.get("inputs") or [])]
+        # Sorted: the same inputs listed in another order are the same corpus (same datasheet).
+        inputs = sorted(str(item) for item in (self.summary.get("inputs") or []))
         if not inputs:
             return "corpus"
         names = []
