@@ -257,10 +257,7 @@ def test_sections_not_run_or_not_computed(tmp_path: Path) -> None:
     only_langid = make_run(tmp_path / "langid-only", documents=200, stages=("langid",))
     assert main(["report", str(only_langid)]) == 0
     text = (only_langid / "datasheet.md").read_text()
-    # Each analysis section whose stage is not in this run says so.
-    summary = json.loads((sample_run / "summary.json").read_text())
-    missing = {"pronouns", "descriptors", "gender_gap", "toxicity"} - set(summary["stages"])
-    assert text.count("**Not run:**") == len(missing)
+    assert text.count("**Not run:**") == 4
     assert "stage `toxicity`" in text and "| group | label |" not in text
     assert sorted(p.name for p in (only_langid / "plots").iterdir()) == ["languages.png", "languages.svg"]
 
