@@ -45,6 +45,7 @@ LOG = logging.getLogger("corpus_audit")
 ACCOUNTING_KEY = "__accounting__"
 SKIPPED_TAG = "skipped"
 ACCOUNTING_TAG = "accounting"
+INFERENCE_TAG = "inference"
 PROGRESS_EVERY_SECONDS = 10.0
 
 
@@ -190,6 +191,10 @@ class AuditWorkUnit(beam.DoFn):
     Outputs (tagged): per stage (tag = stage name) its CombineFn accumulator over the unit,
     ``skipped`` records, and one ``accounting`` per unit; writes ``documents/<split>.parquet`` as it goes.
     A document an analysis raises on is skipped with reason ``stage_error:<stage>``.
+
+    With a model-inference stage (one whose ``inference_handler()`` is not None: toxicity),
+    each batch's document rows go out as an ``inference`` element instead (see
+    `inference_analysis`), scored by RunInference and written by `WriteScoredDocuments`.
     """
 
     def __init__(self, config: AuditConfig) -> None:
@@ -208,6 +213,7 @@ class AuditWorkUnit(beam.DoFn):
         self.show_progress = config.progress
         self._progress: _Progress | None = None
         self._combine_fns: dict[str, beam.CombineFn] = {}
+        self.inference = inference_analysis(self.analyses)
 
     def setup(self) -> None:
         for analysis in self.analyses:
@@ -226,7 +232,8 @@ class AuditWorkUnit(beam.DoFn):
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
-            writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
+            writer = DocumentTableWriter(self.output_dir, split.key, self.schema) if self.inference is None else None
+            batch_index = 0
             for item in read_split(split, self.read_config, accounting, remaining):
                 if self.show_progress:
                     self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
@@ -242,10 +249,18 @@ class AuditWorkUnit(beam.DoFn):
                     continue
                 accounting.documents_analysed += len(batch)
                 for analysis in self.analyses:
+                    if analysis is self.inference:
+                        continue  # its input comes after RunInference
                     accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
                         accumulators[analysis.name], analysis.combine_input(batch, columns))
-                writer.write(self._document_columns(batch, columns))
-            writer.close()
+                if writer is None:
+                    yield beam.pvalue.TaggedOutput(INFERENCE_TAG, self.inference.inference_request(
+                        split.key, batch_index, batch, self._document_columns(batch, columns)))
+                    batch_index += 1
+                else:
+                    writer.write(self._document_columns(batch, columns))
+            if writer is not None:
+                writer.close()
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)
@@ -291,6 +306,40 @@ class AuditWorkUnit(beam.DoFn):
         return batch, columns, skips
 
 
+# ----------------------------------------------------------------------------- model inference
+
+
+def inference_analysis(analyses: list[Analysis]) -> Analysis | None:
+    """The stage that scores documents through RunInference (toxicity), when its model is usable."""
+    for analysis in analyses:
+        handler = getattr(analysis, "inference_handler", None)
+        if handler is not None and handler() is not None:
+            return analysis
+    return None
+
+
+class WriteScoredDocuments(beam.DoFn):
+    """After RunInference: fills the scores into a batch's rows, writes them as
+    ``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator."""
+
+    def __init__(self, config: AuditConfig, schema: pa.Schema) -> None:
+        self.output_dir = config.output_dir
+        self.analysis = inference_analysis(config.analyses)
+        self.schema = schema
+
+    def setup(self) -> None:
+        self._combine_fn = self.analysis.combine_fn()
+
+    def process(self, result):
+        element, predictions = result.example, result.inference
+        rows, combine_input = self.analysis.apply_predictions(element, predictions)
+        writer = DocumentTableWriter(self.output_dir, f"{element['split_key']}-b{element['batch_index']:05d}",
+                                     self.schema)
+        writer.write(rows)
+        writer.close()
+        yield self._combine_fn.add_input(self._combine_fn.create_accumulator(), combine_input)
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -310,6 +359,10 @@ class WriteReport(beam.DoFn):
                             table.markdown_rows)
                 written.append(table.name)
         summary = build_summary(config, accounting, written)
+        for analysis in config.analyses:  # run counts some stages report (e.g. lines truncated)
+            statistics = getattr(analysis, "run_statistics", None)
+            if statistics is not None:
+                summary["stages"][analysis.name].update(statistics(aggregates[analysis.name]))
         write_bytes(join(config.output_dir, "summary.json"), summary_json(summary))
         yield summary
 
@@ -361,8 +414,20 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
                 lambda all_splits: WorkUnit(tuple(sorted(all_splits, key=lambda s: (s.path, s.split_index))), limit))
         )
     tags = [analysis.name for analysis in config.analyses]
-    results = units | "ReadAndAnalyse" >> beam.ParDo(AuditWorkUnit(config)).with_outputs(
-        SKIPPED_TAG, ACCOUNTING_TAG, *tags)
+    work = AuditWorkUnit(config)
+    results = units | "ReadAndAnalyse" >> beam.ParDo(work).with_outputs(
+        SKIPPED_TAG, ACCOUNTING_TAG, INFERENCE_TAG, *tags)
+    partials = {name: results[name] for name in tags}
+    if work.inference is not None:
+        from apache_beam.ml.inference.base import RunInference
+
+        name = work.inference.name
+        scored = (
+            results[INFERENCE_TAG]
+            | f"RunInference_{name}" >> RunInference(work.inference.inference_handler())
+            | f"WriteScoredDocuments_{name}" >> beam.ParDo(WriteScoredDocuments(config, work.schema))
+        )
+        partials[name] = (results[name], scored) | f"Partials_{name}" >> beam.Flatten()
 
     (
         results[SKIPPED_TAG]
@@ -378,7 +443,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
     ]
     for analysis in config.analyses:
         keyed.append(
-            results[analysis.name]
+            partials[analysis.name]
             | f"Combine_{analysis.name}" >> beam.CombineGlobally(MergeAccumulatorsFn(analysis.combine_fn()))
             | f"Key_{analysis.name}" >> beam.Map(lambda value, name=analysis.name: (name, value))
         )

@@ -346,6 +346,9 @@ def print_summary(summary: dict[str, Any], output_dir: str) -> None:
         print(f"  skipped {reason}: {count:,}", file=out)
     if not summary.get("accounting_balanced", True):
         print("corpus-audit: WARNING: documents read != analysed + skipped", file=out)
+    for name, stage in summary.get("stages", {}).items():
+        if stage.get("status") == "not_computed":
+            print(f"corpus-audit: WARNING: {name} was NOT computed: {stage.get('reason')}", file=out)
     languages = os.path.join(output_dir, "tables", "languages.csv")
     if "://" not in output_dir and os.path.exists(languages):
         with open(languages, encoding="utf-8") as f:

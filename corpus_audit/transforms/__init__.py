@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
 from corpus_audit.transforms.langid import LanguageIdentification
+from corpus_audit.transforms.toxicity import Toxicity
 
 STAGES: dict[str, type[Analysis]] = {
     LanguageIdentification.name: LanguageIdentification,
+    Toxicity.name: Toxicity,
 }
 
 
