@@ -271,6 +271,10 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     if not inputs:  # never read our own outputs back as input
         raise InputError("no input left once the output directory is excluded")
     options = pipeline_options(args, beam_args)
+    for analysis in analyses:  # e.g. load the toxicity model: may raise UsageError (--require-toxicity)
+        prepare = getattr(analysis, "prepare_run", None)
+        if prepare is not None:
+            prepare()
     prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
     if ignored and not args.quiet:
         print(f"corpus-audit: not reading {len(ignored)} file(s) with unsupported suffixes or in hidden "
@@ -305,6 +309,10 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "
               f"runner {args.runner}" + (f" ({args.workers} workers)" if args.workers > 1 else ""),
               file=sys.stderr, flush=True)
+        for analysis in analyses:
+            warning = getattr(analysis, "run_warning", lambda: None)()
+            if warning:
+                print(f"corpus-audit: WARNING: {warning}", file=sys.stderr, flush=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)

@@ -25,7 +25,7 @@ How it runs (the design)
     its score, without a join or a second pass over the document files. The model is
     loaded by RunInference once per worker process and shared by its threads.
 
-    The model is also loaded once on the launching machine (`from_args`): when it cannot be
+    The model is also loaded once on the launching machine (`prepare_run`): when it cannot be
     loaded (no hub, no cache, pickle-only weights, unknown toxic label) the run goes on
     without this stage's inference: ``summary.json`` has ``status: not_computed`` and the
     ``reason``, the tables are empty with that reason in their notes, the console says it,
@@ -46,7 +46,6 @@ import logging
 import math
 import os
 import socket
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -491,7 +490,8 @@ class Toxicity(Analysis):
         self.sample_rate = sample_rate
         self.bins = bins
         self.threshold = sample_threshold(sample_rate)
-        self.unavailable_reason: str | None = "model not checked"
+        self.require = False
+        self.unavailable_reason: str | None = "model not checked (prepare_run was not called)"
         self.model_info: dict[str, Any] = {}
 
     # -- options -----------------------------------------------------------------------
@@ -528,15 +528,21 @@ class Toxicity(Analysis):
                                  allow_pickle_weights=args.allow_pickle_weights, int8=args.toxicity_int8,
                                  token_budget=args.toxicity_token_budget)
         analysis = cls(settings, args.toxicity_sample_rate, args.toxicity_bins)
-        analysis.check_model()
-        if analysis.unavailable_reason is not None:
-            if args.require_toxicity:
-                raise UsageError(f"toxicity model unavailable and --require-toxicity given: "
-                                 f"{analysis.unavailable_reason}")
-            if not getattr(args, "quiet", False):
-                print(f"corpus-audit: WARNING: toxicity will NOT be computed: {analysis.unavailable_reason}",
-                      file=sys.stderr, flush=True)
+        analysis.require = args.require_toxicity
         return analysis
+
+    def prepare_run(self) -> None:
+        """Called by the CLI once the cheap checks passed, before the output directory is
+        touched: load the model here; unusable + ``--require-toxicity`` is a usage error."""
+        self.check_model()
+        if self.unavailable_reason is not None and self.require:
+            raise UsageError(f"toxicity model unavailable and --require-toxicity given: {self.unavailable_reason}")
+
+    def run_warning(self) -> str | None:
+        """What the console must say before the run (None when the stage runs normally)."""
+        if self.unavailable_reason is None:
+            return None
+        return f"toxicity will NOT be computed: {self.unavailable_reason}"
 
     def check_model(self) -> None:
         """Load the model once here, so a run knows before it starts whether it can score."""
