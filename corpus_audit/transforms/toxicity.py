@@ -343,7 +343,9 @@ class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
         self.settings = settings
 
     def load_model(self) -> LoadedClassifier:
-        return load_classifier(self.settings)
+        # In-process runners reuse the model the launcher loaded to check it (same settings).
+        reused = _LAUNCHER_MODEL.pop(_settings_key(self.settings), None)
+        return reused if reused is not None else load_classifier(self.settings)
 
     def run_inference(self, batch: Sequence[dict], model: LoadedClassifier,
                       inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:
@@ -382,6 +384,14 @@ class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
 
     def get_metrics_namespace(self) -> str:
         return "corpus_audit_toxicity"
+
+
+#: The model `Toxicity.prepare_run` loaded, kept for this process' first `load_model` (one entry).
+_LAUNCHER_MODEL: dict[tuple, LoadedClassifier] = {}
+
+
+def _settings_key(settings: ModelSettings) -> tuple:
+    return tuple(sorted(vars(settings).items()))
 
 
 def _element_lines(element: dict) -> int:
@@ -558,6 +568,8 @@ class Toxicity(Analysis):
                            else None, "token_budget_used": loaded.token_budget}
         # Workers use the index found here (the same files), whatever the config says later.
         self.model_settings.label_index = loaded.label_index
+        _LAUNCHER_MODEL.clear()
+        _LAUNCHER_MODEL[_settings_key(self.model_settings)] = loaded
 
     @property
     def available(self) -> bool:
@@ -595,8 +607,9 @@ class Toxicity(Analysis):
 
     def apply_predictions(self, element: dict[str, Any], predictions: list) -> tuple[dict[str, list], Any]:
         """Fill the scores into the element's rows; returns (rows, this stage's combine input)."""
-        rows = element["rows"]
-        scores, line_counts = rows["toxicity"], rows["toxicity_lines"]
+        rows = dict(element["rows"])  # Beam inputs are not to be mutated
+        scores, line_counts = list(rows["toxicity"]), list(rows["toxicity_lines"])
+        rows["toxicity"], rows["toxicity_lines"] = scores, line_counts
         languages = rows.get("language") or [None] * len(scores)
         axes = rows.get("holistic_bias_axes") or [None] * len(scores)
         scored = []
