@@ -7,6 +7,10 @@ Graph::
                                                                      ├─ <stage> → CombineGlobally(stage CombineFn) ─┐
                                                                      └─ accounting → CombineGlobally(Accounting) ───┴→ WriteReport
 
+With the toxicity model available, ``AuditWorkUnit`` emits each batch's document rows (and
+its sampled documents' lines) instead of writing them: ``RunInference`` scores them and
+``WriteScoredDocuments`` writes ``documents/<split>-b<batch>.parquet`` and the stage's partials.
+
 Reading and analysis of one split happen in one DoFn call, on batches of documents, so
 the runner handles a few elements per thousand documents. Aggregates are exact
 (integer) CombineFn accumulators, so tables do not depend on runner, worker count or order.

@@ -198,6 +198,11 @@ class LoadedClassifier:
         # and count it as truncated.
         first_row: dict[int, int] = {}
         truncated = [False] * len(lines)
+        if "overflow_to_sample_mapping" not in encoded:  # a slow tokenizer: measure separately
+            encoded = self.tokenizer(list(lines), truncation=True, max_length=self.max_length)
+            full = self.tokenizer(list(lines))["input_ids"]
+            encoded["overflow_to_sample_mapping"] = list(range(len(lines)))
+            truncated = [len(ids) > self.max_length for ids in full]
         for row, line_index in enumerate(encoded["overflow_to_sample_mapping"]):
             if line_index in first_row:
                 truncated[line_index] = True
@@ -269,6 +274,9 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
     local = _is_local(source)
     if local and not os.path.isdir(source):
         raise ModelUnavailable(f"model directory not found: {source}")
+    if local and not settings.allow_pickle_weights and _weights_file(source)[1] == "pickle":
+        raise ModelUnavailable(f"{settings.model} has only pickle (.bin) weights, no safetensors; "
+                               "pass --allow-pickle-weights to load them")
     kwargs: dict[str, Any] = {"trust_remote_code": False,
                               "use_safetensors": None if settings.allow_pickle_weights else True}
     attempts = [{"local_files_only": True}] if local else [{"local_files_only": True}, {}]
