@@ -331,3 +331,27 @@ def test_bad_options_exit_2(tmp_path: Path, tiny_model: Path) -> None:
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "hi"}])
     for option in (["--toxicity-sample-rate", "1.5"], ["--toxicity-bins", "0"], ["--toxicity-token-budget", "0"]):
         assert run_audit(shard, "--output", tmp_path / "o", "--toxicity-model", tiny_model, *option) == 2
+
+
+def test_axis_rows_from_the_descriptors_column() -> None:
+    """Scores regrouped per document reach the per-axis rows via ``holistic_bias_axes``."""
+    from corpus_audit.transforms.base import ReportContext
+    from corpus_audit.transforms.toxicity import ModelSettings, Toxicity
+
+    analysis = Toxicity(ModelSettings(model="unused"), sample_rate=1.0)
+    analysis.unavailable_reason = None  # as if the model had loaded
+    rows = {"id": ["a", "b", "c"], "language": ["en", "en", "fr"],
+            "holistic_bias_axes": [["religion"], [], ["religion", "nationality"]],
+            "toxicity": [None] * 3, "toxicity_lines": [None] * 3}
+    element = {"split_key": "s", "batch_index": 0, "rows": rows, "sampled": 3, "no_lines": 0,
+               "requests": [(0, ["x"]), (1, ["y", "z"]), (2, ["w"])]}
+    filled, combine_input = analysis.apply_predictions(element, [(0.75, 1, 0), (0.25, 2, 1), None])
+    assert filled["toxicity"] == [0.75, 0.25, None] and filled["toxicity_lines"] == [1, 2, None]
+    assert rows["toxicity"] == [None] * 3  # the RunInference input is not mutated
+    fn = analysis.combine_fn()
+    aggregate = fn.extract_output(fn.add_input(fn.create_accumulator(), combine_input))
+    summary = next(t for t in analysis.tables(aggregate, ReportContext()) if t.name == "toxicity_summary")
+    table = summary.data.to_pylist()
+    assert [(r["scope"], r["group"], r["documents"], r["toxic_documents"]) for r in table] == [
+        ("all", None, 2, 1), ("language", "en", 2, 1), ("axis", "religion", 1, 1)]
+    assert analysis.run_statistics(aggregate)["scoring_errors"] == 1

@@ -70,7 +70,7 @@ QUANTILE_SCALE = 10_000
 QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999))
 WILSON_Z = 1.959963984540054  # 95%
 #: Padded tokens per forward pass (lines x longest line of the batch).
-DEFAULT_TOKEN_BUDGET_CPU = 8_192
+DEFAULT_TOKEN_BUDGET_CPU = 1_024  # small batches stay in cache: 2x faster than 8,192 on CPU (bench)
 DEFAULT_TOKEN_BUDGET_CUDA = 65_536
 #: Lines handed to one run_inference call at most (RunInference batches elements up to this weight).
 LINES_PER_CALL = 4_096
@@ -525,7 +525,7 @@ class Toxicity(Analysis):
         group.add_argument("--toxicity-bins", type=int, default=DEFAULT_BINS, metavar="N",
                            help="histogram bins over [0, 1] (default 10)")
         group.add_argument("--toxicity-token-budget", type=int, metavar="TOKENS",
-                           help="padded tokens per forward pass (default 8192 on CPU, 65536 on CUDA)")
+                           help="padded tokens per forward pass (default 1024 on CPU, 65536 on CUDA)")
         group.add_argument("--toxicity-int8", action="store_true",
                            help="dynamic int8 quantisation of the model's linear layers (CPU only)")
         group.add_argument("--allow-pickle-weights", action="store_true",
