@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import random
 from pathlib import Path
 
@@ -171,8 +170,6 @@ def test_sampling_is_a_stable_hash_of_the_id(tmp_path: Path, tiny_model: Path) -
     assert read_csv(tmp_path / "one" / "tables" / "toxicity_summary.csv")[1][2] == str(len(expected))
 
 
-@pytest.mark.skipif(os.environ.get("CORPUS_AUDIT_SLOW_TESTS") != "1",
-                    reason="multi-process DirectRunner (~30 s on 2 cores); set CORPUS_AUDIT_SLOW_TESTS=1")
 def test_two_workers_pick_the_same_documents_and_tables(tmp_path: Path, tiny_model: Path) -> None:
     records = _corpus(seed=3, documents=40)
     (tmp_path / "in").mkdir()
