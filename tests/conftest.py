@@ -13,6 +13,9 @@ import pytest
 
 from corpus_audit.pipeline.cli import main
 
+# Tests never download models: the default toxicity model must report "not computed" offline.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CORPUS_AUDIT_SHARED", REPO_ROOT.parent / "shared" / "data"))
 SHARED_SHARDS = SHARED_DATA / "corpora" / "shards"

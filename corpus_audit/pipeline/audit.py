@@ -7,6 +7,10 @@ Graph::
                                                                      ├─ <stage> → CombineGlobally(stage CombineFn) ─┐
                                                                      └─ accounting → CombineGlobally(Accounting) ───┴→ WriteReport
 
+With the toxicity model available, ``AuditWorkUnit`` emits each batch's document rows (and
+its sampled documents' lines) instead of writing them: ``RunInference`` scores them and
+``WriteScoredDocuments`` writes ``documents/<split>-b<batch>.parquet`` and the stage's partials.
+
 Reading and analysis of one split happen in one DoFn call, on batches of documents, so
 the runner handles a few elements per thousand documents. Aggregates are exact
 (integer) CombineFn accumulators, so tables do not depend on runner, worker count or order.
@@ -46,6 +50,7 @@ LOG = logging.getLogger("corpus_audit")
 ACCOUNTING_KEY = "__accounting__"
 SKIPPED_TAG = "skipped"
 ACCOUNTING_TAG = "accounting"
+INFERENCE_TAG = "inference"
 PROGRESS_EVERY_SECONDS = 10.0
 
 
@@ -205,6 +210,10 @@ class AuditWorkUnit(beam.DoFn):
     Outputs (tagged): per stage (tag = stage name) its CombineFn accumulator over the unit,
     ``skipped`` records, and one ``accounting`` per unit; writes ``documents/<split>.parquet`` as it goes.
     A document an analysis raises on is skipped with reason ``stage_error:<stage>``.
+
+    With a model-inference stage (one whose ``inference_handler()`` is not None: toxicity),
+    each batch's document rows go out as an ``inference`` element instead (see
+    `inference_analysis`), scored by RunInference and written by `WriteScoredDocuments`.
     """
 
     def __init__(self, config: AuditConfig) -> None:
@@ -224,6 +233,7 @@ class AuditWorkUnit(beam.DoFn):
         self.checkpoints = config.checkpoints
         self._progress: _Progress | None = None
         self._combine_fns: dict[str, beam.CombineFn] = {}
+        self.inference = inference_analysis(self.analyses)
 
     def setup(self) -> None:
         for analysis in self.analyses:
@@ -244,13 +254,16 @@ class AuditWorkUnit(beam.DoFn):
             if self.checkpoints is not None:
                 yield from self._process_split_with_checkpoint(split, accounting, accumulators)
                 continue
-            writer = DocumentTableWriter(self.output_dir, split.key, self.schema)
+            # With an inference stage the documents are written after RunInference (WriteScoredDocuments).
+            writer = DocumentTableWriter(self.output_dir, split.key, self.schema) if self.inference is None else None
             try:
                 yield from self._process_split(split, remaining, accounting, accumulators, writer)
             except BaseException:
-                writer.abort()
+                if writer is not None:
+                    writer.abort()
                 raise
-            writer.close()
+            if writer is not None:
+                writer.close()
             accounting.splits_analysed += 1
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
@@ -287,9 +300,11 @@ class AuditWorkUnit(beam.DoFn):
             accumulators[name] = fn.merge_accumulators([accumulators[name], split_accumulators[name]])
 
     def _process_split(self, split, remaining: int | None, accounting: ReadAccounting,
-                       accumulators: dict[str, Any], writer: DocumentTableWriter):
-        """Read and analyse one split into ``accumulators`` and ``writer``; yields skips."""
+                       accumulators: dict[str, Any], writer: DocumentTableWriter | None):
+        """Read and analyse one split into ``accumulators`` and ``writer``; yields skips (and,
+        without a writer, one ``inference`` element per batch for RunInference)."""
         shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
+        batch_index = 0
         for item in read_split(split, self.read_config, accounting, remaining):
             if self.show_progress:
                 self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
@@ -305,9 +320,16 @@ class AuditWorkUnit(beam.DoFn):
                 continue
             accounting.documents_analysed += len(batch)
             for analysis in self.analyses:
+                if analysis is self.inference:
+                    continue  # its input comes after RunInference
                 accumulators[analysis.name] = self._combine_fns[analysis.name].add_input(
                     accumulators[analysis.name], analysis.combine_input(batch, columns))
-            writer.write(self._document_columns(batch, columns))
+            if writer is None:
+                yield beam.pvalue.TaggedOutput(INFERENCE_TAG, self.inference.inference_request(
+                    split.key, batch_index, batch, self._document_columns(batch, columns)))
+                batch_index += 1
+            else:
+                writer.write(self._document_columns(batch, columns))
 
     def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
         out = {"id": batch.ids, "shard": [batch.shard] * len(batch), "position": batch.positions}
@@ -348,6 +370,39 @@ class AuditWorkUnit(beam.DoFn):
         return batch, columns, skips
 
 
+# ----------------------------------------------------------------------------- model inference
+
+
+def inference_analysis(analyses: list[Analysis]) -> Analysis | None:
+    """The stage that scores documents through RunInference (toxicity), when its model is usable."""
+    for analysis in analyses:
+        if analysis.inference_handler() is not None:
+            return analysis
+    return None
+
+
+class WriteScoredDocuments(beam.DoFn):
+    """After RunInference: fills the scores into a batch's rows, writes them as
+    ``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator."""
+
+    def __init__(self, config: AuditConfig, schema: pa.Schema) -> None:
+        self.output_dir = config.output_dir
+        self.analysis = inference_analysis(config.analyses)
+        self.schema = schema
+
+    def setup(self) -> None:
+        self._combine_fn = self.analysis.combine_fn()
+
+    def process(self, result):
+        element, predictions = result.example, result.inference
+        rows, combine_input = self.analysis.apply_predictions(element, predictions)
+        writer = DocumentTableWriter(self.output_dir, f"{element['split_key']}-b{element['batch_index']:05d}",
+                                     self.schema)
+        writer.write(rows)
+        writer.close()
+        yield self._combine_fn.add_input(self._combine_fn.create_accumulator(), combine_input)
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -367,6 +422,8 @@ class WriteReport(beam.DoFn):
                             table.markdown_rows)
                 written.append(table.name)
         summary = build_summary(config, accounting, written)
+        for analysis in config.analyses:  # run counts some stages report (e.g. lines truncated)
+            summary["stages"][analysis.name].update(analysis.run_statistics(aggregates[analysis.name]))
         write_bytes(join(config.output_dir, "summary.json"), summary_json(summary))
         yield summary
 
@@ -419,8 +476,20 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
                 lambda all_splits: WorkUnit(tuple(sorted(all_splits, key=lambda s: (s.path, s.split_index))), limit))
         )
     tags = [analysis.name for analysis in config.analyses]
-    results = units | "ReadAndAnalyse" >> beam.ParDo(AuditWorkUnit(config)).with_outputs(
-        SKIPPED_TAG, ACCOUNTING_TAG, *tags)
+    work = AuditWorkUnit(config)
+    results = units | "ReadAndAnalyse" >> beam.ParDo(work).with_outputs(
+        SKIPPED_TAG, ACCOUNTING_TAG, INFERENCE_TAG, *tags)
+    partials = {name: results[name] for name in tags}
+    if work.inference is not None:
+        from apache_beam.ml.inference.base import RunInference
+
+        name = work.inference.name
+        scored = (
+            results[INFERENCE_TAG]
+            | f"RunInference_{name}" >> RunInference(work.inference.inference_handler())
+            | f"WriteScoredDocuments_{name}" >> beam.ParDo(WriteScoredDocuments(config, work.schema))
+        )
+        partials[name] = (results[name], scored) | f"Partials_{name}" >> beam.Flatten()
 
     (
         results[SKIPPED_TAG]
@@ -436,7 +505,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollec
     ]
     for analysis in config.analyses:
         keyed.append(
-            results[analysis.name]
+            partials[analysis.name]
             | f"Combine_{analysis.name}" >> beam.CombineGlobally(MergeAccumulatorsFn(analysis.combine_fn()))
             | f"Key_{analysis.name}" >> beam.Map(lambda value, name=analysis.name: (name, value))
         )

@@ -306,7 +306,7 @@ def pipeline_options(args: argparse.Namespace, beam_args: list[str]):
 def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
                 started: float | None = None) -> int:
     from corpus_audit.pipeline import dataflow
-    from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, summary_json
+    from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, inference_analysis, summary_json
     from corpus_audit.pipeline.tables import join, write_bytes
 
     if args.limit is not None and args.limit < 1:
@@ -347,6 +347,12 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     options = pipeline_options(args, beam_args)
     if dataflow.is_dataflow(args.runner):
         dataflow.check_dataflow_options(options)
+    for analysis in analyses:  # e.g. load the toxicity model: may raise UsageError (--require-toxicity)
+        analysis.prepare_run()
+    if checkpoints is not None and inference_analysis(analyses) is not None:
+        # Scores are combined after RunInference, outside the per-split results a checkpoint keeps.
+        raise UsageError("--checkpoint-dir cannot be used with a scored toxicity stage yet; run the toxicity "
+                         "stage in a run of its own (--stages toxicity) without --checkpoint-dir")
     pipeline = dataflow.make_pipeline(options, args.dry_run)  # Beam validates the options here
     if not args.dry_run:
         prepare_output_dir(output_dir)  # last: nothing is deleted before every check has passed
@@ -384,6 +390,10 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
         print(f"corpus-audit: {len(inputs)} input file(s), stages {','.join(a.name for a in analyses)}, "
               f"runner {args.runner}" + (f" ({args.workers} workers)" if args.workers > 1 else ""),
               file=sys.stderr, flush=True)
+        for analysis in analyses:
+            warning = analysis.run_warning()
+            if warning:
+                print(f"corpus-audit: WARNING: {warning}", file=sys.stderr, flush=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
@@ -440,6 +450,9 @@ def print_summary(summary: dict[str, Any], output_dir: str) -> None:
         print(f"  skipped {reason}: {count:,}", file=out)
     if not summary.get("accounting_balanced", True):
         print("corpus-audit: WARNING: documents read != analysed + skipped", file=out)
+    for name, stage in summary.get("stages", {}).items():
+        if stage.get("status") == "not_computed":
+            print(f"corpus-audit: WARNING: {name} was NOT computed: {stage.get('reason')}", file=out)
     languages = os.path.join(output_dir, "tables", "languages.csv")
     if "://" not in output_dir and os.path.exists(languages):
         with open(languages, encoding="utf-8") as f:

@@ -12,12 +12,14 @@ from corpus_audit.transforms.descriptors import Descriptors
 from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification
 from corpus_audit.transforms.pronouns import Pronouns
+from corpus_audit.transforms.toxicity import Toxicity
 
 STAGES: dict[str, type[Analysis]] = {
     LanguageIdentification.name: LanguageIdentification,
     Pronouns.name: Pronouns,
     Descriptors.name: Descriptors,
     GenderGap.name: GenderGap,
+    Toxicity.name: Toxicity,
 }
 
 

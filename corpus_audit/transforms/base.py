@@ -100,3 +100,21 @@ class Analysis(ABC):
     def settings(self) -> dict[str, Any]:
         """Settings recorded in ``summary.json`` (model ids, lexicon versions, thresholds)."""
         return {}
+
+    # -- optional hooks (defaults: nothing to do) -----------------------------------------
+    def prepare_run(self) -> None:
+        """Once on the launching machine, after the cheap checks and before any output is
+        touched (e.g. load a model to learn whether it is usable); may raise `UsageError`."""
+
+    def run_warning(self) -> str | None:
+        """A line printed at the start of the run (e.g. "toxicity not computed: ...")."""
+        return None
+
+    def run_statistics(self, aggregate: Any) -> dict[str, Any]:
+        """Counts merged into ``summary.json`` → ``stages.<name>`` at the end of the run."""
+        return {}
+
+    def inference_handler(self) -> Any:
+        """A Beam RunInference ``ModelHandler`` when this stage scores documents with a model
+        after the per-batch analyses (toxicity); None otherwise."""
+        return None
