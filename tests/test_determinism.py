@@ -4,7 +4,6 @@ accumulators in any order; tables must not show it)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 

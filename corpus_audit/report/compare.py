@@ -176,7 +176,7 @@ def render_markdown(rows: list[Row], run_a: RunData, run_b: RunData) -> str:
     for row in rows:
         if row.table != current:
             current = row.table
-            lines += ["", f"## {current}", "", f"| key | metric | A | B | B − A |", "|---|---|---|---|---|"]
+            lines += ["", f"## {current}", "", "| key | metric | A | B | B − A |", "|---|---|---|---|---|"]
         cells = [row.key, row.metric, _cell(row.a, row.metric), _cell(row.b, row.metric),
                  _signed(row.difference, row.metric)]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
