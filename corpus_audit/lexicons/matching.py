@@ -21,10 +21,12 @@ from typing import Generic, Hashable, Iterable, Mapping, TypeVar
 #: (a decomposed accent, the dot of Turkish "İ" lowercased) and hyphens; a ``+`` ends it when
 #: no word character follows ("LGBTQ+", but "he+she" is two words).
 _WORD = re.compile(r"\w[\w\u0300-\u036f-]*(?:\+(?!\w))?")
+#: The same for ASCII text without "+" (most documents), about 1.6x faster.
+_PLAIN_WORD = re.compile(r"\w[\w-]*")
 #: A hyphen that ends a word ("she- and he-goats"): not part of the word.
 _DANGLING_HYPHEN = re.compile(r"-(?![\w\u0300-\u036f+-])")
 #: Unicode hyphens written as ASCII "-", the soft hyphen dropped ("trans\xadgender").
-_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u00ad": None})
+_HYPHEN_REPLACEMENTS = (("\u2010", "-"), ("\u2011", "-"), ("\u00ad", ""))
 
 Value = TypeVar("Value", bound=Hashable)
 
@@ -32,16 +34,23 @@ Value = TypeVar("Value", bound=Hashable)
 def word_tokens(text: str) -> list[str]:
     """The lowercased words of ``text`` in order (see the module docstring for what a word is)."""
     lowered = text.lower()
+    word = _PLAIN_WORD
     if not lowered.isascii():  # O(1) check; only non-ASCII text needs these passes
-        lowered = unicodedata.normalize("NFC", lowered).translate(_HYPHENS)
+        word = _WORD
+        lowered = unicodedata.normalize("NFC", lowered)
+        # (substring tests and replace run in C; str.translate with a table is ~10x slower)
+        for hyphen, replacement in _HYPHEN_REPLACEMENTS:
+            if hyphen in lowered:
+                lowered = lowered.replace(hyphen, replacement)
     if "_" in lowered:  # "_she_" (Markdown emphasis) is the word "she"
         lowered = lowered.replace("_", " ")
     if "--" in lowered:  # a dash written as two hyphens separates words ("she--he")
         lowered = re.sub(r"-{2,}", " ", lowered)
-    tokens = _WORD.findall(lowered)
+    if "+" in lowered:
+        word = _WORD
     if _DANGLING_HYPHEN.search(lowered):
-        tokens = [token.rstrip("-") for token in tokens]
-    return tokens
+        lowered = _DANGLING_HYPHEN.sub(" ", lowered)
+    return word.findall(lowered)
 
 
 def term_tokens(term: str) -> tuple[str, ...]:
@@ -61,7 +70,8 @@ class TermMatcher(Generic[Value]):
     def __init__(self, terms: Mapping[tuple[str, ...], Value]) -> None:
         self._single: dict[str, Value] = {}
         self._phrases_by_first: dict[str, list[tuple[tuple[str, ...], Value]]] = {}
-        self._phrase_words: list[tuple[frozenset[str], str]] = []
+        #: first word → the word sets of the phrases starting with it (a cheap "could it occur" test).
+        self._phrase_words_by_first: dict[str, list[frozenset[str]]] = {}
         for tokens, value in terms.items():
             if not tokens:
                 raise ValueError("empty term")
@@ -69,11 +79,13 @@ class TermMatcher(Generic[Value]):
                 self._single[tokens[0]] = value
             else:
                 self._phrases_by_first.setdefault(tokens[0], []).append((tokens, value))
-                self._phrase_words.append((frozenset(tokens), tokens[0]))
+                self._phrase_words_by_first.setdefault(tokens[0], []).append(frozenset(tokens))
         for phrases in self._phrases_by_first.values():
             phrases.sort(key=lambda item: -len(item[0]))  # longest first
         self._single_words = frozenset(self._single)
         self._phrase_first_words = frozenset(self._phrases_by_first)
+        #: Every word that can start a match: one set intersection per document finds them all.
+        self._start_words = self._single_words | self._phrase_first_words
 
     def __len__(self) -> int:
         return len(self._single) + sum(len(p) for p in self._phrases_by_first.values())
@@ -82,10 +94,14 @@ class TermMatcher(Generic[Value]):
         """The values of the terms that occur in ``tokens`` (``unique`` = ``set(tokens)`` if known)."""
         if unique is None:
             unique = set(tokens)
-        if not self._phrase_first_words.isdisjoint(unique) and any(
-                words <= unique for words, _ in self._phrase_words):
+        starts = self._start_words.intersection(unique)
+        if not starts:  # most documents
+            return set()
+        phrase_words = self._phrase_words_by_first
+        if any(words <= unique for first in starts if first in phrase_words for words in phrase_words[first]):
             return self._scan(tokens)
-        return {self._single[word] for word in self._single_words.intersection(unique)}
+        single = self._single
+        return {single[word] for word in starts if word in single}
 
     def _scan(self, tokens: list[str]) -> set[Value]:
         found: set[Value] = set()

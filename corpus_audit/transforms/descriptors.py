@@ -15,6 +15,7 @@ axis' documents, rank within the axis; the Markdown view shows the top 5 per axi
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import Any, Mapping
 
 import apache_beam as beam
@@ -58,15 +59,19 @@ class DescriptorCountsCombineFn(beam.CombineFn):
 
     def add_input(self, accumulator, batch_input):
         scope, axes_counts, descriptor_counts = accumulator["scope"], accumulator["axes"], accumulator["descriptors"]
-        for group, language, axes, descriptors in zip(batch_input["group"], batch_input["language"],
-                                                      batch_input["axes"], batch_input["descriptors"]):
+        groups, languages = batch_input["group"], batch_input["language"]
+        for (group, language, in_scope), documents in Counter(
+                zip(groups, languages, (axes is not None for axes in batch_input["axes"]))).items():
             counts = scope.get((group, language))
             if counts is None:
                 counts = scope[(group, language)] = [0, 0]
-            counts[0] += 1
-            if axes is None:
+            counts[0] += documents
+            if in_scope:
+                counts[1] += documents
+        for group, language, axes, descriptors in zip(groups, languages, batch_input["axes"],
+                                                      batch_input["descriptors"]):
+            if not axes:
                 continue
-            counts[1] += 1
             for axis in axes:
                 key = (group, language, axis)
                 axes_counts[key] = axes_counts.get(key, 0) + 1
@@ -158,6 +163,10 @@ class Descriptors(Analysis):
                 descriptors_column.append(None)
                 continue
             found = self._matcher.find(entry[0], entry[1])
+            if not found:  # most documents
+                axes_column.append([])
+                descriptors_column.append([])
+                continue
             axes_column.append(sorted({axis for axis, _ in found}, key=axis_order.__getitem__))
             descriptors_column.append(sorted(f"{axis}:{descriptor}" for axis, descriptor in found))
         out: dict[str, list] = {"holistic_bias_axes": axes_column, "holistic_bias_descriptors": descriptors_column}

@@ -13,6 +13,7 @@ language (``pronouns_by_language``) and by ``--group-by`` (``pronouns_by_<field>
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import Any, Mapping
 
 import apache_beam as beam
@@ -36,30 +37,37 @@ OF_GENDERED = ("she", "he", "unspecified")
 _ANALYSED, _IN_SCOPE = 0, 1
 _ROW_INDEX = {row: 2 + i for i, row in enumerate(ROWS)}
 _WIDTH = 2 + len(ROWS)
+#: Bit of each row in a document's pronoun mask.
+_BIT = {row: 1 << i for i, row in enumerate(ROWS)}
+#: Batch-scratch column holding each document's mask (None when out of scope).
+_MASKS_COLUMN = "_pronoun_masks"
 
 
 class PronounCountsCombineFn(beam.CombineFn):
     """Documents per pronoun group, per (group-by value, language): exact integer counts.
 
-    Input per batch: ``{"group": [...], "language": [...], "applied": [...], "flags": [[bool x 8] | None]}``.
-    Accumulator: ``{(group, language): [analysed, in_scope, gendered, she, he, ...]}``.
+    Input per batch: ``{"group": [...], "language": [...], "masks": [int | None]}`` where a
+    mask has bit ``i`` set when the document contains a pronoun of ``ROWS[i]`` (None = out of
+    scope). Accumulator: ``{(group, language): [analysed, in_scope, gendered, she, he, ...]}``.
     """
 
     def create_accumulator(self) -> dict[tuple[str | None, str], list[int]]:
         return {}
 
     def add_input(self, accumulator, batch_input):
-        for group, language, flags in zip(batch_input["group"], batch_input["language"], batch_input["flags"]):
+        # Few distinct (group, language, mask) triples per batch: count them in C, then add.
+        for (group, language, mask), documents in Counter(
+                zip(batch_input["group"], batch_input["language"], batch_input["masks"])).items():
             counts = accumulator.get((group, language))
             if counts is None:
                 counts = accumulator[(group, language)] = [0] * _WIDTH
-            counts[_ANALYSED] += 1
-            if flags is None:
+            counts[_ANALYSED] += documents
+            if mask is None:
                 continue
-            counts[_IN_SCOPE] += 1
-            for i, flag in enumerate(flags):
-                if flag:
-                    counts[2 + i] += 1
+            counts[_IN_SCOPE] += documents
+            for i in range(len(ROWS)):
+                if mask >> i & 1:
+                    counts[2 + i] += documents
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -84,13 +92,13 @@ class Pronouns(Analysis):
     def __init__(self, lexicon: PronounLexicon, scope: str = english_scope.ENGLISH_ONLY) -> None:
         self.lexicon = lexicon
         self.scope = scope
-        words = lexicon.words
-        self._row_words = {
-            "she": words["she"], "he": words["he"], "unspecified": words["unspecified"],
-            "first_person": words["first_person"], "second_person": words["second_person"],
-            "third_person": words["third_person"],
-        }
-        self._any_words = frozenset().union(*words.values())
+        # Each pronoun's bits: its groups, plus "gendered" for she/he/unspecified and "any" for all.
+        self._word_mask: dict[str, int] = {}
+        for group, words in lexicon.words.items():
+            bits = _BIT[group] | _BIT["any"] | (_BIT["gendered"] if group in OF_GENDERED else 0)
+            for word in words:
+                self._word_mask[word] = self._word_mask.get(word, 0) | bits
+        self._all_words = frozenset(self._word_mask)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -114,36 +122,28 @@ class Pronouns(Analysis):
 
     def annotate(self, batch: DocumentBatch, columns: Mapping[str, list]) -> dict[str, list]:
         tokens_column, computed = english_scope.english_tokens(batch.texts, columns, self.scope)
-        out: dict[str, list] = {"english_lexicons_applied": [entry is not None for entry in tokens_column]}
-        flags_by_row: dict[str, list] = {row: [] for row in ROWS}
-        row_words = self._row_words
-        any_words = self._any_words
+        word_mask = self._word_mask
+        all_words = self._all_words
+        masks: list[int | None] = []
         for entry in tokens_column:
             if entry is None:
-                for row in ROWS:
-                    flags_by_row[row].append(None)
+                masks.append(None)
                 continue
-            unique = entry[1]
-            she = not row_words["she"].isdisjoint(unique)
-            he = not row_words["he"].isdisjoint(unique)
-            unspecified = not row_words["unspecified"].isdisjoint(unique)
-            flags_by_row["gendered"].append(she or he or unspecified)
-            flags_by_row["she"].append(she)
-            flags_by_row["he"].append(he)
-            flags_by_row["unspecified"].append(unspecified)
-            flags_by_row["any"].append(not any_words.isdisjoint(unique))
-            for row in ("first_person", "second_person", "third_person"):
-                flags_by_row[row].append(not row_words[row].isdisjoint(unique))
+            mask = 0
+            for word in all_words.intersection(entry[1]):  # the few pronouns the document has
+                mask |= word_mask[word]
+            masks.append(mask)
+        out: dict[str, list] = {"english_lexicons_applied": [mask is not None for mask in masks]}
         for row in ROWS:
-            out[FLAG_COLUMNS[row]] = flags_by_row[row]
+            bit = _BIT[row]
+            out[FLAG_COLUMNS[row]] = [None if mask is None else bool(mask & bit) for mask in masks]
+        out[_MASKS_COLUMN] = masks
         if computed:
             out[english_scope.TOKENS_COLUMN] = tokens_column
         return out
 
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
-        flags = [None if not applied else [columns[FLAG_COLUMNS[row]][i] for row in ROWS]
-                 for i, applied in enumerate(columns["english_lexicons_applied"])]
-        return {"group": batch.groups, "language": columns["language"], "flags": flags}
+        return {"group": batch.groups, "language": columns["language"], "masks": columns[_MASKS_COLUMN]}
 
     def combine_fn(self) -> beam.CombineFn:
         return PronounCountsCombineFn()
