@@ -48,16 +48,18 @@ import os
 import socket
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlparse
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from corpus_audit.pipeline.documents import DocumentBatch
 from corpus_audit.pipeline.tables import percent
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+
+if TYPE_CHECKING:
+    from corpus_audit.transforms.toxicity_inference import ToxicityModelHandler
 
 DEFAULT_MODEL = "tomh/toxigen_hatebert"
 DEFAULT_SAMPLE_RATE = 0.10
@@ -337,63 +339,6 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
 # ----------------------------------------------------------------------------- RunInference
 
 
-class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
-    """Scores the sampled documents of inference elements (one element per document batch).
-
-    An element is ``{"split_key", "batch_index", "rows", "requests": [(row, lines), ...]}``;
-    the prediction for it is a list aligned with ``requests`` of ``(score, lines,
-    truncated_lines)`` or ``None`` for a document whose scoring failed.
-    """
-
-    def __init__(self, settings: ModelSettings) -> None:
-        # Batch "size" counts lines (element_size_fn), so one call holds up to LINES_PER_CALL lines.
-        super().__init__(min_batch_size=1, max_batch_size=LINES_PER_CALL, element_size_fn=_element_lines)
-        self.settings = settings
-
-    def load_model(self) -> LoadedClassifier:
-        # In-process runners reuse the model the launcher loaded to check it (same settings).
-        reused = _LAUNCHER_MODEL.pop(_settings_key(self.settings), None)
-        return reused if reused is not None else load_classifier(self.settings)
-
-    def run_inference(self, batch: Sequence[dict], model: LoadedClassifier,
-                      inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:
-        lines: list[str] = []
-        spans: list[list[tuple[int, int]]] = []  # per element, per request: [start, stop) in lines
-        for element in batch:
-            element_spans = []
-            for _, request_lines in element["requests"]:
-                element_spans.append((len(lines), len(lines) + len(request_lines)))
-                lines.extend(request_lines)
-            spans.append(element_spans)
-        try:
-            scores, truncated = model.score_lines(lines)
-        except Exception:  # noqa: BLE001 - find the documents that fail, keep the others
-            return [PredictionResult(element, self._score_one_by_one(element, model)) for element in batch]
-        results = []
-        for element, element_spans in zip(batch, spans):
-            results.append(PredictionResult(element, [
-                (math.fsum(scores[a:b]) / (b - a), b - a, sum(truncated[a:b])) for a, b in element_spans]))
-        return results
-
-    @staticmethod
-    def _score_one_by_one(element: dict, model: LoadedClassifier) -> list:
-        out: list = []
-        for _, request_lines in element["requests"]:
-            try:
-                scores, truncated = model.score_lines(request_lines)
-                out.append((math.fsum(scores) / len(scores), len(scores), sum(truncated)))
-            except Exception:  # noqa: BLE001 - counted as scoring_errors in summary.json
-                out.append(None)
-        return out
-
-    def get_num_bytes(self, batch: Sequence[dict]) -> int:
-        return sum(len(line.encode("utf-8", "surrogatepass")) for element in batch
-                   for _, lines in element["requests"] for line in lines)
-
-    def get_metrics_namespace(self) -> str:
-        return "corpus_audit_toxicity"
-
-
 #: The model `Toxicity.prepare_run` loaded, kept for this process' first `load_model` (one entry).
 _LAUNCHER_MODEL: dict[tuple, LoadedClassifier] = {}
 
@@ -583,9 +528,14 @@ class Toxicity(Analysis):
     def available(self) -> bool:
         return self.unavailable_reason is None
 
-    def inference_handler(self) -> ToxicityModelHandler | None:
+    def inference_handler(self) -> "ToxicityModelHandler | None":
         """The RunInference handler, or None when the model is unavailable (nothing to score)."""
-        return ToxicityModelHandler(self.model_settings) if self.available else None
+        if not self.available:
+            return None
+        # Imported here: apache_beam.ml takes ~1.2 s to import, which runs without toxicity skip.
+        from corpus_audit.transforms.toxicity_inference import ToxicityModelHandler
+
+        return ToxicityModelHandler(self.model_settings)
 
     # -- per document --------------------------------------------------------------------
     def document_fields(self) -> list[pa.Field]:
