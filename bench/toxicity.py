@@ -14,7 +14,7 @@ same lines sorted by token length (``--bare-unsorted``: corpus order), batches o
 lines padded to their longest,
 ``torch.inference_mode``, same thread count. Run on a quiet machine; the load is printed.
 
-    PYTHONPATH=$PWD /work/venv/bin/python bench/toxicity.py [--repeat 4] [--int8] [--keep]
+    python bench/toxicity.py [--repeat 4] [--rounds 2] [--int8] [--keep] [--data DIR]
 """
 
 from __future__ import annotations
