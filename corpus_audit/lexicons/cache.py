@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 #: A lexicon file larger than this is refused (the official files are a few hundred KB).
 MAX_LEXICON_FILE_BYTES = 32 * 1024 * 1024
@@ -170,8 +170,11 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES):
-    """Parse a lexicon JSON file with a size limit; errors name the file and the problem."""
+def read_lexicon_file(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES) -> tuple[Any, str]:
+    """Parse a lexicon JSON file with a size limit: ``(data, sha256 of its bytes)``.
+
+    The file is read once; errors name the file and the problem.
+    """
     if not os.path.isfile(path):
         raise LexiconError(f"{path}: not a lexicon file (missing, or a directory or device)")
     try:
@@ -182,8 +185,13 @@ def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES):
     if len(data) > max_bytes:
         raise LexiconError(f"{path}: lexicon file is over the {max_bytes:,}-byte limit")
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
     except UnicodeDecodeError as exc:
         raise LexiconError(f"{path}: lexicon file is not UTF-8 ({exc})") from exc
     except json.JSONDecodeError as exc:
         raise LexiconError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+
+
+def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES) -> Any:
+    """`read_lexicon_file` without the digest."""
+    return read_lexicon_file(path, max_bytes)[0]

@@ -30,7 +30,7 @@ from importlib import resources
 from typing import Any
 
 from corpus_audit.lexicons.cache import (GENDER_GAP_V1_LANGUAGES, SOURCES, LexiconError, cached_lexicon_dir,
-                                         read_lexicon_json)
+                                         read_lexicon_file, read_lexicon_json)
 
 GENDERS = ("masculine", "feminine", "unspecified")
 #: Gender keys accepted as spellings of the three genders. The official v1.0 ``lvs_nouns.json``
@@ -193,10 +193,8 @@ def load_language_file(path: str) -> LanguageLexicon:
     code = name[: -len(FILE_SUFFIX)].lower()
     if not _CODE_RE.match(code):
         raise LexiconError(f"{path}: file name does not start with a language code (<iso639-3>{FILE_SUFFIX})")
-    data = read_lexicon_json(path)
+    data, digest = read_lexicon_file(path)
     forms, entries, ignored = parse_lexicon(data, path, code)
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
     return LanguageLexicon(code, path, digest, forms, entries, ignored)
 
 

@@ -15,7 +15,6 @@ is a string or an object with a ``"descriptor"`` string (plus e.g. ``gender``,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterable
 
-from corpus_audit.lexicons.cache import LexiconError, cached_lexicon_dir, read_lexicon_json
+from corpus_audit.lexicons.cache import LexiconError, cached_lexicon_dir, read_lexicon_file, read_lexicon_json
 from corpus_audit.lexicons.matching import term_tokens
 
 #: The five axes of Llama 2 Table 9b, in the paper's order.
@@ -128,8 +127,9 @@ def _version_from_path(path: str) -> str:
     return folder if re.fullmatch(r"v\d+(?:\.\d+)*", folder) else "unknown"
 
 
-def resolve_descriptor_path(path: str | None) -> tuple[str, str, str]:
-    """(path, name, version) of the list to use: explicit path > download cache > shipped default."""
+def resolve_descriptor_path(path: str | None) -> tuple[str, str | None, str | None]:
+    """(path, name, version) of the list to use: explicit path > download cache > shipped
+    default. Name and version are None for the shipped default: they are in its ``_about``."""
     if path:
         if os.path.isdir(path):
             path = os.path.join(path, OFFICIAL_FILE)
@@ -143,9 +143,7 @@ def resolve_descriptor_path(path: str | None) -> tuple[str, str, str]:
             raise LexiconError(f"{cached}/manifest.json: not a lexicon cache manifest; run "
                                "`corpus-audit lexicons download holistic-bias` again")
         return os.path.join(cached, OFFICIAL_FILE), "holistic-bias", str(manifest.get("version", "unknown"))
-    default = default_descriptor_path()
-    about = read_lexicon_json(default).get("_about", {})
-    return default, about.get("name", "corpus-audit-default-descriptors"), about.get("version", "unknown")
+    return default_descriptor_path(), None, None
 
 
 def load_descriptor_lexicon(path: str | None = None, *, axes: Iterable[str] = DEFAULT_AXES,
@@ -153,10 +151,12 @@ def load_descriptor_lexicon(path: str | None = None, *, axes: Iterable[str] = DE
                             axis_priority: Iterable[str] = DEFAULT_AXIS_PRIORITY) -> DescriptorLexicon:
     """Load, check and prepare the descriptor list (see the module docstring for precedence)."""
     resolved, name, version = resolve_descriptor_path(path)
-    data = read_lexicon_json(resolved)
+    data, sha256 = read_lexicon_file(resolved)
     parsed = parse_descriptor_file(data, resolved)
-    with open(resolved, "rb") as f:
-        sha256 = hashlib.sha256(f.read()).hexdigest()
+    if name is None:  # the shipped default names itself
+        about = data.get("_about", {})
+        name = about.get("name", "corpus-audit-default-descriptors")
+        version = about.get("version", "unknown")
     return build_descriptor_lexicon(parsed, axes=axes, excluded_terms=excluded_terms, axis_priority=axis_priority,
                                     name=name, version=version, source=resolved, sha256=sha256)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Generic, Hashable, Iterable, Mapping, TypeVar
+from typing import Generic, Hashable, Mapping, TypeVar
 
 #: A word starts with a word character and goes on with word characters, combining marks
 #: (a decomposed accent, the dot of Turkish "İ" lowercased) and hyphens; a ``+`` ends it when
@@ -121,8 +121,3 @@ class TermMatcher(Generic[Value]):
                 found.add(value)
             i += 1
         return found
-
-
-def any_word_of(words: Iterable[str]) -> frozenset[str]:
-    """A set of single words (lowercased) for ``isdisjoint`` checks against a token set."""
-    return frozenset(word.lower() for word in words)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
-from corpus_audit.lexicons.cache import LexiconError, read_lexicon_json
+from corpus_audit.lexicons.cache import LexiconError, read_lexicon_file
 from corpus_audit.lexicons.matching import term_tokens
 
 #: The groups a pronoun lexicon must define (SPEC §3), in table order after "gendered"/"any".
@@ -31,7 +30,7 @@ def default_pronoun_path() -> str:
 def load_pronoun_lexicon(path: str | None = None) -> PronounLexicon:
     """Load and check a pronoun lexicon (default: the shipped SPEC §3 lists)."""
     path = path or default_pronoun_path()
-    data = read_lexicon_json(path)
+    data, sha256 = read_lexicon_file(path)
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: a pronoun lexicon is a JSON object of group -> list of words")
     about = data.get("_about", {})
@@ -46,7 +45,5 @@ def load_pronoun_lexicon(path: str | None = None) -> PronounLexicon:
             if not isinstance(word, str) or len(term_tokens(word)) != 1:
                 raise LexiconError(f"{path}: group {group!r}: {word!r} is not a single word")
         words[group] = frozenset(term_tokens(word)[0] for word in listed)
-    with open(path, "rb") as f:
-        sha256 = hashlib.sha256(f.read()).hexdigest()
     return PronounLexicon(name=str(about.get("name", "pronouns")), version=str(about.get("version", "unknown")),
                           source=path, sha256=sha256, words=words)

@@ -46,7 +46,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpus_audit.pipeline.documents import ReadAccounting, ShardSplit
-from corpus_audit.pipeline.tables import ensure_parent_dir, join
+from corpus_audit.pipeline.tables import ensure_parent_dir, file_sha256, join
 
 LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
@@ -156,14 +156,6 @@ def settings_fingerprint(settings: dict[str, Any]) -> str:
     """SHA-256 of the run settings that change results (canonical JSON)."""
     canonical = json.dumps(settings, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_bytes(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:

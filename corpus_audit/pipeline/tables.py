@@ -7,6 +7,7 @@ function of the table, so the same aggregate gives byte-identical files.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import posixpath
@@ -14,6 +15,7 @@ import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 PERCENT_DECIMALS = 4
@@ -36,6 +38,20 @@ def ensure_parent_dir(path: str) -> None:
     """Create the parent directory of a local path (object stores need none)."""
     if "://" not in path:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes as stored (local or remote; a ``.gz`` is not decompressed)."""
+    digest = hashlib.sha256()
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def snake_case(name: str) -> str:
+    """A record field name as a column / table-name part: ``"Source URL"`` → ``source_url``."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"
 
 
 def write_bytes(path: str, data: bytes) -> None:

@@ -31,10 +31,9 @@ from corpus_audit.lexicons.holistic_bias import (
 )
 from corpus_audit.lexicons.matching import TermMatcher
 from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent
+from corpus_audit.pipeline.tables import percent, snake_case
 from corpus_audit.transforms import english_scope
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
-from corpus_audit.transforms.langid import _snake_case
 
 DEFAULT_TOP_K = 5
 
@@ -227,10 +226,10 @@ class Descriptors(Analysis):
         tables.append(self._axes_breakdown("language", "descriptor_axes_by_language",
                                            aggregate, key_index=1, title="Demographic axes by language"))
         if context.group_by:
-            column = _snake_case(context.group_by)
+            column = snake_case(context.group_by)
             if column in {"axis", "documents", "denominator", "percent", "language"}:
                 column = "group_value"
-            tables.append(self._axes_breakdown(column, f"descriptor_axes_by_{_snake_case(context.group_by)}",
+            tables.append(self._axes_breakdown(column, f"descriptor_axes_by_{snake_case(context.group_by)}",
                                                aggregate, key_index=0, title=f"Demographic axes by {context.group_by}"))
         return tables
 

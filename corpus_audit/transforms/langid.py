@@ -9,9 +9,7 @@ documents) and, with ``--group-by FIELD``, per value of that field.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import re
 from collections import Counter
 from importlib import resources
 from typing import Any, Mapping
@@ -20,7 +18,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent
+from corpus_audit.pipeline.tables import file_sha256, percent, snake_case
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
 
 UNKNOWN_LANGUAGE = "unknown"
@@ -40,14 +38,6 @@ def load_fasttext_model(path: str):
     import fasttext
 
     return fasttext.load_model(path)
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class LanguageCountsCombineFn(beam.CombineFn):
@@ -205,7 +195,7 @@ class LanguageIdentification(Analysis):
             ((group, language, documents) for (group, language), (documents, _) in aggregate.items()),
             key=lambda row: (row[0] is not None, row[0] or "", -row[2], row[1]),
         )
-        column = _snake_case(group_by)
+        column = snake_case(group_by)
         if column in {"language", "documents", "percent"}:
             column = "group"
         data = pa.table({
@@ -222,11 +212,9 @@ class LanguageIdentification(Analysis):
         return {
             "model": self.model_path,
             "model_file": os.path.basename(self.model_path),
-            "model_sha256": _file_sha256(self.model_path) if os.path.isfile(self.model_path) else None,
+            "model_sha256": file_sha256(self.model_path) if os.path.isfile(self.model_path) else None,
             "threshold": self.threshold,
             "newlines_replaced_by_spaces": True,
         }
 
 
-def _snake_case(name: str) -> str:
-    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"

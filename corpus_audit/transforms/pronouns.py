@@ -22,10 +22,9 @@ import pyarrow as pa
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent
+from corpus_audit.pipeline.tables import percent, snake_case
 from corpus_audit.transforms import english_scope
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
-from corpus_audit.transforms.langid import _snake_case
 
 #: Table rows in the paper's order, and the per-document flag column of each.
 ROWS = ("gendered", "she", "he", "unspecified", "any", "first_person", "second_person", "third_person")
@@ -176,10 +175,10 @@ class Pronouns(Analysis):
         tables.append(self._breakdown("language", "pronouns_by_language", by_language,
                                       "Pronoun usage by language"))
         if context.group_by:
-            column = _snake_case(context.group_by)
+            column = snake_case(context.group_by)
             if column in {"group", "documents", "denominator", "percent", "language"}:
                 column = "group_value"
-            tables.append(self._breakdown(column, f"pronouns_by_{_snake_case(context.group_by)}", by_group,
+            tables.append(self._breakdown(column, f"pronouns_by_{snake_case(context.group_by)}", by_group,
                                           f"Pronoun usage by {context.group_by}"))
         return tables
 

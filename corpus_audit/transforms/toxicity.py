@@ -55,7 +55,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent
+from corpus_audit.pipeline.tables import file_sha256, percent
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
 
 if TYPE_CHECKING:
@@ -255,14 +255,6 @@ def _weights_file(directory: str) -> tuple[str | None, str]:
     return None, "unknown"
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_classifier(settings: ModelSettings) -> LoadedClassifier:
     """Load tokenizer and model with ``from_pretrained`` (never ``trust_remote_code``;
     safetensors only unless pickle weights are allowed). Raises `ModelUnavailable`."""
@@ -327,7 +319,7 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
     info = {
         "model_directory": directory if os.path.isdir(directory) else None,
         "weights_format": weights_format,
-        "weights_sha256": _sha256(weights) if weights and weights.endswith((".safetensors", ".bin")) else None,
+        "weights_sha256": file_sha256(weights) if weights and weights.endswith((".safetensors", ".bin")) else None,
         "model_type": model.config.model_type,
         "num_labels": model.config.num_labels,
         "id2label": {str(k): v for k, v in model.config.id2label.items()},
