@@ -332,10 +332,12 @@ class AuditWorkUnit(beam.DoFn):
                 writer.write(self._document_columns(batch, columns))
 
     def _document_columns(self, batch: DocumentBatch, columns: dict[str, list]) -> dict[str, list]:
+        """The batch's ``documents/`` rows: the table's columns only. Batch-scratch columns
+        (``_english_tokens``, ...) stay here: they would otherwise travel through RunInference."""
         out = {"id": batch.ids, "shard": [batch.shard] * len(batch), "position": batch.positions}
         if self.read_config.group_by:
             out["group"] = batch.groups
-        out.update(columns)
+        out.update((name, columns[name]) for name in self.schema.names if name in columns)
         return out
 
     def _analyse(self, batch: DocumentBatch) -> tuple[DocumentBatch, dict[str, list], list[SkipRecord]]:
