@@ -97,7 +97,7 @@ def tuple_index(matcher: NounMatcher) -> dict[str, list[tuple[tuple[str, ...], t
     index: dict[str, list] = defaultdict(list)
     for key in matcher.keys:
         tokens = tuple(key.split(" "))
-        genders = matcher.automaton.get(key)[1]
+        genders = matcher.automaton.get(f" {key} " if matcher.separator else key)[1]
         index[tokens[0]].append((tokens, genders))
     for entries in index.values():
         entries.sort(key=lambda entry: -len(entry[0]))

@@ -11,7 +11,14 @@ import unicodedata
 import pytest
 
 from conftest import assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
-from corpus_audit.lexicons.matching import TermMatcher, term_tokens, word_tokens
+from corpus_audit.lexicons.matching import (
+    EnglishTokens,
+    TermMatcher,
+    english_tokens,
+    lexicon_words,
+    term_tokens,
+    word_tokens,
+)
 
 # id → (text, pronoun groups present), read by hand.
 ENGLISH = {
@@ -42,7 +49,9 @@ def _table(out, name="pronouns"):
 
 
 def test_word_tokens_tricky_cases():
-    assert word_tokens("Her his/her they're it's") == ["her", "his", "her", "they", "re", "it", "s"]
+    # Clitics are tokens of their own, apostrophe included (spaCy's English convention).
+    assert word_tokens("Her his/her they're it's") == ["her", "his", "her", "they", "'re", "it", "'s"]
+    assert word_tokens("SHE’LL 'they' said") == ["she", "'ll", "they", "said"]  # quotes are no clitic
     assert word_tokens("Non-binary African-American whitewash LGBTQ+") == [
         "non-binary", "african-american", "whitewash", "lgbtq+"]
     assert word_tokens("she--he, she- and he-goats") == ["she", "he", "she", "and", "he-goats"]
@@ -53,6 +62,24 @@ def test_word_tokens_tricky_cases():
     assert word_tokens(unicodedata.normalize("NFD", "Māori")) == ["māori"]  # decomposed accents
     assert word_tokens("African\u2010American non\u2011binary trans\u00adgender") == [
         "african-american", "non-binary", "transgender"]
+
+
+def test_english_tokens_shared_with_gender_gap():
+    """The tokens Gender-GAP counts: hyphens between words are tokens of their own (not words),
+    compounds are joined back for the pronoun and descriptor lists."""
+    text = "His ex-wife's mother-in-law, she- and he-goats, she--he, o'brien and Asian-Americans."
+    tokens = english_tokens(text)
+    assert tokens == ["his", "ex", "-", "wife", "'s", "mother", "-", "in", "-", "law", "she", "and", "he", "-",
+                      "goats", "she", "he", "o", "'brien", "and", "asian", "-", "americans"]
+    assert lexicon_words(tokens) == word_tokens(text) == [
+        "his", "ex-wife", "'s", "mother-in-law", "she", "and", "he-goats", "she", "he", "o", "'brien", "and",
+        "asian-americans"]
+    shared = EnglishTokens.of(text)
+    assert shared.tokens == tokens and shared.words == lexicon_words(tokens)
+    assert shared.unique_words == set(shared.words)
+    # Non-ASCII text takes the full pattern; ASCII text a shorter one with the same tokens.
+    assert english_tokens("Māori’s café-owner") == ["māori", "'s", "café", "-", "owner"]
+    assert english_tokens("C++ and LGBTQ+") == ["c+", "and", "lgbtq+"]
 
 
 def test_term_matcher_is_leftmost_longest():

@@ -18,6 +18,7 @@ the runner handles a few elements per thousand documents. Aggregates are exact
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -240,6 +241,14 @@ class AuditWorkUnit(beam.DoFn):
             analysis.setup()
         self._combine_fns = {analysis.name: analysis.combine_fn() for analysis in self.analyses}
         self._progress = _Progress()
+        # Models, word lists and the runner's own objects live as long as the worker: moved out
+        # of the cyclic garbage collector's generations, they are not walked again by every
+        # collection the per-document token lists trigger. Young collections run every 20,000
+        # new container objects instead of 700: a batch's token lists are freed by reference
+        # counting, and scanning them while still alive is wasted work (together ~5-10% of a run).
+        gc.freeze()
+        threshold0, threshold1, threshold2 = gc.get_threshold()
+        gc.set_threshold(max(threshold0, 20_000), threshold1, threshold2)
 
     def process(self, unit: WorkUnit):
         accounting = ReadAccounting()

@@ -161,7 +161,7 @@ class Descriptors(Analysis):
                 axes_column.append(None)
                 descriptors_column.append(None)
                 continue
-            found = self._matcher.find(entry[0], entry[1])
+            found = self._matcher.find(entry.words, entry.unique_words)
             if not found:  # most documents
                 axes_column.append([])
                 descriptors_column.append([])

@@ -4,10 +4,11 @@ The pronoun lists (SPEC §3) and HolisticBias descriptors (SPEC §4) are English
 they are applied to documents langid labelled ``en`` and every denominator counts only
 those; ``--english-lexicons-on all`` applies them to every document.
 
-Both analyses match on the same tokens: the first of them to run on a batch tokenises the
-documents in scope once (`corpus_audit.lexicons.matching.word_tokens`) and passes the
-tokens on in the batch-scratch column ``_english_tokens`` (columns starting with ``_`` are
-not written to ``documents/``).
+Both analyses, and Gender-GAP on English documents, match on the same tokens: the first of
+them to run on a batch tokenises the documents in scope once
+(`corpus_audit.lexicons.matching.EnglishTokens`) and passes the tokens on in the
+batch-scratch column ``_english_tokens`` (columns starting with ``_`` are not written to
+``documents/``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from __future__ import annotations
 import argparse
 from typing import Mapping, Sequence
 
-from corpus_audit.lexicons.matching import word_tokens
+from corpus_audit.lexicons.matching import EnglishTokens
 from corpus_audit.transforms.base import UsageError
 
 ENGLISH_ONLY = "english"
 ALL_DOCUMENTS = "all"
 SCOPES = (ENGLISH_ONLY, ALL_DOCUMENTS)
 ENGLISH_LABEL = "en"
-#: Batch-scratch column: per document ``(tokens, set(tokens))``, or None when out of scope.
+#: Batch-scratch column: per document its `EnglishTokens`, or None when out of scope.
 TOKENS_COLUMN = "_english_tokens"
 
 
@@ -52,7 +53,7 @@ def scope_description(scope: str) -> str:
 
 
 def english_tokens(texts: Sequence[str], columns: Mapping[str, list], scope: str
-                   ) -> tuple[list[tuple[list[str], set[str]] | None], bool]:
+                   ) -> tuple[list[EnglishTokens | None], bool]:
     """Tokens of the in-scope documents; ``(column, computed_here)``.
 
     Reuses ``columns[TOKENS_COLUMN]`` when an earlier stage made it for this batch.
@@ -61,11 +62,5 @@ def english_tokens(texts: Sequence[str], columns: Mapping[str, list], scope: str
     if shared is not None and len(shared) == len(texts):
         return shared, False
     applied = in_scope(columns["language"], scope)
-    column: list[tuple[list[str], set[str]] | None] = []
-    for text, apply in zip(texts, applied):
-        if apply:
-            tokens = word_tokens(text)
-            column.append((tokens, set(tokens)))
-        else:
-            column.append(None)
-    return column, True
+    tokenise = EnglishTokens.of
+    return [tokenise(text) if apply else None for text, apply in zip(texts, applied)], True

@@ -10,9 +10,12 @@ without a lexicon (and ``unknown``) are counted in ``no_lexicon`` rows.
 
 Tokenisation (speed matters: the reference pipeline's Stanza models are far slower than
 language ID): a regex word splitter for languages written with spaces (words may hold
-inner apostrophes; French/Italian/Catalan elided articles such as ``l'`` and English ``'s``
-are split off; a hyphen inside a word is a token of its own, not counted as a word, so
-``grand-mère`` is matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``), jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
+inner apostrophes; French/Italian/Catalan elided articles such as ``l'`` are split off; a
+hyphen inside a word is a token of its own, not counted as a word, so ``grand-mère`` is
+matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``). English uses
+the tokenisation the pronoun and descriptor stages share (`corpus_audit.lexicons.matching`:
+clitics such as ``'s`` and ``'re`` split off as in spaCy, hyphens as above), computed once per
+document. Dictionary segmenters: jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
 Japanese and pythainlp (newmm) for Thai — the segmenters spaCy's blank ``zh``/``ja``/``th``
 pipelines wrap, called directly. The lexicon's words are added to the jieba and Thai
 dictionaries so that they are kept whole.
@@ -27,6 +30,7 @@ multi-word entry (``ancienne combattante``) counts once and not also as its part
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import re
 import unicodedata
@@ -37,42 +41,33 @@ import pyarrow as pa
 
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.gender_gap import GENDERS, LanguageLexicon, LexiconSet, lexicon_code, load_lexicons
+from corpus_audit.lexicons.matching import (
+    FULL_PATTERN,
+    HYPHEN_TOKEN,
+    WORD_CHAR,
+    normalise_english,
+    token_pattern,
+)
 from corpus_audit.pipeline.documents import DocumentBatch
 from corpus_audit.pipeline.tables import percent
+from corpus_audit.transforms import english_scope
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
 
 NO_LEXICON = "no_lexicon"
+ENGLISH = "eng"
 #: Languages segmented by a dictionary segmenter; matches are joined without a separator.
 SEGMENTED = {"cmn": "jieba", "yue": "jieba", "jpn": "sudachipy", "tha": "pythainlp"}
 #: Sudachi refuses long inputs (about 48 KB); documents are segmented in chunks of this many characters.
 SUDACHI_CHUNK_CHARS = 8000
 
 
-def _mark_class() -> str:
-    """Combining marks (Unicode category M) of the Basic Multilingual Plane as a regex class
-    body: Python's ``\\w`` leaves out the vowel signs and viramas of Indic scripts, which would
-    split their words. (Marks beyond the BMP, of historic and rare scripts, are left out: a
-    class with them is no longer a bitmap and makes the splitter several times slower.)"""
-    ranges: list[list[int]] = []
-    for code in range(0x10000):
-        if unicodedata.category(chr(code)).startswith("M"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
-
-
-_W = f"[\\w{_mark_class()}]"
+_W = WORD_CHAR
 _WORD = f"{_W}+(?:'{_W}+)*"
 #: A hyphen is a token of its own (not counted as a word): ``grand-mère`` -> ``grand - mère``,
 #: so the listed compound matches as a sequence and an unlisted one (``ex-wife``,
 #: ``arrière-grand-mère``) still shows its listed part. (A plain ``-`` alternative: a
 #: look-behind for "between two letters" halves the splitter's speed.)
 _HYPHEN = "-"
-HYPHEN_TOKEN = "-"
-#: English: ``mother's`` -> ``mother`` + ``'s`` (the possessive must not hide the noun).
-_WORD_EN = f"'s(?!{_W})|{_W}+(?:'(?!s(?!{_W})){_W}+)*"
 #: Elided articles/prepositions split off the word they precede (``l'actrice`` -> ``l'`` + ``actrice``).
 ELISIONS = {
     "fra": "jusqu lorsqu puisqu quoiqu presqu quelqu qu l d j m n s t c",
@@ -87,8 +82,10 @@ _ARABIC_ARTICLE = "ال"
 
 def word_pattern(code: str) -> re.Pattern[str]:
     """The word-token regex for a space-delimited language (lexicon code)."""
-    if code == "eng":
-        return re.compile(f"{_WORD_EN}|{_HYPHEN}")
+    if code == ENGLISH:
+        # English: the tokenisation the pronoun and descriptor lists share (lexicons.matching),
+        # computed once per document: "mother's" -> "mother" + "'s", "ex-wife" -> "ex" "-" "wife".
+        return FULL_PATTERN
     if code in ELISIONS:
         prefixes = sorted(ELISIONS[code].split(), key=len, reverse=True)
         return re.compile(f"(?:{'|'.join(prefixes)})'(?={_W})|{_WORD}|{_HYPHEN}")
@@ -97,7 +94,10 @@ def word_pattern(code: str) -> re.Pattern[str]:
 
 def normalise(text: str, code: str) -> str:
     """NFC, casefold, one apostrophe and one hyphen; Arabic-script diacritics and tatweel removed,
-    Russian ё as е."""
+    Russian ё as е. (English: `normalise_english`, which also drops soft hyphens and reads ``_``
+    as a space.)"""
+    if code == ENGLISH:
+        return normalise_english(text)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     text = text.casefold()
@@ -198,6 +198,8 @@ class NounMatcher:
             self.tokenise = _sudachi_tokeniser()
         elif self.segmenter == "pythainlp":
             self.tokenise = _thai_tokeniser([w for form in normalised for w in form.split()])
+        elif self.code == ENGLISH:
+            self.tokenise = _english_split
         else:
             self.word_pattern = word_pattern(self.code)
             self.tokenise = self.word_pattern.findall
@@ -213,32 +215,49 @@ class NounMatcher:
         self.keys = keys
         self.automaton = ahocorasick.Automaton()
         for key, genders in keys.items():
-            self.automaton.add_word(key, (len(key), tuple(g in genders for g in GENDERS)))
+            flags = tuple(g in genders for g in GENDERS)
+            if self.separator:
+                # Space-separated tokens: the key padded with a space on each side only matches
+                # whole tokens of " <tokens joined by spaces> ", so the automaton (in C) drops the
+                # hits inside longer words ("man" in "many") instead of a Python loop.
+                self.automaton.add_word(f" {key} ", (len(key), flags, " " in key))
+            else:
+                self.automaton.add_word(key, (len(key), flags))
         if keys:
             self.automaton.make_automaton()
 
-    def count(self, text: str) -> tuple[int, int, int, int]:
-        """(word tokens, masculine, feminine, unspecified) matches in ``text``."""
-        normalised = normalise(text, self.code)
-        tokens = self.tokenise(normalised)
+    def _spans(self, text: str, normalised: str | None) -> tuple[list[tuple[int, int]], str]:
+        """Offsets of the tokens in the normalised text (the same tokens as `tokenise`)."""
+        if normalised is None:
+            normalised = normalise(text, self.code)
+        pattern = token_pattern(normalised) if self.code == ENGLISH else self.word_pattern
+        return [m.span() for m in pattern.finditer(normalised)], normalised
+
+    def count(self, text: str, tokens: list[str] | None = None) -> tuple[int, int, int, int]:
+        """(word tokens, masculine, feminine, unspecified) matches in ``text``; ``tokens``: its
+        tokens when already known (English: `EnglishTokens.tokens`, shared with the pronoun and
+        descriptor stages)."""
+        normalised = None
+        if tokens is None:
+            normalised = normalise(text, self.code)
+            tokens = self.tokenise(normalised)
         words = len(tokens) - tokens.count(HYPHEN_TOKEN) if self.separator else len(tokens)
         if not tokens or not self.keys:
             return words, 0, 0, 0
         separator = self.separator
         joined = separator.join(tokens)
-        candidates = []
+        candidates: list[tuple[int, int, tuple[bool, bool, bool]]] = []
         if separator:
-            last = len(joined) - 1
             spans = None
-            for end, (length, genders) in self.automaton.iter(joined):
+            # Offsets in `joined`: the padded text's end offset minus 2 (leading space, trailing space).
+            for padded_end, (length, genders, multi_word) in self.automaton.iter(f" {joined} "):
+                end = padded_end - 2
                 start = end - length + 1
-                if not ((start == 0 or joined[start - 1] == " ") and (end == last or joined[end + 1] == " ")):
-                    continue
-                if " " in joined[start:end]:
+                if multi_word:
                     # A multi-word entry: its words must follow one another with nothing but spaces
                     # between them in the text ("mother, or father" is no "mother or father").
                     if spans is None:  # token offsets, computed only for documents with such a hit
-                        spans = [m.span() for m in self.word_pattern.finditer(normalised)]
+                        spans, normalised = self._spans(text, normalised)
                     first = joined.count(" ", 0, start)
                     entry_tokens = joined.count(" ", start, end) + 1
                     if any(normalised[spans[i][1]:spans[i + 1][0]].strip()
@@ -267,6 +286,10 @@ class NounMatcher:
             feminine += is_feminine
             unspecified += is_unspecified
         return words, masculine, feminine, unspecified
+
+
+def _english_split(normalised: str) -> list[str]:
+    return token_pattern(normalised).findall(normalised)
 
 
 def _arabic_variants(key: str) -> list[str]:
@@ -408,6 +431,7 @@ class GenderGap(Analysis):
         matcher = self._matchers.get(code)
         if matcher is None:
             matcher = self._matchers[code] = NounMatcher(self.lexicons.languages[code])
+            gc.freeze()  # its dictionaries live as long as the worker (see AuditWorkUnit.setup)
         return matcher
 
     def document_fields(self) -> list[pa.Field]:
@@ -422,11 +446,17 @@ class GenderGap(Analysis):
         masculine: list[int | None] = []
         feminine: list[int | None] = []
         unspecified: list[int | None] = []
-        for text, language in zip(batch.texts, columns["language"]):
+        # English tokens made by the pronoun/descriptor stages for this batch (one tokenisation).
+        english = columns.get(english_scope.TOKENS_COLUMN)
+        if english is None or len(english) != len(batch):
+            english = [None] * len(batch)
+        for text, language, shared in zip(batch.texts, columns["language"], english):
             code = lexicon_code(language, available)
             codes.append(code)
             if code is None:
                 counts: tuple = (None, None, None, None)
+            elif code == ENGLISH and shared is not None:
+                counts = self.matcher(code).count(text, shared.tokens)
             else:
                 counts = self.matcher(code).count(text)
             tokens.append(counts[0])

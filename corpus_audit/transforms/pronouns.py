@@ -129,7 +129,7 @@ class Pronouns(Analysis):
                 masks.append(None)
                 continue
             mask = 0
-            for word in all_words.intersection(entry[1]):  # the few pronouns the document has
+            for word in all_words.intersection(entry.unique_words):  # the few pronouns the document has
                 mask |= word_mask[word]
             masks.append(mask)
         out: dict[str, list] = {"english_lexicons_applied": [mask is not None for mask in masks]}
