@@ -5,17 +5,29 @@ Expected counts below were made by reading each sentence, not by running the cod
 
 from __future__ import annotations
 
+import gzip
 import json
 import unicodedata
 
 import pytest
 
-from conftest import assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
+from conftest import (
+    SHARED_SHARDS,
+    assert_balanced,
+    needs_shared_corpora,
+    read_csv,
+    read_documents,
+    read_summary,
+    run_audit,
+    write_jsonl,
+)
 from corpus_audit.lexicons.matching import (
+    FULL_PATTERN,
     EnglishTokens,
     TermMatcher,
     english_tokens,
     lexicon_words,
+    normalise_english,
     term_tokens,
     word_tokens,
 )
@@ -177,3 +189,30 @@ def test_malformed_pronoun_lexicon_is_a_clear_error(tmp_path, capsys, content, p
     error = capsys.readouterr().err
     assert str(lexicon) in error and problem in error
     assert not (tmp_path / "out").exists()  # nothing written before the check
+
+
+def _full_pattern_tokens(text: str) -> list[str]:
+    normalised = normalise_english(text)
+    return FULL_PATTERN.findall(normalised)
+
+
+def test_specialised_token_patterns_equal_the_full_pattern():
+    """english_tokens picks a shorter regex by what the text holds (ASCII, "+", "'", "-");
+    every choice must give the tokens of the one full pattern."""
+    cases = ["plain ascii words only", "it's they're o'clock 'quoted' rock'n'roll", "ex-wife -x x- a--b",
+             "C++ LGBTQ+ he+she +x", "café naïve Ma\u0304ori \u0939\u093f\u0902\u0926\u0940",
+             "we\u2019re \u2018hi\u2019 non\u2011binary soft\u00adhyphen", "under_score __init__ 'x' -'- '-'",
+             "a'-b a-'b 1-2 x'1 \u00e9-\u00e9 \u00e9'\u00e9", ""]
+    for text in cases:
+        assert english_tokens(text) == _full_pattern_tokens(text), text
+
+
+@needs_shared_corpora
+def test_specialised_token_patterns_on_shared_text():
+    texts = []
+    for path in sorted(SHARED_SHARDS.glob("*.jsonl.gz"))[:2]:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            texts.extend(json.loads(line).get("text") or "" for line in lines)
+    assert len(texts) > 100
+    for text in texts:
+        assert english_tokens(text) == _full_pattern_tokens(text)
