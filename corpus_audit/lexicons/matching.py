@@ -90,10 +90,14 @@ def token_pattern(normalised: str) -> re.Pattern[str]:
     return _PATTERNS[(normalised.isascii(), "+" in normalised, "'" in normalised, "-" in normalised)]
 
 
+def split_normalised(normalised: str) -> list[str]:
+    """The tokens of a text already passed through `normalise_english`."""
+    return token_pattern(normalised).findall(normalised)
+
+
 def english_tokens(text: str) -> list[str]:
     """The English tokens of ``text`` in order: words, clitics ("'s") and inner hyphens ("-")."""
-    normalised = normalise_english(text)
-    return token_pattern(normalised).findall(normalised)
+    return split_normalised(normalise_english(text))
 
 
 def lexicon_words(tokens: list[str]) -> list[str]:
@@ -115,7 +119,7 @@ class EnglishTokens(NamedTuple):
 
     tokens: list[str]  # `english_tokens`: what the English Gender-GAP lexicon matches on
     words: list[str]  # `lexicon_words(tokens)`: what the pronoun and descriptor lists match on
-    unique_words: frozenset[str] | set[str]  # set(words)
+    unique_words: set[str]  # set(words)
 
     @classmethod
     def of(cls, text: str) -> "EnglishTokens":

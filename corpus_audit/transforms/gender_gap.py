@@ -46,7 +46,7 @@ from corpus_audit.lexicons.matching import (
     HYPHEN_TOKEN,
     WORD_CHAR,
     normalise_english,
-    token_pattern,
+    split_normalised,
 )
 from corpus_audit.pipeline.documents import DocumentBatch
 from corpus_audit.pipeline.tables import percent
@@ -198,11 +198,11 @@ class NounMatcher:
             self.tokenise = _sudachi_tokeniser()
         elif self.segmenter == "pythainlp":
             self.tokenise = _thai_tokeniser([w for form in normalised for w in form.split()])
-        elif self.code == ENGLISH:
-            self.tokenise = _english_split
         else:
+            # English: the pattern that fits each text (same tokens as word_pattern's FULL_PATTERN,
+            # which finds the token offsets on the rare multi-word hits).
             self.word_pattern = word_pattern(self.code)
-            self.tokenise = self.word_pattern.findall
+            self.tokenise = split_normalised if self.code == ENGLISH else self.word_pattern.findall
         keys: dict[str, frozenset[str]] = {}
         for form, genders in normalised.items():
             key = self.separator.join(self.tokenise(form))
@@ -230,8 +230,7 @@ class NounMatcher:
         """Offsets of the tokens in the normalised text (the same tokens as `tokenise`)."""
         if normalised is None:
             normalised = normalise(text, self.code)
-        pattern = token_pattern(normalised) if self.code == ENGLISH else self.word_pattern
-        return [m.span() for m in pattern.finditer(normalised)], normalised
+        return [m.span() for m in self.word_pattern.finditer(normalised)], normalised
 
     def count(self, text: str, tokens: list[str] | None = None) -> tuple[int, int, int, int]:
         """(word tokens, masculine, feminine, unspecified) matches in ``text``; ``tokens``: its
@@ -286,10 +285,6 @@ class NounMatcher:
             feminine += is_feminine
             unspecified += is_unspecified
         return words, masculine, feminine, unspecified
-
-
-def _english_split(normalised: str) -> list[str]:
-    return token_pattern(normalised).findall(normalised)
 
 
 def _arabic_variants(key: str) -> list[str]:
