@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--descriptors", help="descriptors.json to use (default: what a run would use)")
     args = parser.parse_args()
 
-    from corpus_audit.pipeline.documents import DocumentBatch
+    from corpus_audit.documents import DocumentBatch
 
     for line in common.machine_info():
         print(line)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_audit.pipeline.tables import percent, write_table
-from corpus_audit.report.stats import wilson_interval
+from corpus_audit.pipeline.tables import write_table
+from corpus_audit.stats import percent
+from corpus_audit.stats import wilson_percent_interval as wilson_interval
 
 LANGUAGE_WEIGHTS = {"en": 600, "fr": 60, "de": 50, "es": 40, "unknown": 30, "ja": 20, "zh": 15, "ru": 12,
                     "pt": 10, "it": 9, "nl": 8, "pl": 7, "sv": 6, "tr": 5, "ar": 5, "hi": 4, "ko": 4,

@@ -169,7 +169,7 @@ def test_parquet_undecodable_cell_skips_only_that_row(tmp_path: Path) -> None:
 
 
 def test_corrupt_row_group_counts_every_lost_row() -> None:
-    from corpus_audit.pipeline.documents import ReadAccounting
+    from corpus_audit.documents import ReadAccounting
     from corpus_audit.pipeline.readers import ReadConfig, _BatchBuilder, _read_arrow_batches
 
     def batches():

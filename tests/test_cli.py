@@ -10,7 +10,7 @@ import pytest
 from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, read_summary, run_audit, write_jsonl
 from corpus_audit.pipeline.audit import AuditWorkUnit, AuditConfig
 from corpus_audit.pipeline.cli import main
-from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.documents import DocumentBatch
 from corpus_audit.transforms.langid import LanguageIdentification
 
 

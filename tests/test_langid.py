@@ -9,7 +9,7 @@ import pytest
 
 from conftest import (SENTENCES, assert_balanced, bare_language, read_csv, read_documents, read_summary, run_audit,
                       write_jsonl)
-from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.documents import DocumentBatch
 from corpus_audit.transforms.base import ReportContext
 from corpus_audit.transforms.langid import LanguageCountsCombineFn, LanguageIdentification
 

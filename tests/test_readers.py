@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SENTENCES, assert_balanced, read_documents, read_summary, run_audit, write_jsonl
-from corpus_audit.pipeline.documents import ReadAccounting, ShardSplit
+from corpus_audit.documents import ReadAccounting, ShardSplit
+from corpus_audit.errors import InputError
 from corpus_audit.pipeline.readers import (
     FORMAT_HF,
     FORMAT_JSONL,
     FORMAT_PARQUET,
     FORMAT_TEXT,
-    InputError,
     ReadConfig,
     detect_format,
     expand_inputs,

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
 from corpus_audit.transforms.toxicity import (ModelUnavailable, ToxicityCombineFn, nearest_rank,
-                                              toxic_label_index, wilson_interval)
+                                              toxic_label_index)
+from corpus_audit.stats import wilson_interval
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

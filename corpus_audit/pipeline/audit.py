@@ -34,7 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from corpus_audit import __version__
-from corpus_audit.pipeline.documents import (
+from corpus_audit.documents import (
     DocumentBatch,
     ReadAccounting,
     SkipRecord,
@@ -44,7 +44,8 @@ from corpus_audit.pipeline.documents import (
 )
 from corpus_audit.pipeline.checkpoint import SplitCheckpoints
 from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits, read_split
-from corpus_audit.pipeline.tables import ensure_parent_dir, join, write_bytes, write_table
+from corpus_audit.pipeline.tables import write_table
+from corpus_audit.storage import ensure_parent_dir, join, write_bytes
 from corpus_audit.transforms.base import Analysis, ReportContext
 
 LOG = logging.getLogger("corpus_audit")

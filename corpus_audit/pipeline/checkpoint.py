@@ -45,8 +45,8 @@ from typing import Any, Iterable
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_audit.pipeline.documents import ReadAccounting, ShardSplit
-from corpus_audit.pipeline.tables import ensure_parent_dir, file_sha256, join
+from corpus_audit.documents import ReadAccounting, ShardSplit
+from corpus_audit.storage import ensure_parent_dir, file_sha256, join
 
 LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
@@ -303,7 +303,7 @@ def open_checkpoints(directory: str, output_dir: str, analyses: list, read_confi
     import os
 
     from corpus_audit import __version__
-    from corpus_audit.transforms.base import UsageError
+    from corpus_audit.errors import UsageError
 
     if limit is not None:
         raise UsageError("--checkpoint-dir cannot be combined with --limit (a limited run reads splits partially)")

@@ -19,8 +19,10 @@ from typing import Any, Sequence
 
 from corpus_audit import __version__
 from corpus_audit.lexicons.cache import SOURCES, LexiconError, cache_root, cached_lexicon_dir, download_lexicon
-from corpus_audit.pipeline.readers import InputError, ReadConfig, expand_inputs
-from corpus_audit.transforms import STAGES, UsageError, resolve_stages
+from corpus_audit.errors import InputError, ReportError, UsageError
+from corpus_audit.pipeline.readers import ReadConfig, expand_inputs
+from corpus_audit.storage import is_remote
+from corpus_audit.transforms import STAGES, resolve_stages
 
 EXIT_USAGE = 2
 #: The run finished but analysed no document (e.g. a wrong --text-field): outputs are written.
@@ -121,7 +123,7 @@ def report_commands(args: argparse.Namespace) -> int:
         print(f"corpus-audit: wrote {len(written)} file(s) in {args.run_dir}", file=sys.stderr)
         return 0
     from corpus_audit.report.compare import compare_runs, render_csv, render_markdown
-    from corpus_audit.pipeline.tables import write_bytes
+    from corpus_audit.storage import write_bytes
 
     run_a, run_b = report.load_run(args.run_a), report.load_run(args.run_b)
     rows = compare_runs(run_a, run_b)
@@ -160,8 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except LexiconError as exc:
             return _fail(str(exc))
     if args.command in ("report", "datasheet", "compare"):
-        from corpus_audit.report import ReportError
-
         if beam_args:
             return _fail(f"unrecognised argument(s): {' '.join(beam_args)}")
         try:
@@ -206,17 +206,13 @@ def lexicons_command(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- run
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
 def prepare_output_dir(output_dir: str) -> None:
     """Create the output directory, or clear a previous run's outputs in it.
 
     Refuses a non-empty directory (or ``gs://`` prefix) holding anything else than a
     previous run's outputs, so an audit never deletes or mixes with files it did not write.
     """
-    if _is_remote(output_dir):
+    if is_remote(output_dir):
         from apache_beam.io.filesystems import FileSystems
 
         prefix = output_dir.rstrip("/") + "/"
@@ -307,7 +303,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
                 started: float | None = None) -> int:
     from corpus_audit.pipeline import dataflow
     from corpus_audit.pipeline.audit import AuditConfig, build_pipeline, inference_analysis, summary_json
-    from corpus_audit.pipeline.tables import join, write_bytes
+    from corpus_audit.storage import join, write_bytes
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
@@ -322,15 +318,15 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     if unknown:
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
-    output_dir = args.output if _is_remote(args.output) else os.path.abspath(args.output)
+    output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
     if dataflow.is_dataflow(args.runner):
         local = [path for path in [*args.inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
-                 if not _is_remote(path)]
+                 if not is_remote(path)]
         if local:
             raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths "
                              f"the workers can read (local: {local[0]})")
     inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
-    separator = "/" if _is_remote(output_dir) else os.sep
+    separator = "/" if is_remote(output_dir) else os.sep
     inside_output = output_dir.rstrip(separator) + separator
     inputs = [item for item in inputs if not item.path.startswith(inside_output)]
     ignored = [path for path in ignored if not path.startswith(inside_output)]

@@ -17,7 +17,7 @@ import os
 from typing import Any, Iterator
 
 from corpus_audit.pipeline.readers import InputFile, detect_format, expand_inputs
-from corpus_audit.transforms.base import UsageError
+from corpus_audit.errors import UsageError
 
 #: What Dataflow workers need to import corpus-audit (one of these must be given).
 SHIPPING_OPTIONS = ("--setup_file", "--extra_package", "--sdk_container_image")

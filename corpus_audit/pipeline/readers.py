@@ -27,7 +27,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from corpus_audit.pipeline.documents import (
+from corpus_audit.errors import InputError
+from corpus_audit.storage import is_remote
+from corpus_audit.documents import (
     SKIP_EMPTY_FILE,
     SKIP_EMPTY_TEXT,
     SKIP_INVALID_UTF8,
@@ -68,10 +70,6 @@ _HF_DATASET_MARKERS = ("state.json", "dataset_info.json")
 _HF_DATASET_DICT_MARKER = "dataset_dict.json"
 
 
-class InputError(ValueError):
-    """The inputs named on the command line cannot be used (message is shown to the user)."""
-
-
 @dataclass(frozen=True)
 class ReadConfig:
     """How records become documents. See SPEC §1."""
@@ -103,10 +101,6 @@ def detect_format(path: str) -> str | None:
     return None
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
 def _is_hf_dataset_dir(path: str) -> bool:
     return all(os.path.isfile(os.path.join(path, m)) for m in _HF_DATASET_MARKERS)
 
@@ -134,7 +128,7 @@ def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
     ignored: list[str] = []
     for raw in inputs:
         matched: list[InputFile] = []
-        if _is_remote(raw):
+        if is_remote(raw):
             try:
                 if _GLOB_CHARS & set(raw):
                     results = FileSystems.match([raw])[0].metadata_list

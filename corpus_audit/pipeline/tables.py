@@ -7,62 +7,27 @@ function of the table, so the same aggregate gives byte-identical files.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import os
-import posixpath
 import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+from corpus_audit.stats import PERCENT_DECIMALS
+from corpus_audit.storage import join, write_bytes
 
-PERCENT_DECIMALS = 4
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 
-def percent(count: int, denominator: int) -> float:
-    """``100 * count / denominator`` rounded to 4 decimals (0.0 for an empty denominator)."""
-    return round(100.0 * count / denominator, PERCENT_DECIMALS) if denominator else 0.0
 
 
-def join(base: str, *parts: str) -> str:
-    """Join path parts for local paths and URLs alike."""
-    if "://" in base:
-        return posixpath.join(base, *parts)
-    return os.path.join(base, *parts)
 
 
-def ensure_parent_dir(path: str) -> None:
-    """Create the parent directory of a local path (object stores need none)."""
-    if "://" not in path:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
 
 
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes as stored (local or remote; a ``.gz`` is not decompressed)."""
-    digest = hashlib.sha256()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
-def snake_case(name: str) -> str:
-    """A record field name as a column / table-name part: ``"Source URL"`` → ``source_url``."""
-    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    """Write a whole file (local or remote) through a temporary name, then rename."""
-    ensure_parent_dir(path)
-    tmp = f"{path}.tmp"
-    with FileSystems.create(tmp) as f:
-        f.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
 
 
 def _format_cell(value: object, column: str) -> str:

@@ -11,15 +11,16 @@ import os
 from typing import Any
 
 from corpus_audit.report.metadata import MetadataError, load_metadata
-from corpus_audit.report.run import ReportError, RunData, join, list_files, load_run
-from corpus_audit.report.stats import wilson_interval
+from corpus_audit.errors import ReportError
+from corpus_audit.report.run import RunData, load_run
+from corpus_audit.storage import join, list_files
 
-__all__ = ["MetadataError", "ReportError", "RunData", "load_run", "wilson_interval", "write_datasheet",
+__all__ = ["MetadataError", "ReportError", "RunData", "load_run", "write_datasheet",
            "write_plots", "write_report"]
 
 
 def _write(path: str, data: bytes) -> None:
-    from corpus_audit.pipeline.tables import write_bytes
+    from corpus_audit.storage import write_bytes
 
     write_bytes(path, data)
 

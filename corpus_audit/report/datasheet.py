@@ -21,7 +21,7 @@ from typing import Any, Union
 from corpus_audit.report.metadata import PROMPTS
 from corpus_audit.report.plots import available_plots, gender_gap_rows, toxicity_overall
 from corpus_audit.report.run import RunData
-from corpus_audit.report.stats import wilson_interval
+from corpus_audit.stats import wilson_percent_interval
 
 TOP_LANGUAGES = 20
 TOP_DESCRIPTORS = 5
@@ -487,7 +487,7 @@ def _interval(row: dict[str, Any]) -> tuple[float | None, float | None]:
     low, high = row.get("percent_ci_low"), row.get("percent_ci_high")
     if low is not None and high is not None:
         return float(low), float(high)
-    interval = wilson_interval(int(row.get("toxic_documents") or 0), int(row.get("documents") or 0))
+    interval = wilson_percent_interval(int(row.get("toxic_documents") or 0), int(row.get("documents") or 0))
     return interval if interval is not None else (None, None)
 
 

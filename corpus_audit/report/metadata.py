@@ -19,7 +19,8 @@ import difflib
 import os
 from typing import Any
 
-from corpus_audit.report.run import ReportError, read_bytes
+from corpus_audit.errors import ReportError
+from corpus_audit.storage import read_bytes
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_ANSWER_CHARACTERS = 20_000

@@ -16,51 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus_audit.errors import ReportError
+from corpus_audit.storage import exists, join, list_files, read_bytes
+
 #: Tables of the output contract (SPEC §7) the reports know how to present.
 KNOWN_TABLES = ("languages", "pronouns", "descriptor_axes", "descriptors", "gender_gap",
                 "toxicity_histogram", "toxicity_summary")
 #: summary.json larger than this is not a summary a run wrote.
 MAX_SUMMARY_BYTES = 50 * 1024 * 1024
-
-
-class ReportError(ValueError):
-    """A run directory the reports cannot use: shown as one line, exit code 2."""
-
-
-def join(base: str, *parts: str) -> str:
-    if "://" in base:
-        return posixpath.join(base, *parts)
-    return os.path.join(base, *parts)
-
-
-def _filesystems():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
-def read_bytes(path: str, limit: int | None = None) -> bytes:
-    if "://" not in path:
-        with open(path, "rb") as f:
-            return f.read() if limit is None else f.read(limit + 1)
-    with _filesystems().open(path) as f:
-        return f.read() if limit is None else f.read(limit + 1)
-
-
-def exists(path: str) -> bool:
-    if "://" not in path:
-        return os.path.exists(path)
-    return _filesystems().exists(path)
-
-
-def list_files(directory: str, pattern: str) -> list[str]:
-    """Paths in ``directory`` whose names match the glob ``pattern``, sorted."""
-    if "://" not in directory:
-        import glob
-
-        return sorted(glob.glob(os.path.join(glob.escape(directory), pattern)))
-    match = _filesystems().match([join(directory, pattern)])[0]
-    return sorted(m.path for m in match.metadata_list)
 
 
 @dataclass

@@ -7,7 +7,8 @@ To add an analysis: write ``transforms/<name>.py`` with an `Analysis` subclass (
 
 from __future__ import annotations
 
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table
 from corpus_audit.transforms.descriptors import Descriptors
 from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification

@@ -18,6 +18,7 @@ batch, isolates a document an analysis raises on (it is skipped with reason
 from __future__ import annotations
 
 import argparse
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
@@ -25,11 +26,15 @@ from typing import Any, ClassVar, Mapping
 import apache_beam as beam
 import pyarrow as pa
 
-from corpus_audit.pipeline.documents import DocumentBatch
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.errors import UsageError
+
+__all__ = ["Analysis", "ReportContext", "Table", "UsageError", "snake_case"]
 
 
-class UsageError(ValueError):
-    """Unusable settings: shown to the user as one line, exit code 2."""
+def snake_case(name: str) -> str:
+    """A record field name as a column / table-name part: ``"Source URL"`` → ``source_url``."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"
 
 
 @dataclass(frozen=True)

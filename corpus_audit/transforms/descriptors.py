@@ -30,10 +30,11 @@ from corpus_audit.lexicons.holistic_bias import (
     load_descriptor_lexicon,
 )
 from corpus_audit.lexicons.matching import TermMatcher
-from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent, snake_case
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.stats import percent
 from corpus_audit.transforms import english_scope
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
 
 DEFAULT_TOP_K = 5
 

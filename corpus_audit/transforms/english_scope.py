@@ -17,7 +17,7 @@ import argparse
 from typing import Mapping, Sequence
 
 from corpus_audit.lexicons.matching import EnglishTokens
-from corpus_audit.transforms.base import UsageError
+from corpus_audit.errors import UsageError
 
 ENGLISH_ONLY = "english"
 ALL_DOCUMENTS = "all"

@@ -48,10 +48,11 @@ from corpus_audit.lexicons.matching import (
     normalise_english,
     split_normalised,
 )
-from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.stats import percent
 from corpus_audit.transforms import english_scope
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table
 
 NO_LEXICON = "no_lexicon"
 ENGLISH = "eng"

@@ -17,9 +17,11 @@ from typing import Any, Mapping
 import apache_beam as beam
 import pyarrow as pa
 
-from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import file_sha256, percent, snake_case
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.stats import percent
+from corpus_audit.storage import file_sha256
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
 
 UNKNOWN_LANGUAGE = "unknown"
 DEFAULT_THRESHOLD = 0.5

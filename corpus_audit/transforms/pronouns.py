@@ -21,10 +21,11 @@ import pyarrow as pa
 
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
-from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import percent, snake_case
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.stats import percent
 from corpus_audit.transforms import english_scope
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
 
 #: Table rows in the paper's order, and the per-document flag column of each.
 ROWS = ("gendered", "she", "he", "unspecified", "any", "first_person", "second_person", "third_person")

@@ -54,9 +54,11 @@ from urllib.parse import urlparse
 import apache_beam as beam
 import pyarrow as pa
 
-from corpus_audit.pipeline.documents import DocumentBatch
-from corpus_audit.pipeline.tables import file_sha256, percent
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, UsageError
+from corpus_audit.documents import DocumentBatch
+from corpus_audit.stats import percent, wilson_interval
+from corpus_audit.storage import file_sha256
+from corpus_audit.errors import UsageError
+from corpus_audit.transforms.base import Analysis, ReportContext, Table
 
 if TYPE_CHECKING:
     from corpus_audit.transforms.toxicity_inference import ToxicityModelHandler
@@ -70,7 +72,6 @@ MEAN_SCALE = 1_000_000
 #: Quantiles are nearest-rank over scores rounded to 1e-4 (a sparse histogram of 10,001 bins).
 QUANTILE_SCALE = 10_000
 QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999))
-WILSON_Z = 1.959963984540054  # 95%
 #: Padded tokens per forward pass (lines x longest line of the batch).
 DEFAULT_TOKEN_BUDGET_CPU = 1_024  # small batches stay in cache: 2x faster than 8,192 on CPU (bench)
 DEFAULT_TOKEN_BUDGET_CUDA = 65_536
@@ -418,17 +419,6 @@ def nearest_rank(fine: Mapping[int, int], total: int, q: float) -> float:
     return max(fine) / QUANTILE_SCALE if fine else float("nan")
 
 
-def wilson_interval(successes: int, total: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Wilson score interval of a proportion (as fractions)."""
-    if total == 0:
-        return 0.0, 0.0
-    p = successes / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 # ----------------------------------------------------------------------------- the analysis
 
 
@@ -625,7 +615,7 @@ class Toxicity(Analysis):
         for key in keys:
             scope = scopes[key]
             n = scope["documents"]
-            low, high = wilson_interval(scope["toxic"], n)
+            low, high = wilson_interval(scope["toxic"], n) or (0.0, 0.0)
             columns["scope"].append(key[0])
             columns["group"].append(key[1])
             columns["documents"].append(n)
