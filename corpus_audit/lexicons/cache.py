@@ -17,7 +17,9 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +29,10 @@ from typing import Any, Callable
 #: A lexicon file larger than this is refused (the official files are a few hundred KB).
 MAX_LEXICON_FILE_BYTES = 32 * 1024 * 1024
 DOWNLOAD_TIMEOUT_SECONDS = 60
+#: A whole ``lexicons download`` ends after this long, however the server drips its bytes
+#: (``DOWNLOAD_TIMEOUT_SECONDS`` bounds one read only). ``CORPUS_AUDIT_DOWNLOAD_DEADLINE`` overrides it.
+DOWNLOAD_DEADLINE_SECONDS = 600
+_STAGING_PREFIX = ".staging-"
 
 _RESPONSIBLE_NLP = "https://raw.githubusercontent.com/facebookresearch/ResponsibleNLP/main"
 
@@ -88,15 +94,47 @@ def cached_lexicon_dir(name: str, root: str | None = None) -> str | None:
     return directory
 
 
-def _fetch(url: str, timeout: float) -> bytes:
+def download_deadline_seconds() -> float:
+    """The overall deadline of one download, from ``CORPUS_AUDIT_DOWNLOAD_DEADLINE`` if set."""
+    value = os.environ.get("CORPUS_AUDIT_DOWNLOAD_DEADLINE")
+    if not value:
+        return DOWNLOAD_DEADLINE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise LexiconError(f"CORPUS_AUDIT_DOWNLOAD_DEADLINE must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise LexiconError(f"CORPUS_AUDIT_DOWNLOAD_DEADLINE must be > 0, got {value!r}")
+    return seconds
+
+
+def _read_until(response, deadline: float, url: str) -> bytes:
+    """The response body, bounded in bytes and by the overall ``deadline`` (a monotonic time)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_LEXICON_FILE_BYTES:
+        if time.monotonic() > deadline:
+            raise LexiconError(f"{url}: download deadline passed ({size:,} bytes received); "
+                               "the server is too slow, try a mirror with --url")
+        chunk = response.read1(1 << 16) if hasattr(response, "read1") else response.read(1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _fetch(url: str, timeout: float, deadline: float | None = None) -> bytes:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("https", "http", "file"):
         raise LexiconError(f"{url}: only https, http and file URLs are fetched")
+    deadline = time.monotonic() + download_deadline_seconds() if deadline is None else deadline
     request = urllib.request.Request(url, headers={"User-Agent": "corpus-audit"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+        remaining = max(0.1, deadline - time.monotonic())
+        with urllib.request.urlopen(request, timeout=min(timeout, remaining)) as response:  # noqa: S310
             expected = response.headers.get("Content-Length")
-            data = response.read(MAX_LEXICON_FILE_BYTES + 1)
+            data = _read_until(response, deadline, url)
     except urllib.error.HTTPError as exc:
         raise LexiconError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
@@ -124,22 +162,25 @@ def download_lexicon(name: str, *, base_url: str | None = None, root: str | None
     source = SOURCES[name]
     base = (base_url or source.base_url).rstrip("/")
     parent = os.path.join(root or cache_root(), source.name)
+    deadline = time.monotonic() + download_deadline_seconds()
     try:
         os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=f".{source.version}-", dir=parent)
+        _remove_stale_staging(parent)
+        staging = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-", dir=parent)
     except OSError as exc:
         raise LexiconError(f"{parent}: cannot create the lexicon cache ({exc.strerror or exc})") from exc
     target = os.path.join(parent, source.version)
     os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is readable like any other
     files = []
+    previous_sigterm = _raise_on_sigterm()
     try:
         for filename in source.files:
             url = f"{base}/{filename}"
-            data = _fetch(url, timeout)
+            data = _fetch(url, timeout, deadline)
             try:
                 json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise LexiconError(f"{url}: not a UTF-8 JSON file ({exc})") from exc
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                raise LexiconError(f"{url}: not a UTF-8 JSON file ({type(exc).__name__}: {exc})"[:300]) from None
             if validate is not None:
                 validate(url, data)
             with open(os.path.join(staging, filename), "wb") as f:
@@ -152,7 +193,7 @@ def download_lexicon(name: str, *, base_url: str | None = None, root: str | None
         with open(os.path.join(staging, "manifest.json"), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
         if os.path.isdir(target):
-            old = tempfile.mkdtemp(prefix=f".{source.version}-old-", dir=parent)
+            old = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-old-", dir=parent)
             os.rename(target, os.path.join(old, "previous"))
             os.rename(staging, target)
             _remove_tree(old)
@@ -161,7 +202,42 @@ def download_lexicon(name: str, *, base_url: str | None = None, root: str | None
     except BaseException:
         _remove_tree(staging)
         raise
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return target
+
+
+def _raise_on_sigterm():
+    """While downloading, SIGTERM unwinds like Ctrl-C so the staging directory is removed.
+    Returns the previous handler (None when not in the main thread, where no handler can be set)."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
+def _remove_stale_staging(parent: str) -> None:
+    """Remove staging directories of downloads whose process is gone (killed with SIGKILL)."""
+    for name in os.listdir(parent):
+        if not name.startswith(_STAGING_PREFIX):
+            continue
+        pid = name[len(_STAGING_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            _remove_tree(os.path.join(parent, name))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_tree(path: str) -> None:
@@ -190,6 +266,8 @@ def read_lexicon_file(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES) -> tup
         raise LexiconError(f"{path}: lexicon file is not UTF-8 ({exc})") from exc
     except json.JSONDecodeError as exc:
         raise LexiconError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except RecursionError:
+        raise LexiconError(f"{path}: JSON nested too deeply to be a lexicon") from None
 
 
 def read_lexicon_json(path: str, max_bytes: int = MAX_LEXICON_FILE_BYTES) -> Any:
