@@ -117,7 +117,7 @@ def corpus_audit_command() -> list[str]:
     found = shutil.which("corpus-audit")
     if found:
         return [found]
-    return [sys.executable, "-m", "corpus_audit.pipeline.cli"]
+    return [sys.executable, "-m", "corpus_audit"]
 
 
 @dataclass

@@ -2,6 +2,6 @@
 
 import sys
 
-from corpus_audit.pipeline.cli import main
+from corpus_audit.cli import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from corpus_audit.pipeline.cli import main
+from corpus_audit.cli import main
 
 # Tests never download models: the default toxicity model must report "not computed" offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -27,7 +27,7 @@ RUNNER = ("--direct_running_mode", "in_memory")
 # The CLI with the slow counting stage registered, in a process of its own (to be killed).
 SUBPROCESS_CLI = ("import sys; sys.path.insert(0, sys.argv[1]); from fake_stages import SlowStage; "
                   "from corpus_audit import transforms; transforms.STAGES['counting'] = SlowStage; "
-                  "from corpus_audit.pipeline.cli import main; sys.exit(main(sys.argv[2:]))")
+                  "from corpus_audit.cli import main; sys.exit(main(sys.argv[2:]))")
 
 
 def build_corpus(root: Path) -> list[Path]:
@@ -144,7 +144,7 @@ def test_changed_settings_or_content_are_analysed_again(tmp_path: Path, counting
 
 def test_checkpoint_option_errors(tmp_path: Path, capsys) -> None:
     shard = build_corpus(tmp_path / "corpus")[0]
-    from corpus_audit.pipeline.cli import main
+    from corpus_audit.cli import main
 
     out = tmp_path / "out"
     assert main(["run", str(shard), "--output", str(out), "--checkpoint-dir", str(out / "ck")]) == 2

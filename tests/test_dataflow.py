@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, SENTENCES, write_jsonl
-from corpus_audit.pipeline.cli import main
+from corpus_audit.cli import main
 
 BUCKET = "gs://corpus-audit-test-bucket"
 DATAFLOW = ["--runner", "DataflowRunner", "--project", "my-project", "--region", "us-central1",

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SHARED_DATA, assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
 from corpus_audit.lexicons.holistic_bias import load_descriptor_lexicon
-from corpus_audit.pipeline.cli import main
+from corpus_audit.cli import main
 
 HOLISTIC_BIAS = SHARED_DATA / "holistic_bias"
 needs_official = pytest.mark.skipif(

@@ -9,7 +9,9 @@ import pytest
 
 from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_skipped, read_summary, run_audit, write_jsonl
 from corpus_audit import transforms
-from corpus_audit.pipeline.audit import AuditConfig, AuditWorkUnit, DocumentTableWriter
+from corpus_audit.pipeline.assembly import AuditConfig
+from corpus_audit.pipeline.document_writer import DocumentTableWriter
+from corpus_audit.pipeline.work import AuditWorkUnit
 from corpus_audit.documents import WorkUnit
 from corpus_audit.pipeline.readers import ReadConfig, expand_inputs, plan_splits
 from fake_stages import CountingStage, FailsOncePerShard

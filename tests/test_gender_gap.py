@@ -19,7 +19,7 @@ from conftest import (SHARED_DATA, SHARED_SHARDS, SHARED_TRUTH, assert_balanced,
                       read_summary, run_audit, write_jsonl)
 from corpus_audit.lexicons import gender_gap as lexicons
 from corpus_audit.lexicons.cache import GENDER_GAP_V1_LANGUAGES, LexiconError, cached_lexicon_dir
-from corpus_audit.pipeline.cli import main
+from corpus_audit.cli import main
 from corpus_audit.transforms.gender_gap import (GenderGap, GenderGapCombineFn, NounMatcher,
                                                 difference_standard_error, normalise)
 

@@ -299,7 +299,7 @@ def test_unavailable_model_is_reported_and_the_rest_finishes(tmp_path: Path, mon
 
 
 def test_unavailable_model_is_said_on_the_console(tmp_path: Path, capsys) -> None:
-    from corpus_audit.pipeline.cli import main
+    from corpus_audit.cli import main
 
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": SENTENCES["en"]}])
     assert main(["run", str(shard), "--output", str(tmp_path / "o"), "--toxicity-model", str(tmp_path / "nope")]) == 0
@@ -334,7 +334,7 @@ def test_bad_options_exit_2(tmp_path: Path, tiny_model: Path) -> None:
 def test_checkpoint_dir_with_scored_toxicity_is_refused_clearly(tmp_path: Path, tiny_model: Path, capsys) -> None:
     """Toxicity partials are combined after RunInference, outside per-split checkpoints: the
     combination is refused before anything is read or written, with a one-line reason."""
-    from corpus_audit.pipeline.cli import main
+    from corpus_audit.cli import main
 
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "hi"}])
     out = tmp_path / "o"

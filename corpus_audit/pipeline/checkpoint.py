@@ -37,6 +37,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -45,8 +46,13 @@ from typing import Any, Iterable
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from corpus_audit import __version__
 from corpus_audit.documents import ReadAccounting, ShardSplit
+from corpus_audit.errors import UsageError
 from corpus_audit.storage import ensure_parent_dir, file_sha256, join
+
+__all__ = ["FORMAT_VERSION", "MAX_ENTRY_BYTES", "CheckpointEncodingError", "RestoredSplit", "SplitCheckpoints",
+           "decode_value", "encode_value", "plan_checkpoints", "settings_fingerprint"]
 
 LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
@@ -202,6 +208,17 @@ class SplitCheckpoints:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["directory"], state["fingerprint"])
 
+    def create_directory(self) -> None:
+        """Create a local checkpoint directory (an object-store prefix needs none)."""
+        if "://" in self.directory:
+            return
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise UsageError(f"--checkpoint-dir exists and is not a directory: {self.directory}")
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create --checkpoint-dir {self.directory}: {exc.strerror or exc}") from exc
+
     # -- keys ----------------------------------------------------------------------------
     def split_identity(self, split: ShardSplit) -> dict[str, Any]:
         content = self._content_hashes.get(split.path)
@@ -285,8 +302,6 @@ class SplitCheckpoints:
 
 def _directory_sha256(path: str) -> str:
     """Content hash of a saved Hugging Face dataset directory (every file, sorted)."""
-    import os
-
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(path):
         dirs.sort()
@@ -297,14 +312,13 @@ def _directory_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def open_checkpoints(directory: str, output_dir: str, analyses: list, read_config: Any,
-                     limit: int | None, create: bool = True) -> SplitCheckpoints:
-    """Check ``--checkpoint-dir`` and fingerprint the run's result-affecting settings."""
-    import os
+def plan_checkpoints(directory: str, output_dir: str, analyses: list, read_config: Any,
+                     limit: int | None) -> SplitCheckpoints:
+    """Check ``--checkpoint-dir`` against the run and fingerprint its result-affecting settings.
 
-    from corpus_audit import __version__
-    from corpus_audit.errors import UsageError
-
+    Touches nothing (a dry run, or a plan that is never run, leaves no directory behind):
+    the directory is created by `SplitCheckpoints.create_directory` when the run starts.
+    """
     if limit is not None:
         raise UsageError("--checkpoint-dir cannot be combined with --limit (a limited run reads splits partially)")
     remote = "://" in directory
@@ -313,13 +327,6 @@ def open_checkpoints(directory: str, output_dir: str, analyses: list, read_confi
     inside = (directory.rstrip(separator) + separator).startswith(output_dir.rstrip(separator) + separator)
     if inside:
         raise UsageError(f"--checkpoint-dir must not be inside --output (a new run clears {output_dir})")
-    if not remote and create:
-        if os.path.exists(directory) and not os.path.isdir(directory):
-            raise UsageError(f"--checkpoint-dir exists and is not a directory: {directory}")
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create --checkpoint-dir {directory}: {exc.strerror or exc}") from exc
     settings = {
         "corpus_audit_version": __version__,
         "checkpoint_format": FORMAT_VERSION,

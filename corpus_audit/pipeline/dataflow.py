@@ -16,14 +16,18 @@ import contextlib
 import os
 from typing import Any, Iterator
 
-from corpus_audit.pipeline.readers import InputFile, detect_format, expand_inputs
 from corpus_audit.errors import UsageError
+from corpus_audit.pipeline.readers import InputFile, detect_format, expand_inputs
+
+__all__ = ["SHIPPING_OPTIONS", "check_dataflow_options", "dry_run", "dry_run_inputs", "format_summary", "is_dataflow",
+           "make_pipeline", "offline_validation"]
 
 #: What Dataflow workers need to import corpus-audit (one of these must be given).
 SHIPPING_OPTIONS = ("--setup_file", "--extra_package", "--sdk_container_image")
 
 
 def is_dataflow(runner: str) -> bool:
+    """Whether ``--runner`` names Google Cloud Dataflow."""
     return "dataflow" in runner.lower()
 
 
@@ -146,6 +150,7 @@ def dry_run(pipeline, options, config) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
+    """The dry run's job summary as printed on stdout."""
     lines = ["corpus-audit: dry run: the pipeline was built and validated; nothing was submitted, read or written"]
     for key, value in summary.items():
         if key == "primitive_transforms":

@@ -12,22 +12,13 @@ import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from corpus_audit.stats import PERCENT_DECIMALS
 from corpus_audit.storage import join, write_bytes
 
+__all__ = ["table_to_csv", "table_to_markdown", "table_to_parquet", "write_table"]
+
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _format_cell(value: object, column: str) -> str:

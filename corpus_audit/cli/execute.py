@@ -1,0 +1,73 @@
+"""Executing a `RunPlan`: set up (checkpoint directory, stage models, output directory),
+build the Beam pipeline and run it — or, for ``--dry-run``, validate it and print the job."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from corpus_audit.cli.outputs import prepare_output_dir
+from corpus_audit.cli.plan import RunPlan
+from corpus_audit.errors import UsageError
+from corpus_audit.pipeline import dataflow
+from corpus_audit.pipeline.assembly import build_pipeline
+from corpus_audit.pipeline.scoring import inference_analysis
+
+__all__ = ["announce", "execute", "prepare_analyses"]
+
+
+def execute(plan: RunPlan, started: float | None = None) -> float | None:
+    """Run ``plan``'s pipeline to the end; the seconds since ``started`` (default: when the
+    pipeline is built). None for a dry run, after printing its job summary on stdout."""
+    if plan.checkpoints is not None and not plan.dry_run:
+        plan.checkpoints.create_directory()
+    prepare_analyses(plan)
+    pipeline = dataflow.make_pipeline(plan.options, plan.dry_run)  # Beam validates the options here
+    if not plan.dry_run:
+        prepare_output_dir(plan.output_dir)  # last: nothing is deleted before every check has passed
+    config = plan.audit_config()
+    announce(plan)
+    _quiet_beam_logging()
+    started = time.time() if started is None else started
+    build_pipeline(pipeline, config)
+    if plan.dry_run:
+        print(dataflow.format_summary(dataflow.dry_run(pipeline, plan.options, config)))
+        return None
+    result = pipeline.run()
+    result.wait_until_finish()
+    return time.time() - started
+
+
+def prepare_analyses(plan: RunPlan) -> None:
+    """Each stage's run-wide preparation (e.g. load the toxicity model: may raise
+    `UsageError` with --require-toxicity), and what a prepared stage rules out."""
+    for analysis in plan.analyses:
+        analysis.prepare_run()
+    if plan.checkpoints is not None and inference_analysis(plan.analyses) is not None:
+        # Scores are combined after RunInference, outside the per-split results a checkpoint keeps.
+        raise UsageError("--checkpoint-dir cannot be used with a scored toxicity stage yet; run the toxicity "
+                         "stage in a run of its own (--stages toxicity) without --checkpoint-dir")
+
+
+def announce(plan: RunPlan) -> None:
+    """The console lines before the run: files not read, what runs where, stage warnings."""
+    if plan.quiet:
+        return
+    if plan.ignored:
+        print(f"corpus-audit: not reading {len(plan.ignored)} file(s) with unsupported suffixes or in hidden "
+              f"directories (listed in summary.json), e.g. {plan.ignored[0]}",
+              file=sys.stderr)
+    print(f"corpus-audit: {len(plan.inputs)} input file(s), stages {','.join(plan.stage_names)}, "
+          f"runner {plan.runner}" + (f" ({plan.workers} workers)" if plan.workers > 1 else ""),
+          file=sys.stderr, flush=True)
+    for analysis in plan.analyses:
+        warning = analysis.run_warning()
+        if warning:
+            print(f"corpus-audit: WARNING: {warning}", file=sys.stderr, flush=True)
+
+
+def _quiet_beam_logging() -> None:
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)

