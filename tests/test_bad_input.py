@@ -170,15 +170,16 @@ def test_parquet_undecodable_cell_skips_only_that_row(tmp_path: Path) -> None:
 
 def test_corrupt_row_group_counts_every_lost_row() -> None:
     from corpus_audit.documents import ReadAccounting
-    from corpus_audit.pipeline.readers import ReadConfig, _BatchBuilder, _read_arrow_batches
+    from corpus_audit.pipeline.readers import BatchBuilder, ReadConfig
+    from corpus_audit.pipeline.readers.arrow import read_arrow_batches
 
     def batches():
         yield pa.record_batch({"text": [SENTENCES["en"]] * 3})
         raise OSError("Corrupt snappy compressed data.")
 
     accounting = ReadAccounting()
-    builder = _BatchBuilder("s.parquet", ReadConfig(), accounting)
-    items = list(_read_arrow_batches(batches(), ["text"], 100, builder, None, expected_rows=10))
+    builder = BatchBuilder("s.parquet", ReadConfig(), accounting)
+    items = list(read_arrow_batches(batches(), ["text"], 100, builder, None, expected_rows=10))
     assert accounting.documents_read == 10
     assert accounting.documents_skipped == {"truncated_or_corrupt_file": 7}
     assert items[0].position == 103 and "7 rows from here unreadable" in items[0].detail
@@ -191,9 +192,9 @@ def test_string_view_and_dictionary_text_columns_are_measured(tmp_path: Path) ->
     summary, docs, _ = audit(tmp_path, tmp_path / "dict.parquet", extra=("--max-document-bytes", "20"), exit_code=1)
     assert summary["documents_skipped"] == {"document_too_large": 2}
     view = pa.table({"text": pa.array([text], pa.string_view())})
-    from corpus_audit.pipeline.readers import _text_values
+    from corpus_audit.pipeline.readers.arrow import text_values
 
-    assert _text_values(view.column("text").chunk(0)) == ([text], [len(text.encode())])
+    assert text_values(view.column("text").chunk(0)) == ([text], [len(text.encode())])
 
 
 def test_symlinked_directories_are_followed_and_hidden_files_listed(tmp_path: Path) -> None:

@@ -1,0 +1,130 @@
+"""JSON lines (``.jsonl`` / ``.ndjson``, optionally ``.gz`` / ``.zst`` / ``.zstd``): one record per line.
+
+Counts: every non-blank line is one record read; blank lines are ignored (counted in
+``blank_lines_ignored``, not as records). Skips: lines over ``--max-document-bytes``,
+invalid UTF-8, malformed JSON, JSON that is not an object, plus `BatchBuilder`'s
+missing/non-string/empty text; an unreadable file, a truncated stream (the records before
+the break are kept) and a file without records are one skip each.
+"""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from corpus_audit.documents import (
+    SKIP_EMPTY_FILE,
+    SKIP_INVALID_UTF8,
+    SKIP_MALFORMED_JSON,
+    SKIP_NOT_AN_OBJECT,
+    SKIP_TOO_LARGE,
+    SKIP_TRUNCATED_FILE,
+    SKIP_UNREADABLE_FILE,
+    ReadAccounting,
+    ShardSplit,
+    SkipRecord,
+)
+from corpus_audit.pipeline.readers.base import (
+    BatchBuilder,
+    FormatSpec,
+    ReadItems,
+    budget_left,
+    register_format,
+)
+from corpus_audit.pipeline.readers.compression import OversizedLine, bounded_lines, open_decompressed, stream_errors
+
+__all__ = ["FORMAT_JSONL", "SUFFIXES", "parse_json_fallback", "read_jsonl"]
+
+FORMAT_JSONL = "jsonl"
+SUFFIXES = (".jsonl.zstd", ".ndjson.zst", ".ndjson.gz", ".jsonl.zst", ".jsonl.gz", ".ndjson", ".jsonl")
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> ReadItems:
+    """Every line of a (compressed) JSONL file; the record number is the line number."""
+    start_read = builder.accounting.documents_read
+    position = -1
+    records = 0
+    try:
+        stream, raw = open_decompressed(split.path)
+    except Exception as exc:  # noqa: BLE001 - any open failure is reported, not raised
+        yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
+        return
+    try:
+        with raw, stream:
+            for position, line in enumerate(bounded_lines(stream, builder.config.max_document_bytes + 1)):
+                if not budget_left(builder, start_read, budget):
+                    break
+                if position == 0 and line.startswith(_UTF8_BOM):
+                    line = line[len(_UTF8_BOM):]
+                if line.isspace() or not line:
+                    builder.accounting.blank_lines_ignored += 1
+                    continue
+                records += 1
+                skipped = _add_line(builder, position, line)
+                if skipped is not None:
+                    yield skipped
+                elif builder.full():
+                    yield builder.take()
+    except stream_errors() as exc:
+        yield builder.skip(position + 1, SKIP_TRUNCATED_FILE,
+                           detail=f"{type(exc).__name__}: {exc} (after {records} records)")
+        return
+    if records == 0 and budget_left(builder, start_read, budget):
+        yield builder.skip(0, SKIP_EMPTY_FILE, detail="no records in file")
+
+
+def _add_line(builder: BatchBuilder, position: int, line: bytes) -> SkipRecord | None:
+    """Count one non-blank line: add its record to the batch, or return why it is skipped."""
+    accounting = builder.accounting
+    config = builder.config
+    if isinstance(line, OversizedLine):
+        accounting.bytes_read += line.size
+        return builder.skip(position, SKIP_TOO_LARGE, bytes(line),
+                            detail=f"{line.size} bytes > --max-document-bytes {config.max_document_bytes}")
+    nbytes = len(line)
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        record, reason, detail = parse_json_fallback(line, accounting)
+        if record is None:
+            accounting.bytes_read += nbytes
+            return builder.skip(position, reason, line, detail=detail)
+    if not isinstance(record, dict):
+        accounting.bytes_read += nbytes
+        return builder.skip(position, SKIP_NOT_AN_OBJECT, line,
+                            detail=f"a JSON {type(record).__name__}, not an object")
+    text_field, group_by = config.text_field, config.group_by
+    return builder.add(position, record.get(text_field), record.get(config.id_field),
+                       record.get(group_by) if group_by else None, nbytes, present=text_field in record)
+
+
+def parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object | None, str, str]:
+    """Tell invalid UTF-8 from malformed JSON, and accept what only orjson refuses.
+
+    orjson rejects lone surrogate escapes (``"\\ud800"``), which are valid JSON; the standard
+    parser reads them and they are replaced with U+FFFD so that later stages can encode the
+    text (top-level string fields only; each replaced field counts in ``surrogates_replaced``).
+    Returns ``(record, "", "")`` or ``(None, reason, detail)``.
+    """
+    try:
+        decoded = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, SKIP_INVALID_UTF8, str(exc)
+    try:
+        record = json.loads(decoded)
+    except ValueError as exc:
+        return None, SKIP_MALFORMED_JSON, str(exc)
+    if isinstance(record, dict):
+        for key, value in record.items():
+            if isinstance(value, str):
+                fixed = value.encode("utf-8", "replace").decode("utf-8")
+                if fixed != value:
+                    record[key] = fixed
+                    accounting.surrogates_replaced += 1
+    return record, "", ""
+
+
+register_format(FormatSpec(FORMAT_JSONL, read_jsonl, SUFFIXES))
