@@ -46,7 +46,7 @@ from corpus_audit.pipeline.checkpoint import SplitCheckpoints
 from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits, read_split
 from corpus_audit.pipeline.tables import write_table
 from corpus_audit.storage import ensure_parent_dir, join, write_bytes
-from corpus_audit.transforms.base import Analysis, ReportContext
+from corpus_audit.transforms.base import Analysis, ReportContext, ScoredAnalysis
 
 LOG = logging.getLogger("corpus_audit")
 ACCOUNTING_KEY = "__accounting__"
@@ -385,10 +385,10 @@ class AuditWorkUnit(beam.DoFn):
 # ----------------------------------------------------------------------------- model inference
 
 
-def inference_analysis(analyses: list[Analysis]) -> Analysis | None:
+def inference_analysis(analyses: list[Analysis]) -> ScoredAnalysis | None:
     """The stage that scores documents through RunInference (toxicity), when its model is usable."""
     for analysis in analyses:
-        if analysis.inference_handler() is not None:
+        if isinstance(analysis, ScoredAnalysis) and analysis.inference_handler() is not None:
             return analysis
     return None
 
