@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
-from corpus_audit.transforms.toxicity import (ModelUnavailable, ToxicityCombineFn, nearest_rank,
-                                              toxic_label_index)
+from corpus_audit.transforms.toxicity import ToxicityCombineFn, nearest_rank
+from corpus_audit.transforms.toxicity_model import ModelUnavailable, toxic_label_index
 from corpus_audit.stats import wilson_interval
 
 torch = pytest.importorskip("torch")
@@ -350,7 +350,8 @@ def test_checkpoint_dir_with_scored_toxicity_is_refused_clearly(tmp_path: Path, 
 def test_axis_rows_from_the_descriptors_column() -> None:
     """Scores regrouped per document reach the per-axis rows via ``holistic_bias_axes``."""
     from corpus_audit.transforms.base import ReportContext
-    from corpus_audit.transforms.toxicity import ModelSettings, Toxicity
+    from corpus_audit.transforms.toxicity import Toxicity
+    from corpus_audit.transforms.toxicity_model import ModelSettings
 
     analysis = Toxicity(ModelSettings(model="unused"), sample_rate=1.0)
     analysis.unavailable_reason = None  # as if the model had loaded

@@ -13,7 +13,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.pipeline.document_writer import DocumentTableWriter
-from corpus_audit.transforms.base import Analysis
+from corpus_audit.transforms.base import Analysis, ScoredAnalysis
 
 if TYPE_CHECKING:
     from corpus_audit.pipeline.assembly import AuditConfig
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["WriteScoredDocuments", "inference_analysis"]
 
 
-def inference_analysis(analyses: Iterable[Analysis]) -> Analysis | None:
+def inference_analysis(analyses: Iterable[Analysis]) -> ScoredAnalysis | None:
     """The stage that scores documents through RunInference (toxicity), when its model is usable."""
     for analysis in analyses:
-        if analysis.inference_handler() is not None:
+        if isinstance(analysis, ScoredAnalysis) and analysis.inference_handler() is not None:
             return analysis
     return None
 

@@ -10,6 +10,9 @@ An analysis is one module in `corpus_audit.transforms` with one `Analysis` subcl
   depend on merge order and break byte-identical tables);
 * ``tables``: the output tables built from the combined accumulator.
 
+A stage that scores documents with a model (toxicity) subclasses `ScoredAnalysis`, which
+declares the hooks the pipeline calls around Beam's ``RunInference`` for it.
+
 The pipeline (`corpus_audit.pipeline.audit`) runs the registered stages in order on each
 batch, isolates a document an analysis raises on (it is skipped with reason
 ``stage_error:<name>``), and feeds each analysis' CombineFn with its batch inputs.
@@ -21,7 +24,7 @@ import argparse
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
@@ -29,7 +32,10 @@ import pyarrow as pa
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
 
-__all__ = ["Analysis", "ReportContext", "Table", "UsageError", "snake_case"]
+if TYPE_CHECKING:  # apache_beam.ml takes ~1.2 s to import: only runs that score import it
+    from apache_beam.ml.inference.base import ModelHandler
+
+__all__ = ["Analysis", "ReportContext", "ScoredAnalysis", "Table", "UsageError", "snake_case"]
 
 
 def snake_case(name: str) -> str:
@@ -119,7 +125,58 @@ class Analysis(ABC):
         """Counts merged into ``summary.json`` → ``stages.<name>`` at the end of the run."""
         return {}
 
-    def inference_handler(self) -> Any:
-        """A Beam RunInference ``ModelHandler`` when this stage scores documents with a model
-        after the per-batch analyses (toxicity); None otherwise."""
-        return None
+
+class ScoredAnalysis(Analysis):
+    """A stage whose per-document values come from a model, scored by Beam ``RunInference``.
+
+    Every hook the pipeline (`corpus_audit.pipeline.audit`) calls for such a stage, in the
+    order it calls them (the stage is found by ``isinstance`` and a handler that is not None):
+
+    1. on the launcher, `inference_handler`: the ``ModelHandler`` given to ``RunInference``;
+       None means this run does not score, and the stage runs like any `Analysis`
+       (``annotate`` rows written with the others, ``combine_input`` into its CombineFn);
+    2. per batch, ``annotate`` as for every stage (placeholders: the scores come later); its
+       ``combine_input`` is **not** called while a handler is used;
+    3. per batch, `inference_request`: the element ``RunInference`` scores, instead of the
+       batch's rows being written by the reading DoFn;
+    4. per scored element, `apply_predictions`: the rows to write (``documents/<split>-b<batch>``)
+       and the input for this stage's ``combine_fn`` (the only input it gets in a scored run);
+    5. at the end, ``tables``, ``run_statistics`` and ``settings`` as for every stage.
+
+    The handler and the elements travel between workers: keep them picklable, and the
+    elements small (document rows without text, plus only what the model needs).
+    """
+
+    @abstractmethod
+    def inference_handler(self) -> "ModelHandler | None":
+        """The ``ModelHandler`` scoring this stage's elements, or None when the model is not
+        usable this run (e.g. it could not be loaded in ``prepare_run``).
+
+        Called on the launcher after ``prepare_run``, several times: to find the scored stage
+        (the CLI, to refuse ``--checkpoint-dir`` with one; the DoFns, as they are built) and to
+        build ``RunInference``. Every call of a run must agree on None or not None; import heavy
+        modules here, not at module level, so runs that do not score stay fast.
+        """
+
+    @abstractmethod
+    def inference_request(self, split_key: str, batch_index: int, batch: DocumentBatch,
+                          rows: dict[str, list]) -> dict[str, Any]:
+        """The ``RunInference`` element for one batch, after every stage's ``annotate``.
+
+        Called by the reading DoFn once per batch with documents left, ``batch_index``
+        counting those batches within the split ``split_key``. ``rows`` are the batch's
+        ``documents/`` columns (every stage's fields, this one's still placeholders). Must
+        return a dict with at least ``split_key`` and ``batch_index`` (as given: they name the
+        documents file) and whatever `apply_predictions` needs (typically ``rows``).
+        """
+
+    @abstractmethod
+    def apply_predictions(self, element: dict[str, Any], predictions: Any) -> tuple[dict[str, list], Any]:
+        """The scored element as ``(rows, combine_input)``.
+
+        Called once per element after ``RunInference``, with the element `inference_request`
+        built and the handler's prediction for it (``PredictionResult.inference``). ``rows``
+        are the ``documents/`` columns to write, the scores filled in (same columns as the
+        ``rows`` given to `inference_request`; do not mutate the element, copy it);
+        ``combine_input`` is added to a fresh accumulator of ``combine_fn()``.
+        """

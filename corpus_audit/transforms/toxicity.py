@@ -25,6 +25,11 @@ How it runs (the design)
     its score, without a join or a second pass over the document files. The model is
     loaded by RunInference once per worker process and shared by its threads.
 
+    Three modules: this one (the `ScoredAnalysis`: options, sampling, the inference
+    elements, the CombineFn, the tables), `toxicity_model` (settings, loading and scoring of
+    the classifier) and `toxicity_inference` (the RunInference ``ModelHandler``, imported only
+    by runs that score). Both of the others import `toxicity_model`; neither imports this one.
+
     The model is also loaded once on the launching machine (`prepare_run`): when it cannot be
     loaded (no hub, no cache, pickle-only weights, unknown toxic label) the run goes on
     without this stage's inference: ``summary.json`` has ``status: not_computed`` and the
@@ -44,26 +49,42 @@ import argparse
 import hashlib
 import logging
 import math
-import os
-import socket
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.stats import percent, wilson_interval
-from corpus_audit.storage import file_sha256
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table
+from corpus_audit.stats import percent, wilson_interval
+from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
+from corpus_audit.transforms.toxicity_model import (
+    DEFAULT_MODEL,
+    ModelSettings,
+    ModelUnavailable,
+    keep_launcher_model,
+    load_classifier,
+)
 
 if TYPE_CHECKING:
     from corpus_audit.transforms.toxicity_inference import ToxicityModelHandler
 
-DEFAULT_MODEL = "tomh/toxigen_hatebert"
+__all__ = [
+    "DEFAULT_BINS",
+    "DEFAULT_SAMPLE_RATE",
+    "MEAN_SCALE",
+    "QUANTILES",
+    "QUANTILE_SCALE",
+    "TOXIC_THRESHOLD",
+    "Toxicity",
+    "ToxicityCombineFn",
+    "document_lines",
+    "is_sampled",
+    "nearest_rank",
+    "sample_threshold",
+]
+
 DEFAULT_SAMPLE_RATE = 0.10
 DEFAULT_BINS = 10
 TOXIC_THRESHOLD = 0.5
@@ -72,14 +93,6 @@ MEAN_SCALE = 1_000_000
 #: Quantiles are nearest-rank over scores rounded to 1e-4 (a sparse histogram of 10,001 bins).
 QUANTILE_SCALE = 10_000
 QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999))
-#: Padded tokens per forward pass (lines x longest line of the batch).
-DEFAULT_TOKEN_BUDGET_CPU = 1_024  # small batches stay in cache: 2x faster than 8,192 on CPU (bench)
-DEFAULT_TOKEN_BUDGET_CUDA = 65_536
-#: Lines handed to one run_inference call at most (RunInference batches elements up to this weight).
-LINES_PER_CALL = 4_096
-#: Labels naming the toxic class (lower-cased, '-', '_' and spaces removed), see `toxic_label_index`.
-_TOXIC_WORDS = ("toxic", "hate", "hateful", "offensive", "abusive")
-_NEGATIONS = ("non", "not", "no")
 _SAMPLE_SPACE = 1 << 64
 
 
@@ -92,10 +105,6 @@ class _BeamMemoryWarningFilter(logging.Filter):
 
 
 logging.getLogger().addFilter(_BeamMemoryWarningFilter())
-
-
-class ModelUnavailable(Exception):
-    """The toxicity model cannot be used; the message says why (shown to the user)."""
 
 
 # ----------------------------------------------------------------------------- sampling, lines
@@ -117,231 +126,6 @@ def is_sampled(doc_id: str, threshold: int) -> bool:
 def document_lines(text: str) -> list[str]:
     """The non-blank lines of a document (SPEC §1), stripped of surrounding whitespace."""
     return [line.strip() for line in text.split("\n") if line.strip()]
-
-
-# ----------------------------------------------------------------------------- model
-
-
-def toxic_label_index(id2label: Mapping[int, str]) -> int:
-    """The index of the toxic class from ``config.id2label``.
-
-    Rule: the one label whose name (lower-cased, without ``-``, ``_`` and spaces) contains
-    toxic/hate/hateful/offensive/abusive and does not start with non/not/no (so ``non-toxic``
-    and ``NOT_HATE`` are the other class); failing that, a two-class model with the default
-    names ``LABEL_0``/``LABEL_1`` uses 1 (ToxiGen's HateBERT: ``LABEL_1`` = toxic). Anything
-    else is ambiguous: pass ``--toxicity-label-index``.
-    """
-    labels = {int(index): str(label) for index, label in id2label.items()}
-    candidates = []
-    for index, label in labels.items():
-        name = label.lower().replace("-", "").replace("_", "").replace(" ", "")
-        if any(word in name for word in _TOXIC_WORDS) and not name.startswith(_NEGATIONS):
-            candidates.append(index)
-    if len(candidates) == 1:
-        return candidates[0]
-    if sorted(labels.values()) == ["LABEL_0", "LABEL_1"]:
-        return 1
-    raise ModelUnavailable(f"cannot tell which label is toxic from id2label {labels}; "
-                           "pass --toxicity-label-index")
-
-
-def _is_local(model: str) -> bool:
-    return os.path.isdir(model) or model.startswith((".", "/", "~")) or os.sep in model and os.path.exists(model)
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick TCP probe of the hub, so an offline machine fails in seconds, not after retries."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout):
-            return True
-    except OSError:
-        return False
-
-
-@dataclass
-class ModelSettings:
-    """How to load and run the classifier (picklable: travels to the workers)."""
-
-    model: str = DEFAULT_MODEL
-    label_index: int | None = None
-    allow_pickle_weights: bool = False
-    int8: bool = False
-    token_budget: int | None = None
-    device: str | None = None  # None: CUDA when available, else CPU
-    threads: int | None = None  # CPU threads; None: the cores this process may use
-
-
-@dataclass
-class LoadedClassifier:
-    """A loaded model with its tokenizer and what scoring needs to know."""
-
-    model: Any
-    tokenizer: Any
-    device: str
-    label_index: int
-    label_name: str
-    max_length: int
-    token_budget: int
-    autocast_dtype: Any = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def score_lines(self, lines: Sequence[str]) -> tuple[list[float], list[bool]]:
-        """Toxic-class probability of each line (truncated to ``max_length`` tokens) and
-        whether it was truncated. Lines are sorted by length and batched by token budget."""
-        import torch
-
-        if not lines:
-            return [], []
-        encoded = self.tokenizer(list(lines), truncation=True, max_length=self.max_length,
-                                 return_overflowing_tokens=True, stride=0)
-        # With overflow, a long line yields several rows; keep its first (the truncation)
-        # and count it as truncated.
-        first_row: dict[int, int] = {}
-        truncated = [False] * len(lines)
-        if "overflow_to_sample_mapping" not in encoded:  # a slow tokenizer: measure separately
-            encoded = self.tokenizer(list(lines), truncation=True, max_length=self.max_length)
-            full = self.tokenizer(list(lines))["input_ids"]
-            encoded["overflow_to_sample_mapping"] = list(range(len(lines)))
-            truncated = [len(ids) > self.max_length for ids in full]
-        for row, line_index in enumerate(encoded["overflow_to_sample_mapping"]):
-            if line_index in first_row:
-                truncated[line_index] = True
-            else:
-                first_row[line_index] = row
-        ids = [encoded["input_ids"][first_row[i]] for i in range(len(lines))]
-        has_types = "token_type_ids" in encoded
-        types = [encoded["token_type_ids"][first_row[i]] for i in range(len(lines))] if has_types else None
-        order = sorted(range(len(lines)), key=lambda i: (-len(ids[i]), i))
-        scores = [0.0] * len(lines)
-        pad_id = self.tokenizer.pad_token_id or 0
-        start = 0
-        with torch.inference_mode():
-            while start < len(order):
-                longest = len(ids[order[start]])
-                count = max(1, min(len(order) - start, self.token_budget // max(longest, 1)))
-                chunk = order[start:start + count]
-                input_ids = torch.full((count, longest), pad_id, dtype=torch.long)
-                attention = torch.zeros((count, longest), dtype=torch.long)
-                token_types = torch.zeros((count, longest), dtype=torch.long) if has_types else None
-                for row, i in enumerate(chunk):
-                    n = len(ids[i])
-                    input_ids[row, :n] = torch.tensor(ids[i], dtype=torch.long)
-                    attention[row, :n] = 1
-                    if token_types is not None:
-                        token_types[row, :n] = torch.tensor(types[i], dtype=torch.long)
-                inputs = {"input_ids": input_ids, "attention_mask": attention}
-                if token_types is not None:
-                    inputs["token_type_ids"] = token_types
-                inputs = {name: tensor.to(self.device, non_blocking=True) for name, tensor in inputs.items()}
-                if self.autocast_dtype is not None:
-                    with torch.autocast(device_type="cuda", dtype=self.autocast_dtype):
-                        logits = self.model(**inputs).logits
-                else:
-                    logits = self.model(**inputs).logits
-                probabilities = logits.float().softmax(dim=-1)[:, self.label_index].cpu().tolist()
-                for i, probability in zip(chunk, probabilities):
-                    scores[i] = float(probability)
-                start += count
-        return scores, truncated
-
-
-def _weights_file(directory: str) -> tuple[str | None, str]:
-    for name, kind in (("model.safetensors", "safetensors"), ("model.safetensors.index.json", "safetensors"),
-                       ("pytorch_model.bin", "pickle"), ("pytorch_model.bin.index.json", "pickle")):
-        if os.path.isfile(os.path.join(directory, name)):
-            return os.path.join(directory, name), kind
-    return None, "unknown"
-
-
-def load_classifier(settings: ModelSettings) -> LoadedClassifier:
-    """Load tokenizer and model with ``from_pretrained`` (never ``trust_remote_code``;
-    safetensors only unless pickle weights are allowed). Raises `ModelUnavailable`."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    source = os.path.expanduser(settings.model)
-    local = _is_local(source)
-    if local and not os.path.isdir(source):
-        raise ModelUnavailable(f"model directory not found: {source}")
-    if local and not settings.allow_pickle_weights and _weights_file(source)[1] == "pickle":
-        raise ModelUnavailable(f"{settings.model} has only pickle (.bin) weights, no safetensors; "
-                               "pass --allow-pickle-weights to load them")
-    kwargs: dict[str, Any] = {"trust_remote_code": False,
-                              "use_safetensors": None if settings.allow_pickle_weights else True}
-    attempts = [{"local_files_only": True}] if local else [{"local_files_only": True}, {}]
-    errors: list[str] = []
-    model = tokenizer = None
-    for attempt in attempts:
-        if not attempt.get("local_files_only") and not _hub_reachable():
-            errors.append("the Hugging Face hub is unreachable (offline or HF_HUB_OFFLINE set)")
-            break
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **attempt)
-            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs, **attempt)
-            break
-        except Exception as exc:  # noqa: BLE001 - OSError/ValueError/EnvironmentError from the hub or files
-            message = " ".join(str(exc).split())
-            if "safetensors" in message.lower() and not settings.allow_pickle_weights:
-                raise ModelUnavailable(f"{settings.model} has no safetensors weights (only pickle .bin files?); "
-                                       f"pass --allow-pickle-weights to load them ({message[:200]})") from exc
-            errors.append(("not in the local cache" if attempt.get("local_files_only") and not local
-                           else message[:300]))
-    if model is None:
-        raise ModelUnavailable(f"cannot load toxicity model {settings.model}: " + "; ".join(errors))
-    if settings.label_index is not None:
-        if not 0 <= settings.label_index < model.config.num_labels:
-            raise ModelUnavailable(f"--toxicity-label-index {settings.label_index} out of range for a model "
-                                   f"with {model.config.num_labels} labels")
-        label_index = settings.label_index
-    else:
-        label_index = toxic_label_index(model.config.id2label)
-    max_length = min(int(getattr(model.config, "max_position_embeddings", 512) or 512),
-                     int(tokenizer.model_max_length) if tokenizer.model_max_length < 1e9 else 10**9)
-    device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    autocast_dtype = None
-    model.eval()
-    if device.startswith("cuda"):
-        model.to(device)
-        autocast_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        torch.set_num_threads(settings.threads or len(os.sched_getaffinity(0)))
-        if settings.int8:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    budget = settings.token_budget or (DEFAULT_TOKEN_BUDGET_CUDA if device.startswith("cuda")
-                                       else DEFAULT_TOKEN_BUDGET_CPU)
-    directory = source if local else getattr(model.config, "_name_or_path", source)
-    weights, weights_format = _weights_file(directory) if os.path.isdir(directory) else (None, "unknown")
-    info = {
-        "model_directory": directory if os.path.isdir(directory) else None,
-        "weights_format": weights_format,
-        "weights_sha256": file_sha256(weights) if weights and weights.endswith((".safetensors", ".bin")) else None,
-        "model_type": model.config.model_type,
-        "num_labels": model.config.num_labels,
-        "id2label": {str(k): v for k, v in model.config.id2label.items()},
-    }
-    return LoadedClassifier(model, tokenizer, device, label_index, str(model.config.id2label[label_index]),
-                            max_length, budget, autocast_dtype, info)
-
-
-# ----------------------------------------------------------------------------- RunInference
-
-
-#: The model `Toxicity.prepare_run` loaded, kept for this process' first `load_model` (one entry).
-_LAUNCHER_MODEL: dict[tuple, LoadedClassifier] = {}
-
-
-def _settings_key(settings: ModelSettings) -> tuple:
-    return tuple(sorted(vars(settings).items()))
-
-
-def _element_lines(element: dict) -> int:
-    return max(1, sum(len(lines) for _, lines in element["requests"]))
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -422,7 +206,7 @@ def nearest_rank(fine: Mapping[int, int], total: int, q: float) -> float:
 # ----------------------------------------------------------------------------- the analysis
 
 
-class Toxicity(Analysis):
+class Toxicity(ScoredAnalysis):
     """HateBERT (ToxiGen) toxicity of a hash-sampled share of documents; tables
     ``toxicity_histogram`` and ``toxicity_summary``."""
 
@@ -503,8 +287,7 @@ class Toxicity(Analysis):
                            else None, "token_budget_used": loaded.token_budget}
         # Workers use the index found here (the same files), whatever the config says later.
         self.model_settings.label_index = loaded.label_index
-        _LAUNCHER_MODEL.clear()
-        _LAUNCHER_MODEL[_settings_key(self.model_settings)] = loaded
+        keep_launcher_model(self.model_settings, loaded)
 
     @property
     def available(self) -> bool:

@@ -1,7 +1,8 @@
 """The RunInference ``ModelHandler`` of the toxicity stage (`corpus_audit.transforms.toxicity`).
 
 Kept apart so that ``apache_beam.ml`` (about 1.2 s to import) is imported only by runs that
-score toxicity.
+score toxicity. It loads and runs the classifier of `toxicity_model` and knows the element
+format `Toxicity.inference_request` builds; it does not import the analysis.
 """
 
 from __future__ import annotations
@@ -11,15 +12,22 @@ from typing import Any, Iterable, Sequence
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from corpus_audit.transforms.toxicity import (
-    _LAUNCHER_MODEL,
-    LINES_PER_CALL,
+from corpus_audit.transforms.toxicity_model import (
     LoadedClassifier,
     ModelSettings,
-    _element_lines,
-    _settings_key,
     load_classifier,
+    take_launcher_model,
 )
+
+__all__ = ["LINES_PER_CALL", "ToxicityModelHandler", "element_lines"]
+
+#: Lines handed to one run_inference call at most (RunInference batches elements up to this weight).
+LINES_PER_CALL = 4_096
+
+
+def element_lines(element: dict) -> int:
+    """The weight of an inference element for RunInference's batching: its lines (at least 1)."""
+    return max(1, sum(len(lines) for _, lines in element["requests"]))
 
 
 class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
@@ -32,12 +40,12 @@ class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
 
     def __init__(self, settings: ModelSettings) -> None:
         # Batch "size" counts lines (element_size_fn), so one call holds up to LINES_PER_CALL lines.
-        super().__init__(min_batch_size=1, max_batch_size=LINES_PER_CALL, element_size_fn=_element_lines)
+        super().__init__(min_batch_size=1, max_batch_size=LINES_PER_CALL, element_size_fn=element_lines)
         self.settings = settings
 
     def load_model(self) -> LoadedClassifier:
         # In-process runners reuse the model the launcher loaded to check it (same settings).
-        reused = _LAUNCHER_MODEL.pop(_settings_key(self.settings), None)
+        reused = take_launcher_model(self.settings)
         return reused if reused is not None else load_classifier(self.settings)
 
     def run_inference(self, batch: Sequence[dict], model: LoadedClassifier,
