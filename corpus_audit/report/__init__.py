@@ -3,6 +3,11 @@
 
 ``write_report(run_dir)`` is what ``corpus-audit run`` calls at the end and what
 ``corpus-audit report RUN_DIR`` runs.
+
+Layout: ``run`` loads a run directory; ``sections/<stage>.py`` hold each analysis's report
+(tables, row selectors, plot, datasheet section), listed in ``sections.SECTION_MODULES`` and
+served by ``registry``; ``plots`` (matplotlib, imported lazily), ``datasheet`` and ``compare``
+iterate the registry; ``formatting`` and ``blocks`` are what the sections share.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from corpus_audit.report.metadata import MetadataError, load_metadata
 from corpus_audit.errors import ReportError
+from corpus_audit.report.metadata import MetadataError, load_metadata
+from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData, load_run
 from corpus_audit.storage import join, list_files
 
-__all__ = ["MetadataError", "ReportError", "RunData", "load_run", "write_datasheet",
-           "write_plots", "write_report"]
+__all__ = ["MetadataError", "ReportError", "ReportSection", "RunData", "default_registry", "load_run",
+           "write_datasheet", "write_plots", "write_report"]
 
 
 def _write(path: str, data: bytes) -> None:
@@ -30,9 +36,10 @@ def write_plots(run: RunData) -> list[str]:
 
     Plot files of a previous report that no longer apply (their table is gone) are removed.
     """
-    from corpus_audit.report.plots import PLOTS, render_plots
+    from corpus_audit.report.plots import render_plots
 
     files = render_plots(run)
+    plot_names = set(default_registry().plot_names())
     plots_dir = join(run.run_dir, "plots")
     written = []
     for name, data in files.items():
@@ -41,7 +48,7 @@ def write_plots(run: RunData) -> list[str]:
         written.append(path)
     stale = [path for path in list_files(plots_dir, "*")
              if os.path.basename(path) not in files
-             and os.path.splitext(os.path.basename(path))[0] in PLOTS]
+             and os.path.splitext(os.path.basename(path))[0] in plot_names]
     if stale:
         from apache_beam.io.filesystems import FileSystems
 

@@ -2,8 +2,9 @@
 ``summary.json`` and of every table, with the difference (B − A).
 
 Table rows are matched on their key columns (``language``, ``group``, ``axis`` + ``descriptor``,
-...). A row only one run has is shown as ``absent`` on the other side, with no difference:
-a language missing from a run is not the same statement as a language counted 0 times.
+...: each registered report section declares its tables' keys). A row only one run has is shown
+as ``absent`` on the other side, with no difference: a language missing from a run is not the
+same statement as a language counted 0 times.
 Percent differences are in percentage points.
 """
 
@@ -16,18 +17,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from corpus_audit.report.registry import default_registry
 from corpus_audit.report.run import RunData
 
-#: Key columns of the contract's tables; other tables key on their string columns.
-TABLE_KEYS = {
-    "languages": ("language",),
-    "pronouns": ("group",),
-    "descriptor_axes": ("axis",),
-    "descriptors": ("axis", "descriptor"),
-    "gender_gap": ("language",),
-    "toxicity_histogram": ("bin_lower", "bin_upper"),
-    "toxicity_summary": ("scope", "group"),
-}
+__all__ = ["ABSENT", "Row", "compare_runs", "render_csv", "render_markdown"]
+
 SUMMARY_NUMBERS = ("documents_read", "documents_analysed", "bytes_read", "input_files", "ignored_files_count",
                    "blank_lines_ignored", "lone_surrogates_replaced")
 ABSENT = "absent"
@@ -59,8 +53,10 @@ def _difference(a: Any, b: Any, metric: str) -> Any:
 
 
 def _keys(name: str, columns: list[str], rows: list[dict[str, Any]]) -> tuple[str, ...]:
-    if name in TABLE_KEYS:
-        return tuple(c for c in TABLE_KEYS[name] if c in columns)
+    """Key columns: the registered section's for its tables; other tables key on their string columns."""
+    table_keys = default_registry().tables()
+    if name in table_keys:
+        return tuple(c for c in table_keys[name] if c in columns)
     if name.startswith("languages_by_") and columns:
         return (columns[0], "language")
     sample = rows[0] if rows else {}
@@ -114,7 +110,7 @@ def _setting(value: Any) -> Any:
 
 def _table_order(run_a: RunData, run_b: RunData) -> list[str]:
     names = set(run_a.tables) | set(run_b.tables)
-    known = [name for name in TABLE_KEYS if name in names]
+    known = [name for name in default_registry().tables() if name in names]
     return known + sorted(names - set(known))
 
 

@@ -19,9 +19,11 @@ import pyarrow.parquet as pq
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import exists, join, list_files, read_bytes
 
-#: Tables of the output contract (SPEC §7) the reports know how to present.
-KNOWN_TABLES = ("languages", "pronouns", "descriptor_axes", "descriptors", "gender_gap",
-                "toxicity_histogram", "toxicity_summary")
+__all__ = ["MAX_SUMMARY_BYTES", "RunData", "load_run"]
+
+# The tables the reports present are the registered sections' (`registry.default_registry().tables()`);
+# every table of the run directory is loaded, known or not (``compare`` shows them all).
+
 #: summary.json larger than this is not a summary a run wrote.
 MAX_SUMMARY_BYTES = 50 * 1024 * 1024
 
@@ -46,6 +48,10 @@ class RunData:
     @property
     def stages(self) -> dict[str, Any]:
         return self.summary.get("stages") or {}
+
+    def stage_settings(self, name: str) -> dict[str, Any]:
+        """The settings ``summary.json`` records for stage ``name`` (empty when it did not run)."""
+        return self.stages.get(name) or {}
 
     def stage_ran(self, name: str) -> bool:
         """Whether the stage was part of the run (its settings are in summary.json)."""

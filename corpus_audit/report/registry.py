@@ -1,0 +1,136 @@
+"""The registry of report sections: each analysis's tables, plot and datasheet section as one object.
+
+``run.py``, ``plots.py``, ``datasheet.py`` and ``compare.py`` iterate the registry instead of
+naming stages, so an analysis's report is its module under ``report/sections/`` plus its name
+in ``sections.SECTION_MODULES``. The section modules are imported on first use of `registry`
+(not when this module is imported): they import the datasheet's blocks, and the plots'
+drawing code (matplotlib) only inside their plot functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from matplotlib.figure import Figure
+
+    from corpus_audit.report.datasheet import DatasheetBuilder
+    from corpus_audit.report.run import RunData
+
+__all__ = ["ReportRegistry", "ReportSection", "available_plots", "default_registry"]
+
+
+def _nothing(run: RunData) -> list:
+    return []
+
+
+@dataclass(frozen=True, eq=False)
+class ReportSection:
+    """What the reports know about one analysis stage."""
+
+    #: Registry key, and the plot's file name (``plots/<name>.png``).
+    name: str
+    #: The stage's name in ``summary.json`` (``stages``, ``settings.stages``).
+    stage: str
+    #: The datasheet's heading for the section.
+    title: str
+    #: What the stage does, for the "Not run: ... was not part of this run" line.
+    description: str
+    #: The tables the section presents → their key columns (how ``compare`` matches rows).
+    #: The datasheet section needs every one of them; without them it says "not run / not computed".
+    tables: Mapping[str, tuple[str, ...]]
+    #: Adds the section's blocks to the datasheet (after its heading, when its tables exist).
+    datasheet: Callable[[DatasheetBuilder], None]
+    #: Draws the plot; ``None`` when the run has nothing to draw.
+    plot: Callable[[RunData], Figure | None] | None = None
+    #: Whether ``plot`` draws something for this run (cheap: no drawing).
+    plottable: Callable[[RunData], bool] | None = None
+    #: One-sentence measured facts for the datasheet's "Uses" section.
+    facts: Callable[[RunData], list[str]] = field(default=_nothing)
+    #: Rows (``[quantity, value]``) the section adds to the datasheet's "Size" table.
+    size_rows: Callable[[RunData], list[list[str]]] = field(default=_nothing)
+
+    def __post_init__(self) -> None:
+        if (self.plot is None) != (self.plottable is None):
+            raise ValueError(f"report section {self.name!r}: plot and plottable go together")
+        if not self.tables:
+            raise ValueError(f"report section {self.name!r} presents no table")
+
+    def has_plot(self, run: RunData) -> bool:
+        """Whether this run gets the section's plot."""
+        return self.plottable is not None and self.plottable(run)
+
+
+class ReportRegistry:
+    """Report sections by name, in registration order (the datasheet's, the plots' and compare's)."""
+
+    def __init__(self, sections: list[ReportSection] | tuple[ReportSection, ...] = ()) -> None:
+        self._sections: dict[str, ReportSection] = {}
+        self._tables: dict[str, str] = {}
+        for section in sections:
+            self.add(section)
+
+    def add(self, section: ReportSection) -> ReportSection:
+        """Register ``section``; a name or table another section has is an error."""
+        if not isinstance(section, ReportSection):
+            raise TypeError(f"not a ReportSection: {section!r}")
+        if section.name in self._sections:
+            raise ValueError(f"report section {section.name!r} is registered twice")
+        for table in section.tables:
+            if table in self._tables:
+                raise ValueError(f"table {table!r} of section {section.name!r} is already presented by "
+                                 f"section {self._tables[table]!r}")
+            self._tables[table] = section.name
+        self._sections[section.name] = section
+        return section
+
+    def get(self, name: str) -> ReportSection:
+        try:
+            return self._sections[name]
+        except KeyError:
+            raise KeyError(f"no report section {name!r}; registered: {', '.join(self._sections)}") from None
+
+    def __iter__(self) -> Iterator[ReportSection]:
+        return iter(self._sections.values())
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+    def names(self) -> list[str]:
+        return list(self._sections)
+
+    def plot_names(self) -> list[str]:
+        """Names of the sections that draw a plot (the files ``plots/`` may hold)."""
+        return [section.name for section in self if section.plot is not None]
+
+    def tables(self) -> dict[str, tuple[str, ...]]:
+        """Every table a section presents → its key columns, in section order."""
+        return {table: keys for section in self for table, keys in section.tables.items()}
+
+    def available_plots(self, run: RunData) -> list[str]:
+        """Names of the plots this run gets (cheap: no drawing)."""
+        return [section.name for section in self if section.has_plot(run)]
+
+
+@functools.lru_cache(maxsize=None)
+def default_registry() -> ReportRegistry:
+    """The registry of the modules listed in ``corpus_audit.report.sections.SECTION_MODULES``."""
+    from corpus_audit.report import sections
+
+    loaded = []
+    for module_name in sections.SECTION_MODULES:
+        module = importlib.import_module(f"{sections.__name__}.{module_name}")
+        section = getattr(module, "SECTION", None)
+        if not isinstance(section, ReportSection):
+            raise TypeError(f"{module.__name__} defines no SECTION (a ReportSection)")
+        loaded.append(section)
+    return ReportRegistry(loaded)
+
+
+def available_plots(run: RunData) -> list[str]:
+    """Names of the plots the registered sections draw for this run (cheap: no drawing)."""
+    return default_registry().available_plots(run)

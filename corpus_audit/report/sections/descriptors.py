@@ -1,0 +1,124 @@
+"""Report of the ``descriptors`` stage: the ``descriptor_axes`` and ``descriptors`` tables
+(HolisticBias, Llama 2 Table 9b), their plot and datasheet section."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from corpus_audit.report.blocks import Paragraph, TableBlock, code
+from corpus_audit.report.formatting import fmt_int, fmt_percent
+from corpus_audit.report.registry import ReportSection
+from corpus_audit.report.run import RunData
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from matplotlib.figure import Figure
+
+    from corpus_audit.report.datasheet import DatasheetBuilder
+
+__all__ = ["SECTION", "TOP_DESCRIPTORS", "by_axis", "datasheet", "plot", "top_descriptors"]
+
+#: Descriptors shown per axis, in the plot and the datasheet.
+TOP_DESCRIPTORS = 5
+
+
+def by_axis(run: RunData) -> dict[str, list[dict[str, Any]]]:
+    """The ``descriptors`` rows grouped by axis, in table order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in run.table("descriptors") or []:
+        grouped.setdefault(str(row["axis"]), []).append(row)
+    return grouped
+
+
+def _rank(row: dict[str, Any]) -> int:
+    rank = row.get("rank")
+    return int(rank) if rank is not None else 1 << 30
+
+
+def top_descriptors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An axis' `TOP_DESCRIPTORS` found descriptors: by rank, then most documents, then name."""
+    ranked = sorted(rows, key=lambda r: (_rank(r), -int(r["documents"]), str(r["descriptor"])))
+    return [r for r in ranked if int(r["documents"]) > 0][:TOP_DESCRIPTORS]
+
+
+def plottable(run: RunData) -> bool:
+    return bool(run.table("descriptor_axes")) and run.table("descriptors") is not None
+
+
+def _label(descriptor: str, axis: str) -> str:
+    prefix = f"{axis}:"
+    label = descriptor[len(prefix):] if descriptor.startswith(prefix) else descriptor
+    return label if len(label) <= 24 else label[:23] + "…"
+
+
+def plot(run: RunData) -> Figure | None:
+    from corpus_audit.report.plots import add_title, corpus_title, hbar_percent, layout, new_figure, percent_note
+
+    axes_rows = run.table("descriptor_axes")
+    if not plottable(run):
+        return None
+    grouped = by_axis(run)
+    ncols = 2
+    nrows = math.ceil(len(axes_rows) / ncols)
+    figure = new_figure(11.0, 0.9 + 2.0 * nrows)
+    layout(figure, left=0.14, right=0.98, wspace=0.55, hspace=0.75, bottom_inches=0.55, top_inches=0.95)
+    for index, axis_row in enumerate(axes_rows, start=1):
+        axis = str(axis_row["axis"])
+        ax = figure.add_subplot(nrows, ncols, index)
+        top = top_descriptors(grouped.get(axis, []))
+        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} of documents "
+                     f"({fmt_int(axis_row['documents'] or 0)})", loc="left", fontsize=10)
+        if not top:
+            ax.text(0.5, 0.5, "no descriptor of this axis found", ha="center", va="center",
+                    transform=ax.transAxes, color="#666666")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        labels = [_label(str(r["descriptor"]), axis) for r in top]
+        values = [float(r["percent"]) for r in top]
+        notes = [percent_note(r["percent"], r["documents"]) for r in top]
+        hbar_percent(ax, labels, values, notes)
+        ax.set_ylim(TOP_DESCRIPTORS - 0.5, -0.5)  # same bar height whatever the count
+        ax.set_xlabel("% of the axis' documents", fontsize=9)
+    for index in range(len(axes_rows) + 1, nrows * ncols + 1):
+        figure.add_subplot(nrows, ncols, index).set_visible(False)
+    add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)"),
+              f"Top {TOP_DESCRIPTORS} descriptors per axis, % of documents mentioning the axis")
+    return figure
+
+
+def datasheet(builder: DatasheetBuilder) -> None:
+    run = builder.run
+    settings = run.stage_settings("descriptors")
+    lexicon = " ".join(str(settings[k]) for k in ("lexicon", "lexicon_version") if settings.get(k))
+    builder.add(Paragraph("Documents mentioning a descriptor of each axis, percent of all analysed documents"
+                          + (f" (lexicon {code(lexicon)})" if lexicon else "") + ":"))
+    axes = run.table("descriptor_axes") or []
+    builder.add(TableBlock(["axis", "documents", "percent"],
+                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"])] for r in axes]))
+    builder.add(Paragraph(f"Top {TOP_DESCRIPTORS} descriptors per axis; percent of the documents mentioning "
+                          f"that axis ({code('tables/descriptors.csv')} has every descriptor):"))
+    grouped = by_axis(run)
+    body = []
+    for axis_row in axes:
+        axis = str(axis_row["axis"])
+        for row in top_descriptors(grouped.get(axis, [])):
+            body.append([axis, fmt_int(row.get("rank")), str(row["descriptor"]), fmt_int(row["documents"]),
+                         fmt_percent(row["percent"])])
+    if body:
+        builder.add(TableBlock(["axis", "rank", "descriptor", "documents", "percent"], body))
+    else:
+        builder.add(Paragraph("No descriptor was found."))
+    builder.plot(SECTION.name, "Top descriptors per axis")
+
+
+SECTION = ReportSection(
+    name="descriptors",
+    stage="descriptors",
+    title="Demographic representation: HolisticBias descriptors (Llama 2 Table 9b)",
+    description="the HolisticBias descriptor analysis",
+    tables={"descriptor_axes": ("axis",), "descriptors": ("axis", "descriptor")},
+    datasheet=datasheet,
+    plot=plot,
+    plottable=plottable,
+)

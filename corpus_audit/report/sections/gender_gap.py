@@ -1,0 +1,126 @@
+"""Report of the ``gender_gap`` stage: the ``gender_gap`` table (Gender-GAP, Muller et al. 2023),
+its plot and datasheet section."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from corpus_audit.report.blocks import Paragraph, TableBlock, code
+from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, plural
+from corpus_audit.report.registry import ReportSection
+from corpus_audit.report.run import RunData
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from matplotlib.figure import Figure
+
+    from corpus_audit.report.datasheet import DatasheetBuilder
+
+__all__ = ["GENDERS", "SECTION", "TOP_GENDER_GAP_LANGUAGES", "datasheet", "lexicon_rows", "plot"]
+
+#: Languages shown in the plot (the datasheet lists every language with a lexicon).
+TOP_GENDER_GAP_LANGUAGES = 20
+GENDERS = ("masculine", "feminine", "unspecified")
+GENDER_COLOURS = {"masculine": "#4C72B0", "feminine": "#DD8452", "unspecified": "#55A868"}
+#: Optional rate and share columns, shown in the datasheet when the table has them.
+DERIVED_COLUMNS = ("masculine_per_100_tokens", "feminine_per_100_tokens", "unspecified_per_100_tokens",
+                   "masculine_share", "feminine_share", "unspecified_share")
+
+
+def lexicon_rows(run: RunData) -> list[dict[str, Any]]:
+    """Languages with a lexicon and text, most documents first."""
+    rows = [r for r in run.table("gender_gap") or []
+            if str(r.get("lexicon")) != "no_lexicon" and int(r.get("tokens") or 0) > 0]
+    return sorted(rows, key=lambda r: (-int(r["documents"]), str(r["language"])))
+
+
+def plottable(run: RunData) -> bool:
+    return bool(lexicon_rows(run))
+
+
+def plot(run: RunData) -> Figure | None:
+    from corpus_audit.report.plots import GRID_COLOUR, add_title, corpus_title, layout, new_figure
+
+    rows = lexicon_rows(run)[:TOP_GENDER_GAP_LANGUAGES]
+    if not rows:
+        return None
+    labels = [f"{r['language']}  ({plural(int(r['documents']), 'doc')})" for r in rows]
+    figure = new_figure(11.0, 1.9 + 0.34 * len(rows))
+    layout(figure, left=0.15, right=0.98, wspace=0.35, top_inches=1.15, bottom_inches=0.6)
+    rates = figure.add_subplot(1, 2, 1)
+    shares = figure.add_subplot(1, 2, 2, sharey=rates)
+    positions = list(range(len(rows)))
+    height = 0.26
+    for offset, gender in enumerate(GENDERS):
+        # Recomputed from the counts: independent of how the table rounds its rate columns.
+        values = [100.0 * int(r[gender] or 0) / int(r["tokens"]) for r in rows]
+        rates.barh([p + (offset - 1) * height for p in positions], values, height=height,
+                   color=GENDER_COLOURS[gender], label=gender)
+    rates.set_yticks(positions, labels)
+    rates.invert_yaxis()
+    rates.set_xlabel("gendered nouns per 100 tokens")
+    rates.grid(axis="x", color=GRID_COLOUR, linewidth=0.6)
+    rates.set_title("Rate", loc="left", fontsize=10.5)
+    left = [0.0] * len(rows)
+    for gender in GENDERS:
+        matches = [int(r["masculine"] or 0) + int(r["feminine"] or 0) + int(r["unspecified"] or 0) for r in rows]
+        values = [100.0 * int(r[gender] or 0) / m if m else 0.0 for r, m in zip(rows, matches)]
+        shares.barh(positions, values, left=left, height=0.65, color=GENDER_COLOURS[gender])
+        for y, (start, value) in enumerate(zip(left, values)):
+            if value >= 9:
+                shares.text(start + value / 2, y, f"{value:.0f}%", ha="center", va="center", fontsize=8,
+                            color="white")
+        left = [a + b for a, b in zip(left, values)]
+    for y, r in enumerate(rows):
+        if sum(int(r[g] or 0) for g in GENDERS) == 0:
+            shares.text(2, y, "no match", va="center", fontsize=8, color="#666666")
+    shares.set_xlim(0, 100)
+    shares.set_xlabel("share of matched gendered nouns (%)")
+    shares.tick_params(axis="y", labelleft=False)
+    shares.set_title("Share", loc="left", fontsize=10.5)
+    handles, names = rates.get_legend_handles_labels()
+    figure.legend(handles, names, loc="upper right", ncol=3, frameon=False, fontsize=9,
+                  bbox_to_anchor=(0.99, 1 - 0.3 / figure.get_figheight()))
+    add_title(figure, corpus_title(run, "Gender-GAP: gendered person nouns per language"),
+              "Languages with a Gender-GAP lexicon"
+              + (f", top {TOP_GENDER_GAP_LANGUAGES} by documents" if len(rows) == TOP_GENDER_GAP_LANGUAGES else ""))
+    return figure
+
+
+def datasheet(builder: DatasheetBuilder) -> None:
+    run = builder.run
+    settings = run.stage_settings("gender_gap")
+    lexicon = " ".join(str(settings[k]) for k in ("lexicon", "lexicon_version") if settings.get(k))
+    all_rows = run.table("gender_gap") or []
+    rows = lexicon_rows(run)
+    without = [r for r in all_rows if str(r.get("lexicon")) == "no_lexicon"]
+    builder.add(Paragraph(
+        "Matches of gendered person nouns in the lexicon of each document's language"
+        + (f" ({code(lexicon)})" if lexicon else "") + ": counts, per 100 tokens, share of each gender "
+        "among the matches, and percent of the language's documents with at least one match."))
+    columns = run.columns.get("gender_gap", [])
+    extra = [c for c in DERIVED_COLUMNS if c in columns]
+    header = ["language", "lexicon", "documents", "tokens", *GENDERS, *extra, "percent"]
+    body = [[str(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
+             *[fmt_int(r[g]) for g in GENDERS], *[fmt_number(as_float(r.get(c))) for c in extra],
+             fmt_percent(r.get("percent"))] for r in rows]
+    if body:
+        builder.add(TableBlock(header, body))
+    else:
+        builder.add(Paragraph("No analysed document is in a language with a Gender-GAP lexicon."))
+    if without:
+        documents = sum(int(r["documents"]) for r in without)
+        builder.add(Paragraph(f"Not covered: {fmt_int(documents)} documents in {len(without):,} languages without "
+                              f"a lexicon ({code('no_lexicon')} rows of {code('tables/gender_gap.csv')})."))
+    builder.plot(SECTION.name, "Gender-GAP rates per language")
+
+
+SECTION = ReportSection(
+    name="gender_gap",
+    stage="gender_gap",
+    title="Gendered person nouns (Gender-GAP, Muller et al. 2023)",
+    description="the Gender-GAP analysis",
+    tables={"gender_gap": ("language",)},
+    datasheet=datasheet,
+    plot=plot,
+    plottable=plottable,
+)
