@@ -1,10 +1,10 @@
 """The registry of report sections: each analysis's tables, plot and datasheet section as one object.
 
-``run.py``, ``plots.py``, ``datasheet.py`` and ``compare.py`` iterate the registry instead of
-naming stages, so an analysis's report is its module under ``report/sections/`` plus its name
-in ``sections.SECTION_MODULES``. The section modules are imported on first use of `registry`
-(not when this module is imported): they import the datasheet's blocks, and the plots'
-drawing code (matplotlib) only inside their plot functions.
+``plots.py``, ``datasheet.py``, ``compare.py`` and ``write_plots`` iterate the registry instead
+of naming stages, so an analysis's report is its module under ``report/sections/`` (defining a
+``SECTION``) plus its name in ``sections.SECTION_MODULES``. The section modules are imported on
+the first call of `default_registry`, not when this module is imported; they import matplotlib
+only inside their plot functions, so a datasheet or a comparison does not load it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -45,14 +45,14 @@ class ReportSection:
     tables: Mapping[str, tuple[str, ...]]
     #: Adds the section's blocks to the datasheet (after its heading, when its tables exist).
     datasheet: Callable[[DatasheetBuilder], None]
-    #: Draws the plot; ``None`` when the run has nothing to draw.
+    #: Draws the section's figure (returns ``None`` when the run has nothing to draw); ``None``: no plot.
     plot: Callable[[RunData], Figure | None] | None = None
     #: Whether ``plot`` draws something for this run (cheap: no drawing).
     plottable: Callable[[RunData], bool] | None = None
     #: One-sentence measured facts for the datasheet's "Uses" section.
-    facts: Callable[[RunData], list[str]] = field(default=_nothing)
+    facts: Callable[[RunData], list[str]] = _nothing
     #: Rows (``[quantity, value]``) the section adds to the datasheet's "Size" table.
-    size_rows: Callable[[RunData], list[list[str]]] = field(default=_nothing)
+    size_rows: Callable[[RunData], list[list[str]]] = _nothing
 
     def __post_init__(self) -> None:
         if (self.plot is None) != (self.plottable is None):

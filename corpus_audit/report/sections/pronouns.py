@@ -92,8 +92,8 @@ def datasheet(builder: DatasheetBuilder) -> None:
     body = []
     for row in run.table("pronouns") or []:
         group = GROUPS.get(str(row["group"]))
-        label, base = (group.label, "gendered documents" if group.of_gendered else "documents") if group else \
-            (str(row["group"]), "documents")
+        label = group.label if group is not None else str(row["group"])
+        base = "gendered documents" if group is not None and group.of_gendered else "documents"
         body.append([code(row["group"]), label, fmt_int(row["documents"]), fmt_int(row.get("denominator")),
                      base, fmt_percent(row["percent"])])
     builder.add(TableBlock(["group", "label", "documents", "denominator", "of", "percent"], body))
