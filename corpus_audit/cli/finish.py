@@ -7,9 +7,12 @@ import csv
 import itertools
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from corpus_audit.cli.plan import RunPlan
 from corpus_audit.pipeline.summary import RunSummary
+
+if TYPE_CHECKING:
+    from corpus_audit.cli.plan import RunPlan
 
 __all__ = ["EXIT_NOTHING_ANALYSED", "exit_code", "finish", "print_summary", "write_run_report"]
 
@@ -19,7 +22,7 @@ EXIT_NOTHING_ANALYSED = 1
 TOP_LANGUAGES = 5
 
 
-def finish(plan: RunPlan, wall_seconds: float) -> int:
+def finish(plan: "RunPlan", wall_seconds: float) -> int:
     """Complete the finished run of ``plan`` (it took ``wall_seconds``); its exit code."""
     summary = RunSummary.read(plan.output_dir).with_timings(wall_seconds)
     summary.write(plan.output_dir)
