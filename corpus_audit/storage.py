@@ -8,9 +8,12 @@ local run directory for a report must not pay for ``import apache_beam``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import posixpath
+import uuid
 
 __all__ = ["ensure_parent_dir", "exists", "file_sha256", "is_remote", "join", "list_files", "read_bytes",
            "write_bytes"]
@@ -76,11 +79,29 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    """Write a whole file (local or remote) through a temporary name, then rename."""
+def write_bytes(path: str, data: bytes, *, create_parents: bool = True) -> None:
+    """Write a whole file (local or remote) through a temporary name of its own, then rename.
+
+    Never deletes a directory: a local ``path`` that is a directory raises IsADirectoryError.
+    ``create_parents=False`` refuses (FileNotFoundError) a local path whose folder is missing.
+    """
+    if not is_remote(path):
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+        if create_parents:
+            ensure_parent_dir(path)
+        tmp = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+            os.replace(tmp, path)  # atomic; fails on a directory instead of removing it
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
+        return
     filesystems = _filesystems()
-    ensure_parent_dir(path)
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
     with filesystems.create(tmp) as f:
         f.write(data)
     if filesystems.exists(path):

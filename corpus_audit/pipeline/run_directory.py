@@ -1,0 +1,254 @@
+"""What a run owns in its ``--output`` directory: a manifest of the files it wrote, and a lock.
+
+A run never deletes or overwrites a file it did not write:
+
+* ``.corpus-audit-run.json`` (the manifest) is written when a run starts (``status: running``)
+  and again when it ends (``complete``, ``incomplete`` after a write error, ``interrupted``
+  after Ctrl-C), listing every file the run left under ``summary.json``, ``tables/``,
+  ``documents/``, ``skipped/``, ``plots/`` and ``datasheet.*``.
+* A later run into the same directory deletes only those files. A directory holding anything
+  else, or a symbolic link anywhere, is refused; so is a *complete* run unless ``--overwrite``.
+  A run killed before it could list its files (SIGKILL, power loss) is recognised by its
+  manifest's ``running`` status; then only files named the way a run names its outputs count
+  as its own.
+* ``.corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
+  A second run is refused while the first holds it; a lock whose process is gone on this host
+  is stale and taken over. Locks cover local directories (object stores have no exclusive create).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import socket
+import uuid
+from typing import Any, Iterator
+
+from corpus_audit.errors import UsageError
+from corpus_audit.storage import is_remote, join
+
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "lock_directory",
+           "read_manifest"]
+
+MANIFEST_NAME = ".corpus-audit-run.json"
+LOCK_NAME = ".corpus-audit.lock"
+#: Top-level names a run writes in its output directory.
+RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
+STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
+STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# How a run names its outputs (split keys: <stem>-<16 hex>-<5 digits>; tables: letters, digits, _;
+# skipped/: Beam's text sink, with its beam-temp-* staging folder), with an optional temporary suffix.
+_SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
+_OWN_NAME = re.compile(
+    rf"^(summary\.json|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
+    r"|skipped/skipped-[0-9]{5}-of-[0-9]{5}\.jsonl|skipped/beam-temp-skipped-[0-9a-f]+/[^/]+"
+    r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg))(\.[0-9a-f]{12,32})?(\.tmp)?$")
+
+
+class LockHeld(UsageError):
+    """Another run holds the directory's lock."""
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _read_json(path: str) -> Any:
+    with open(path, "rb") as f:
+        data = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError("too large")
+    return json.loads(data.decode("utf-8"))
+
+
+def _stale(lock_path: str, holder: Any) -> bool:
+    """Whether a lock's holder is known to be gone (same host, no such process)."""
+    if not isinstance(holder, dict):
+        return True  # not a lock we wrote: half-written by a killed run
+    pid, host = holder.get("pid"), holder.get("host")
+    return host == socket.gethostname() and isinstance(pid, int) and not _process_alive(pid)
+
+
+@contextlib.contextmanager
+def lock_directory(directory: str) -> Iterator[None]:
+    """Hold ``directory/.corpus-audit.lock`` for the block; raise `LockHeld` if another run has it."""
+    if is_remote(directory):
+        yield
+        return
+    os.makedirs(directory, exist_ok=True)
+    lock_path = os.path.join(directory, LOCK_NAME)
+    token = uuid.uuid4().hex
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "token": token}
+    for attempt in range(2):
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                current = _read_json(lock_path)
+            except (OSError, ValueError):
+                current = None
+            if attempt == 0 and _stale(lock_path, current):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(lock_path)
+                continue
+            who = (f"pid {current.get('pid')} on host {current.get('host')} since {current.get('started')}"
+                   if isinstance(current, dict) else "an unknown process")
+            raise LockHeld(f"{directory} is in use by another corpus-audit run ({who}); wait for it to end, "
+                           f"or delete {lock_path} if no run is active there") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(holder, f)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            if _read_json(lock_path).get("token") == token:
+                os.remove(lock_path)
+
+
+def read_manifest(directory: str) -> dict[str, Any] | None:
+    """The run manifest of ``directory`` (None when there is none); raises UsageError if damaged."""
+    path = join(directory, MANIFEST_NAME)
+    try:
+        if is_remote(directory):
+            from apache_beam.io.filesystems import FileSystems
+
+            if not FileSystems.exists(path):
+                return None
+            with FileSystems.open(path) as f:
+                manifest = json.loads(f.read(MAX_MANIFEST_BYTES).decode("utf-8"))
+        else:
+            if not os.path.lexists(path):
+                return None
+            manifest = _read_json(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is damaged ({type(exc).__name__}); choose a new output directory") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise UsageError(f"{path} is not a corpus-audit run manifest; choose a new output directory")
+    return manifest
+
+
+class RunDirectory:
+    """The ``--output`` directory of one run: what may be cleared, and the manifest it leaves."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.remote = is_remote(directory)
+        self.run_id = uuid.uuid4().hex
+
+    # -- listing -------------------------------------------------------------------------
+    def _entries(self) -> tuple[list[str], list[str]]:
+        """(relative file paths, relative paths of symbolic links) under the directory."""
+        if self.remote:
+            from apache_beam.io.filesystems import FileSystems
+
+            prefix = self.directory.rstrip("/") + "/"
+            found = FileSystems.match([prefix + "**"])[0].metadata_list
+            return sorted(m.path[len(prefix):] for m in found), []
+        files, links = [], []
+        for top, dirs, names in os.walk(self.directory, followlinks=False):
+            relative_top = os.path.relpath(top, self.directory)
+            for name in [*dirs, *names]:
+                relative = name if relative_top == "." else os.path.join(relative_top, name)
+                path = os.path.join(top, name)
+                if os.path.islink(path):
+                    links.append(relative.replace(os.sep, "/"))
+                elif name in names:
+                    files.append(relative.replace(os.sep, "/"))
+        return sorted(files), sorted(links)
+
+    def owned_files(self) -> list[str]:
+        """Relative paths of the run outputs present now (for the manifest at the end of a run)."""
+        files, _ = self._entries()
+        return [f for f in files if f.split("/", 1)[0] in RUN_OUTPUTS]
+
+    # -- before a run --------------------------------------------------------------------
+    def prepare(self, overwrite: bool) -> None:
+        """Refuse a directory that is not safely ours to replace; then delete a previous run's files."""
+        if not self.remote and os.path.lexists(self.directory) and not os.path.isdir(self.directory):
+            raise UsageError(f"output path exists and is not a directory: {self.directory}")
+        if not self.remote and os.path.islink(self.directory.rstrip(os.sep)):
+            raise UsageError(f"output directory {self.directory} is a symbolic link; give the real path")
+        files, links = self._entries() if self.remote or os.path.isdir(self.directory) else ([], [])
+        files = [f for f in files if f not in (MANIFEST_NAME, LOCK_NAME)]
+        if links:
+            raise UsageError(f"output directory {self.directory} holds a symbolic link ({links[0]}); corpus-audit "
+                             "never follows links when replacing a run: remove it or choose a new directory")
+        manifest = read_manifest(self.directory)
+        if manifest is None:
+            if files:
+                raise UsageError(f"output directory {self.directory} holds files a corpus-audit run did not write "
+                                 f"(e.g. {files[0]}); choose a new or empty directory")
+            return
+        status = manifest.get("status")
+        if status == STATUS_COMPLETE and not overwrite:
+            raise UsageError(f"output directory {self.directory} holds a completed audit (finished "
+                             f"{manifest.get('finished', '?')}); pass --overwrite to replace it, or choose a new "
+                             "directory")
+        listed = {f for f in manifest["files"] if isinstance(f, str)}
+        ours = [f for f in files if f in listed or (status != STATUS_COMPLETE and _OWN_NAME.match(f))]
+        foreign = sorted(set(files) - set(ours))
+        if foreign:
+            raise UsageError(f"output directory {self.directory} holds files a corpus-audit run did not write "
+                             f"(e.g. {foreign[0]}); nothing was deleted: move them or choose a new directory")
+        self._delete(ours + [MANIFEST_NAME])
+
+    def _delete(self, relative_paths: list[str]) -> None:
+        paths = [join(self.directory, *p.split("/")) for p in relative_paths]
+        if self.remote:
+            from apache_beam.io.filesystems import FileSystems
+
+            existing = [p for p in paths if FileSystems.exists(p)]
+            if existing:
+                FileSystems.delete(existing)
+            return
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)  # files only: a directory is never removed with its contents
+        for name in RUN_OUTPUTS:
+            path = os.path.join(self.directory, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                for top, _, _ in sorted(os.walk(path), key=lambda entry: -len(entry[0])):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(top)  # only if empty
+
+    # -- the manifest --------------------------------------------------------------------
+    def write_manifest(self, status: str, run_info: dict[str, Any] | None = None) -> None:
+        """Record the run's status and every output file present now."""
+        manifest: dict[str, Any] = {
+            "tool": "corpus-audit",
+            "run_id": self.run_id,
+            "status": status,
+            "updated": _now(),
+            "files": [] if status == STATUS_RUNNING else self.owned_files(),
+        }
+        if status == STATUS_COMPLETE:
+            manifest["finished"] = manifest["updated"]
+        if run_info:
+            manifest.update({k: v for k, v in run_info.items() if k not in manifest})
+        data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        path = join(self.directory, MANIFEST_NAME)
+        if self.remote:
+            from corpus_audit.storage import write_bytes
+
+            write_bytes(path, data)
+            return
+        os.makedirs(self.directory, exist_ok=True)
+        tmp = f"{path}.{self.run_id}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
