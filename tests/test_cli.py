@@ -87,7 +87,9 @@ def test_refuses_non_empty_foreign_output_dir_but_reruns_over_own(tmp_path: Path
     assert run_audit(shard, "--output", out) == 0
     first = sorted(p.name for p in (out / "documents").iterdir())
     other = _shard(tmp_path, "other.jsonl", n=2)
-    assert run_audit(other, "--output", out) == 0  # a previous run is replaced, not mixed
+    assert main(["run", str(other), "--output", str(out), "--quiet"]) == 2  # a completed run is kept...
+    assert "--overwrite" in _error_line(capsys)
+    assert run_audit(other, "--output", out, "--overwrite") == 0  # ...or replaced when asked, not mixed
     assert sorted(p.name for p in (out / "documents").iterdir()) != first
     assert read_summary(out)["documents_read"] == 2
 
@@ -99,7 +101,7 @@ def test_output_inside_input_dir_is_not_read_back(tmp_path: Path) -> None:
     write_jsonl(corpus / "bad.jsonl", [b"{broken\n"])
     out = corpus / "audit"
     assert run_audit(corpus, "--output", out) == 0
-    assert run_audit(corpus, "--output", out) == 0  # skipped/*.jsonl of run 1 is not an input of run 2
+    assert run_audit(corpus, "--output", out, "--overwrite") == 0  # skipped/*.jsonl of run 1 is not an input
     assert read_summary(out)["documents_read"] == 5
 
 

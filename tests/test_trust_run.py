@@ -139,7 +139,9 @@ def test_case03_two_concurrent_runs_never_mix(tmp_path):
     out = tmp_path / "out"
     first = subprocess.Popen([*CLI, "run", *map(str, shards), "--output", str(out), "--quiet", "--stages", "langid"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lock = out / ".corpus-audit.lock"
+    from corpus_audit.pipeline.run_directory import LOCK_NAME
+
+    lock = out / LOCK_NAME
     deadline = time.time() + 120
     while not lock.exists() and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -6,12 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from corpus_audit.errors import ReportError
+import os
 
-__all__ = ["ERRORS", "add_parser", "command"]
+from corpus_audit.errors import ReportError, UsageError
+from corpus_audit.storage import is_remote
+
+__all__ = ["ERRORS", "add_parser", "check_output_file", "command"]
 
 #: Errors shown as one ``corpus-audit: error:`` line (exit code 2).
-ERRORS: tuple[type[Exception], ...] = (ReportError, OSError)
+ERRORS: tuple[type[Exception], ...] = (ReportError, UsageError, OSError)
 
 
 def add_parser(commands: Any) -> None:
@@ -31,6 +34,8 @@ def command(args: argparse.Namespace) -> int:
     from corpus_audit.report.compare import compare_runs, render_csv, render_markdown
     from corpus_audit.storage import write_bytes
 
+    if args.output:
+        check_output_file(args.output, [args.run_a, args.run_b])  # before any work: refuse early
     run_a, run_b = report.load_run(args.run_a), report.load_run(args.run_b)
     rows = compare_runs(run_a, run_b)
     if args.output and args.output.lower().endswith(".csv"):
@@ -38,8 +43,30 @@ def command(args: argparse.Namespace) -> int:
     else:
         text = render_markdown(rows, run_a, run_b)
     if args.output:
-        write_bytes(args.output, text.encode("utf-8"))
+        check_output_file(args.output, [args.run_a, args.run_b])
+        write_bytes(args.output, text.encode("utf-8"), create_parents=False)
         print(f"corpus-audit: comparison of {len(rows):,} metrics written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def check_output_file(path: str, inputs: list[str]) -> None:
+    """Refuse an output path that is a directory, lies in a missing folder, or is (or is inside)
+    an input run: a command writes only a file of its own, and never deletes anything."""
+    if is_remote(path):
+        if any(path.rstrip("/") == run.rstrip("/") or path.startswith(run.rstrip("/") + "/") for run in inputs):
+            raise UsageError(f"--output {path} is inside an input run; write the comparison elsewhere")
+        return
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UsageError(f"--output {path} is a directory; give a file name (e.g. comparison.md)")
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise UsageError(f"--output {path}: the folder {folder} does not exist (it is not created)")
+    for run in inputs:
+        if is_remote(run):
+            continue
+        run_real = os.path.realpath(run)
+        if real == run_real or real.startswith(run_real.rstrip(os.sep) + os.sep):
+            raise UsageError(f"--output {path} is inside the input run {run}; write the comparison elsewhere")

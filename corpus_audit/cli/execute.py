@@ -7,7 +7,8 @@ import logging
 import sys
 import time
 
-from corpus_audit.cli.outputs import prepare_output_dir
+from corpus_audit.cli.outputs import _WRITE_MESSAGES, prepare_output_dir
+from corpus_audit.pipeline.run_directory import STATUS_RUNNING, RunDirectory
 from corpus_audit.cli.plan import RunPlan
 from corpus_audit.errors import UsageError
 from corpus_audit.pipeline import dataflow
@@ -17,15 +18,20 @@ from corpus_audit.pipeline.scoring import inference_analysis
 __all__ = ["announce", "execute", "prepare_analyses"]
 
 
-def execute(plan: RunPlan, started: float | None = None) -> float | None:
+def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirectory | None = None) -> float | None:
     """Run ``plan``'s pipeline to the end; the seconds since ``started`` (default: when the
-    pipeline is built). None for a dry run, after printing its job summary on stdout."""
+    pipeline is built). None for a dry run, after printing its job summary on stdout.
+
+    ``run_directory`` (required unless a dry run) is prepared — refused or cleared — last,
+    then marked ``running`` before anything is written."""
     if plan.checkpoints is not None and not plan.dry_run:
         plan.checkpoints.create_directory()
     prepare_analyses(plan)
     pipeline = dataflow.make_pipeline(plan.options, plan.dry_run)  # Beam validates the options here
     if not plan.dry_run:
-        prepare_output_dir(plan.output_dir)  # last: nothing is deleted before every check has passed
+        assert run_directory is not None
+        prepare_output_dir(run_directory, plan.overwrite)  # last: nothing is deleted before every check passed
+        run_directory.write_manifest(STATUS_RUNNING, {"command": list(plan.command)})
     config = plan.audit_config()
     announce(plan)
     _quiet_beam_logging()
@@ -67,7 +73,26 @@ def announce(plan: RunPlan) -> None:
             print(f"corpus-audit: WARNING: {warning}", file=sys.stderr, flush=True)
 
 
+class _HandledErrorFilter(logging.Filter):
+    """Drops Beam's logged tracebacks of the faults the CLI reports in one line itself
+    (Ctrl-C, a full disk, a read-only output): the user sees that line, not a worker's traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("apache_beam"):
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, KeyboardInterrupt):
+            return False
+        text = record.getMessage()
+        return not any(marker in text for marker in ("KeyboardInterrupt", *_WRITE_MESSAGES))
+
+
 def _quiet_beam_logging() -> None:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     # Worker start-up chatter of the multi-process DirectRunner, not about the audit.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+    if not logging.getLogger().handlers:
+        logging.basicConfig()  # what Beam would set up; here so the filter below sits on it
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _HandledErrorFilter) for f in handler.filters):
+            handler.addFilter(_HandledErrorFilter())

@@ -1,33 +1,63 @@
-"""The output directory of a run: refuse foreign files, clear a previous run's outputs, and
-check it is writable — the last step before a run starts (nothing is deleted earlier)."""
+"""The output directory of a run: locked for the whole run, refused unless it is safely ours to
+replace, cleared of a previous run's files only, and marked with the run's status.
+
+See `corpus_audit.pipeline.run_directory` for the manifest and the lock. Exit codes:
+0 done, 1 nothing analysed, 2 unusable arguments (nothing written or deleted), 3 the outputs
+could not be written (disk full, permissions; the directory is marked incomplete), 130
+interrupted (Ctrl-C; finished checkpoints are kept, a rerun resumes).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import shutil
+from typing import Iterator
 
 from corpus_audit.errors import UsageError
+from corpus_audit.pipeline.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
 from corpus_audit.storage import is_remote
 
-__all__ = ["RUN_OUTPUTS", "prepare_output_dir"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OUTPUT_ERROR", "RUN_OUTPUTS", "OutputWriteError", "locked_outputs",
+           "output_write_error", "prepare_output_dir"]
 
-#: What a previous run leaves in its output directory (removed before a new run there).
-RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
+#: The outputs could not be written (disk full, permission denied, read-only file system).
+EXIT_OUTPUT_ERROR = 3
+#: Stopped by Ctrl-C (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+_WRITE_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")
 
 
-def prepare_output_dir(output_dir: str) -> None:
-    """Create the output directory, or clear a previous run's outputs in it.
+class OutputWriteError(Exception):
+    """The run's outputs could not be written; ``str()`` is the one line shown to the user."""
 
-    Refuses a non-empty directory (or ``gs://`` prefix) holding anything else than a
-    previous run's outputs, so an audit never deletes or mixes with files it did not write.
-    """
-    if is_remote(output_dir):
-        _prepare_remote(output_dir)
-        return
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+
+@contextlib.contextmanager
+def locked_outputs(output_dir: str, checkpoint_dir: str | None) -> Iterator[None]:
+    """Hold the output directory's lock (and the checkpoint directory's) for a whole run."""
+    if not is_remote(output_dir) and os.path.lexists(output_dir) and not os.path.isdir(output_dir):
         raise UsageError(f"output path exists and is not a directory: {output_dir}")
-    if os.path.isdir(output_dir):
-        _clear_local(output_dir)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock_directory(output_dir))
+            if checkpoint_dir:
+                stack.enter_context(lock_directory(checkpoint_dir))
+        except OSError as exc:  # e.g. a file where a parent directory should be
+            raise UsageError(f"output directory not writable: {exc.filename or output_dir} "
+                             f"({exc.strerror or exc})") from None
+        yield
+
+
+def prepare_output_dir(run_directory: RunDirectory, overwrite: bool) -> None:
+    """Refuse, or clear a previous run's files from, the output directory; check it is writable.
+
+    The last step before a run starts: nothing is deleted before every other check has passed.
+    """
+    run_directory.prepare(overwrite)
+    if run_directory.remote:
+        return
+    output_dir = run_directory.directory
     try:
         os.makedirs(output_dir, exist_ok=True)
         probe = os.path.join(output_dir, ".corpus-audit-write-test")
@@ -38,27 +68,21 @@ def prepare_output_dir(output_dir: str) -> None:
         raise UsageError(f"output directory not writable: {output_dir} ({exc.strerror or exc})") from exc
 
 
-def _prepare_remote(output_dir: str) -> None:
-    from apache_beam.io.filesystems import FileSystems
-
-    prefix = output_dir.rstrip("/") + "/"
-    existing = [m.path for m in FileSystems.match([prefix + "**"])[0].metadata_list]
-    foreign = [path for path in existing if path[len(prefix):].split("/", 1)[0] not in RUN_OUTPUTS]
-    if foreign:
-        raise UsageError(f"output location {output_dir} holds files a corpus-audit run did not write "
-                         f"(e.g. {foreign[0]}); choose a new or empty location")
-    if existing:
-        FileSystems.delete(existing)
-
-
-def _clear_local(output_dir: str) -> None:
-    foreign = sorted(set(os.listdir(output_dir)) - set(RUN_OUTPUTS))
-    if foreign:
-        raise UsageError(f"output directory {output_dir} holds files a corpus-audit run did not write "
-                         f"(e.g. {foreign[0]}); choose a new or empty directory")
-    for name in RUN_OUTPUTS:
-        path = os.path.join(output_dir, name)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
+def output_write_error(exc: BaseException, output_dir: str) -> OutputWriteError | None:
+    """An `OutputWriteError` when ``exc`` (or an exception it wraps, or a worker's error text) is a
+    failure to write: the one line to show. None for anything else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _WRITE_ERRNOS:
+            where = f" ({current.filename})" if current.filename else ""
+            return OutputWriteError(f"cannot write the outputs in {output_dir}: {current.strerror or current}{where}; "
+                                    "the directory is marked incomplete")
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    for message in _WRITE_MESSAGES:
+        if message in text:
+            return OutputWriteError(f"cannot write the outputs in {output_dir}: {message}; the directory is "
+                                    "marked incomplete")
+    return None

@@ -57,6 +57,8 @@ class RunPlan:
     options: Any
     dry_run: bool
     quiet: bool
+    #: Replace a completed run in ``output_dir`` (``--overwrite``).
+    overwrite: bool = False
 
     @property
     def stage_names(self) -> list[str]:
@@ -116,7 +118,8 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
                    limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
-                   options=options, dry_run=args.dry_run, quiet=args.quiet)
+                   options=options, dry_run=args.dry_run, quiet=args.quiet,
+                   overwrite=getattr(args, "overwrite", False))
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
@@ -146,6 +149,9 @@ def _check_remote_paths(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str]]:
     """The input files and the ignored ones, without anything inside the output directory
     (a run never reads its own outputs back as input). A dry run lists no remote input."""
+    _refuse_inputs_inside(args.inputs, output_dir, "--output")
+    if args.checkpoint_dir:
+        _refuse_inputs_inside(args.inputs, args.checkpoint_dir, "--checkpoint-dir")
     inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
     separator = "/" if is_remote(output_dir) else os.sep
     inside_output = output_dir.rstrip(separator) + separator
@@ -154,6 +160,23 @@ def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile],
     if not inputs:
         raise InputError("no input left once the output directory is excluded")
     return inputs, ignored
+
+
+def _refuse_inputs_inside(requested: list[str], directory: str, option: str) -> None:
+    """An input named inside the output or checkpoint directory would be read and then deleted
+    (or mixed with our own files): refuse it. Files merely found by walking a directory that
+    contains the output directory are left out instead (see `_inputs`)."""
+    remote = is_remote(directory)
+    base = directory if remote else os.path.realpath(directory)
+    separator = "/" if remote else os.sep
+    inside = base.rstrip(separator) + separator
+    for raw in requested:
+        if is_remote(raw) != remote:
+            continue
+        path = raw if remote else os.path.realpath(raw)
+        if path == base.rstrip(separator) or path.startswith(inside):
+            raise UsageError(f"input {raw} is inside {option} {directory}; corpus-audit replaces what is there: "
+                             f"move the input or choose another {option}")
 
 
 def package_versions() -> dict[str, str]:

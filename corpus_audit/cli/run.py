@@ -10,9 +10,12 @@ passed to Beam as pipeline options (``--runner DataflowRunner --project ...``).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from corpus_audit.cli.outputs import EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, locked_outputs, output_write_error
 from corpus_audit.errors import InputError, UsageError
+from corpus_audit.pipeline.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
 from corpus_audit.pipeline.readers import ReadConfig
 from corpus_audit.transforms import STAGES
 
@@ -46,6 +49,9 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
                      help="documents per batch handed to the analyses (default 1000)")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace a completed run in --output (refused without it); files a run did not write "
+                          "are never deleted")
     run.add_argument("--checkpoint-dir", metavar="DIR",
                      help="keep each finished split's results here; a rerun with the same DIR and settings "
                           "restores them and analyses only the rest (local or gs://)")
@@ -60,12 +66,76 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
                 started: float | None = None) -> int:
     """Plan, execute and finish one run; its exit code. ``started``: when the command
     started (the run's wall time counts from there)."""
-    from corpus_audit.cli.execute import execute
-    from corpus_audit.cli.finish import finish
     from corpus_audit.cli.plan import plan_run
 
     plan = plan_run(args, beam_args, argv)
-    wall_seconds = execute(plan, started)
-    if wall_seconds is None:  # a dry run: validated and summarised, nothing ran
+    if plan.dry_run:  # validated and summarised, nothing runs or is written
+        from corpus_audit.cli.execute import execute
+
+        execute(plan, started)
         return 0
-    return finish(plan, wall_seconds)
+    checkpoint_dir = plan.checkpoints.directory if plan.checkpoints is not None else None
+    with locked_outputs(plan.output_dir, checkpoint_dir):
+        return _run_locked(plan, started)
+
+
+def _run_locked(plan: Any, started: float | None) -> int:
+    """Execute and finish ``plan`` while its directories are locked; the manifest records how it ended."""
+    from corpus_audit.cli.execute import execute
+    from corpus_audit.cli.finish import finish
+    from corpus_audit.pipeline.run_directory import STATUS_COMPLETE, RunDirectory
+
+    run_directory = RunDirectory(plan.output_dir)
+    try:
+        code = finish(plan, execute(plan, started, run_directory))
+    except KeyboardInterrupt:
+        return _interrupted(plan, run_directory)
+    except ERRORS:
+        raise  # refused before anything was written
+    except Exception as exc:
+        if _is_interruption(exc):  # Beam re-raises a worker's KeyboardInterrupt as RuntimeError
+            return _interrupted(plan, run_directory)
+        _mark(run_directory, STATUS_INCOMPLETE)
+        error = output_write_error(exc, plan.output_dir)
+        if error is None:
+            raise
+        print(f"corpus-audit: error: {error}", file=sys.stderr)
+        return EXIT_OUTPUT_ERROR
+    _mark(run_directory, STATUS_COMPLETE)
+    return code
+
+
+def _is_interruption(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt) or str(current).startswith("KeyboardInterrupt"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _interrupted(plan: Any, run_directory: Any) -> int:
+    _mark(run_directory, STATUS_INTERRUPTED)
+    print(f"corpus-audit: interrupted (Ctrl-C): the run stopped; {_resume_hint(plan)}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _mark(run_directory: Any, status: str) -> None:
+    """Record how the run ended, if it got as far as writing its manifest (best effort: the disk
+    may be full; a manifest left at ``running`` is treated as not complete too)."""
+    from corpus_audit.pipeline.run_directory import read_manifest
+
+    try:
+        manifest = read_manifest(run_directory.directory)
+        if manifest is not None and manifest.get("run_id") == run_directory.run_id:
+            run_directory.write_manifest(status, {"command": manifest.get("command")})
+    except (OSError, UsageError):
+        pass
+
+
+def _resume_hint(plan: Any) -> str:
+    if plan.checkpoints is None:
+        return "without --checkpoint-dir a rerun starts again (use it to resume long runs)"
+    return f"finished splits are kept in {plan.checkpoints.directory}; rerun the same command to resume"

@@ -2,7 +2,7 @@
 
 A run never deletes or overwrites a file it did not write:
 
-* ``.corpus-audit-run.json`` (the manifest) is written when a run starts (``status: running``)
+* ``corpus-audit-run.json`` (the manifest) is written when a run starts (``status: running``)
   and again when it ends (``complete``, ``incomplete`` after a write error, ``interrupted``
   after Ctrl-C), listing every file the run left under ``summary.json``, ``tables/``,
   ``documents/``, ``skipped/``, ``plots/`` and ``datasheet.*``.
@@ -11,7 +11,7 @@ A run never deletes or overwrites a file it did not write:
   A run killed before it could list its files (SIGKILL, power loss) is recognised by its
   manifest's ``running`` status; then only files named the way a run names its outputs count
   as its own.
-* ``.corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
+* ``corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
   A second run is refused while the first holds it; a lock whose process is gone on this host
   is stale and taken over. Locks cover local directories (object stores have no exclusive create).
 """
@@ -33,8 +33,8 @@ from corpus_audit.storage import is_remote, join
 __all__ = ["LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "lock_directory",
            "read_manifest"]
 
-MANIFEST_NAME = ".corpus-audit-run.json"
-LOCK_NAME = ".corpus-audit.lock"
+MANIFEST_NAME = "corpus-audit-run.json"
+LOCK_NAME = "corpus-audit.lock"
 #: Top-level names a run writes in its output directory.
 RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
@@ -85,7 +85,7 @@ def _stale(lock_path: str, holder: Any) -> bool:
 
 @contextlib.contextmanager
 def lock_directory(directory: str) -> Iterator[None]:
-    """Hold ``directory/.corpus-audit.lock`` for the block; raise `LockHeld` if another run has it."""
+    """Hold ``directory/corpus-audit.lock`` for the block; raise `LockHeld` if another run has it."""
     if is_remote(directory):
         yield
         return
