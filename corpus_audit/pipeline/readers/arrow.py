@@ -85,7 +85,12 @@ def read_arrow_batches(batches: Iterable[pa.RecordBatch], names: list[str], row_
         for i in range(record_batch.num_rows):
             if not budget_left(builder, start_read, budget):
                 return
-            skipped = _add_row(builder, position, texts[i], ids[i], groups[i], sizes[i], has_text)
+            text = texts[i]
+            if isinstance(text, UndecodableCell):
+                skipped = builder.skip(position, SKIP_INVALID_UTF8, doc_id=None if ids[i] is None else str(ids[i]),
+                                       detail=str(text))
+            else:
+                skipped = builder.add(position, text, ids[i], groups[i], sizes[i], present=has_text)
             position += 1
             if skipped is not None:
                 yield skipped
@@ -111,15 +116,6 @@ def _batch_columns(record_batch: pa.RecordBatch, config: ReadConfig,
         sizes = [len(t.encode("utf-8")) if isinstance(t, str) and not isinstance(t, UndecodableCell) else 0
                  for t in texts]
     return texts, sizes, ids, groups
-
-
-def _add_row(builder: BatchBuilder, position: int, text: object, doc_id: object, group: object,
-             nbytes: int, has_text: bool) -> SkipRecord | None:
-    """Count one row: add it to the batch, or return why it is skipped."""
-    if isinstance(text, UndecodableCell):
-        return builder.skip(position, SKIP_INVALID_UTF8, doc_id=None if doc_id is None else str(doc_id),
-                            detail=str(text))
-    return builder.add(position, text, doc_id, group, nbytes, present=has_text)
 
 
 def _skip_unreadable_rest(builder: BatchBuilder, exc: Exception, position: int, rows_done: int,

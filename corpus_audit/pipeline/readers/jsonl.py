@@ -44,6 +44,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> ReadItems:
     """Every line of a (compressed) JSONL file; the record number is the line number."""
+    config = builder.config
+    text_field, id_field, group_by = config.text_field, config.id_field, config.group_by
     start_read = builder.accounting.documents_read
     position = -1
     records = 0
@@ -54,7 +56,7 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
         return
     try:
         with raw, stream:
-            for position, line in enumerate(bounded_lines(stream, builder.config.max_document_bytes + 1)):
+            for position, line in enumerate(bounded_lines(stream, config.max_document_bytes + 1)):
                 if not budget_left(builder, start_read, budget):
                     break
                 if position == 0 and line.startswith(_UTF8_BOM):
@@ -63,7 +65,18 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
                     builder.accounting.blank_lines_ignored += 1
                     continue
                 records += 1
-                skipped = _add_line(builder, position, line)
+                try:  # the common case inline; `_unusual_line` handles the rest
+                    record = None if isinstance(line, OversizedLine) else orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    record = None
+                if not isinstance(record, dict):
+                    record = _unusual_line(builder, position, line)
+                    if isinstance(record, SkipRecord):
+                        yield record
+                        continue
+                skipped = builder.add(position, record.get(text_field), record.get(id_field),
+                                      record.get(group_by) if group_by else None, len(line),
+                                      present=text_field in record)
                 if skipped is not None:
                     yield skipped
                 elif builder.full():
@@ -76,29 +89,29 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
         yield builder.skip(0, SKIP_EMPTY_FILE, detail="no records in file")
 
 
-def _add_line(builder: BatchBuilder, position: int, line: bytes) -> SkipRecord | None:
-    """Count one non-blank line: add its record to the batch, or return why it is skipped."""
+def _unusual_line(builder: BatchBuilder, position: int, line: bytes) -> dict | SkipRecord:
+    """A line orjson did not read as an object: its skip, or the object the fallback parser read.
+
+    Counts the skipped line (read, with its bytes) here; a returned object is counted by
+    ``BatchBuilder.add``. The line is parsed again: this path is rare, and the loop stays flat.
+    """
     accounting = builder.accounting
-    config = builder.config
     if isinstance(line, OversizedLine):
         accounting.bytes_read += line.size
         return builder.skip(position, SKIP_TOO_LARGE, bytes(line),
-                            detail=f"{line.size} bytes > --max-document-bytes {config.max_document_bytes}")
-    nbytes = len(line)
+                            detail=f"{line.size} bytes > --max-document-bytes {builder.config.max_document_bytes}")
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
         record, reason, detail = parse_json_fallback(line, accounting)
         if record is None:
-            accounting.bytes_read += nbytes
+            accounting.bytes_read += len(line)
             return builder.skip(position, reason, line, detail=detail)
     if not isinstance(record, dict):
-        accounting.bytes_read += nbytes
+        accounting.bytes_read += len(line)
         return builder.skip(position, SKIP_NOT_AN_OBJECT, line,
                             detail=f"a JSON {type(record).__name__}, not an object")
-    text_field, group_by = config.text_field, config.group_by
-    return builder.add(position, record.get(text_field), record.get(config.id_field),
-                       record.get(group_by) if group_by else None, nbytes, present=text_field in record)
+    return record
 
 
 def parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object | None, str, str]:
