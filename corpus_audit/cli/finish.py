@@ -37,9 +37,13 @@ def write_run_report(output_dir: str) -> None:
     run's result) in place, says so, and does not change the exit code."""
     from corpus_audit.report import write_report
 
+    from corpus_audit.cli.outputs import output_write_error
+
     try:
         write_report(output_dir)
     except Exception as exc:  # noqa: BLE001 - the audit itself succeeded
+        if output_write_error(exc, output_dir) is not None:
+            raise  # a full disk is the run's failure (exit 3), not the report's
         print(f"corpus-audit: warning: plots/datasheet not written ({type(exc).__name__}: {exc}); retry with "
               f"corpus-audit report {output_dir}", file=sys.stderr)
 

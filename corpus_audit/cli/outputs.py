@@ -26,6 +26,7 @@ EXIT_OUTPUT_ERROR = 3
 #: Stopped by Ctrl-C (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+_NOT_COMPLETE = "the run is not complete (report refuses it; a rerun replaces it)"
 _WRITE_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")
 
 
@@ -78,11 +79,10 @@ def output_write_error(exc: BaseException, output_dir: str) -> OutputWriteError 
         if isinstance(current, OSError) and current.errno in _WRITE_ERRNOS:
             where = f" ({current.filename})" if current.filename else ""
             return OutputWriteError(f"cannot write the outputs in {output_dir}: {current.strerror or current}{where}; "
-                                    "the directory is marked incomplete")
+                                    f"{_NOT_COMPLETE}")
         current = current.__cause__ or current.__context__
     text = str(exc)
     for message in _WRITE_MESSAGES:
         if message in text:
-            return OutputWriteError(f"cannot write the outputs in {output_dir}: {message}; the directory is "
-                                    "marked incomplete")
+            return OutputWriteError(f"cannot write the outputs in {output_dir}: {message}; {_NOT_COMPLETE}")
     return None
