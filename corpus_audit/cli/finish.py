@@ -19,7 +19,7 @@ __all__ = ["EXIT_NOTHING_ANALYSED", "exit_code", "finish", "print_summary", "wri
 #: The run finished but analysed no document (e.g. a wrong --text-field): outputs are written.
 EXIT_NOTHING_ANALYSED = 1
 #: Languages listed in the console summary.
-TOP_LANGUAGES = 5
+CONSOLE_LANGUAGES = 5
 
 
 def finish(plan: "RunPlan", wall_seconds: float) -> int:
@@ -85,5 +85,5 @@ def _top_languages(output_dir: str) -> list[tuple[str, str]]:
     if "://" in output_dir or not os.path.exists(path):
         return []
     with open(path, encoding="utf-8", newline="") as f:
-        rows = list(itertools.islice(csv.DictReader(f), TOP_LANGUAGES))
+        rows = list(itertools.islice(csv.DictReader(f), CONSOLE_LANGUAGES))
     return [(row["language"], row["percent"]) for row in rows]

@@ -13,7 +13,7 @@ An analysis is one module in `corpus_audit.transforms` with one `Analysis` subcl
 A stage that scores documents with a model (toxicity) subclasses `ScoredAnalysis`, which
 declares the hooks the pipeline calls around Beam's ``RunInference`` for it.
 
-The pipeline (`corpus_audit.pipeline.audit`) runs the registered stages in order on each
+The pipeline (`corpus_audit.pipeline.assembly`, `corpus_audit.pipeline.work`) runs the registered stages in order on each
 batch, isolates a document an analysis raises on (it is skipped with reason
 ``stage_error:<name>``), and feeds each analysis' CombineFn with its batch inputs.
 """
@@ -129,7 +129,7 @@ class Analysis(ABC):
 class ScoredAnalysis(Analysis):
     """A stage whose per-document values come from a model, scored by Beam ``RunInference``.
 
-    Every hook the pipeline (`corpus_audit.pipeline.audit`) calls for such a stage, in the
+    Every hook the pipeline (`corpus_audit.pipeline.assembly`, `corpus_audit.pipeline.work`) calls for such a stage, in the
     order it calls them (the stage is found by ``isinstance`` and a handler that is not None):
 
     1. on the launcher, `inference_handler`: the ``ModelHandler`` given to ``RunInference``;
