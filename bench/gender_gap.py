@@ -166,6 +166,11 @@ print(json.dumps({"load": load, "load_mb": loaded - base, "dumps": dumps, "loads
 """
 
 
+#: The CLI of the corpus_audit that PYTHONPATH (or the installed package) gives, run by this
+#: interpreter: the same code as the in-process steps, whatever console script is installed.
+CLI = [sys.executable, "-m", "corpus_audit"]
+
+
 def run_child(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall seconds, peak RSS MB of the child, the result) of a command, checked. It runs in
     the file system root, so that ``python -c`` imports corpus_audit from PYTHONPATH or the
@@ -218,7 +223,7 @@ def large_lexicon(megabytes: float) -> int:
         corpus = work / "c.jsonl"
         corpus.write_text("".join(json.dumps({"id": str(i), "text": text}) + "\n" for i, text in enumerate(
             ["My mother and my father met a woman.", "The boy and his sister.", "A doctor spoke to the men."])))
-        wall, peak, _ = run_child([*common.corpus_audit_command(), "run", str(corpus), "--stages", "langid,gender_gap",
+        wall, peak, _ = run_child([*CLI, "run", str(corpus), "--stages", "langid,gender_gap",
                                    "--gender-gap-lexicon", str(path.parent), "--output", str(work / "out"), "--quiet"])
         print(f"corpus-audit run, 3 documents, --stages langid,gender_gap: {wall:.1f} s wall, peak RSS {peak:.0f} MB")
     finally:
@@ -251,7 +256,7 @@ def setup_cost(data: Path, lexicon: str | None, repeat: int) -> int:
         times: dict[str, list[float]] = {"langid": [], "langid,gender_gap": []}
         for round_ in range(repeat):
             for stages in times:
-                wall, _, _ = run_child([*common.corpus_audit_command(), "run", str(corpus), "--stages", stages,
+                wall, _, _ = run_child([*CLI, "run", str(corpus), "--stages", stages,
                                         "--gender-gap-lexicon", lexicon, "--output", str(work / f"out{round_}"),
                                         "--quiet"])
                 times[stages].append(wall)

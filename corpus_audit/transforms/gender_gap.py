@@ -16,9 +16,11 @@ matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``).
 the tokenisation the pronoun and descriptor stages share (`corpus_audit.lexicons.matching`:
 clitics such as ``'s`` and ``'re`` split off as in spaCy, hyphens as above), computed once per
 document. Dictionary segmenters: jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
-Japanese and pythainlp (newmm) for Thai — the segmenters spaCy's blank ``zh``/``ja``/``th``
-pipelines wrap, called directly. The lexicon's words are added to the jieba and Thai
-dictionaries so that they are kept whole.
+Japanese and pythainlp (newmm) for Thai, each imported on the first document in its language.
+The lexicon's words are added to the jieba and Thai dictionaries so that they are kept whole.
+spaCy is not used: `SpacySplitter` wraps ``spacy.blank(lang).tokenizer`` as the oracle the
+regex splitter is checked against (tests/test_gender_gap_spacy.py, bench/tokenizers.py; spaCy
+is in the ``test`` extra). Each language's `NounMatcher` is built on its first document.
 
 Matching: the document's word tokens are joined by a separator (a space; nothing for
 Chinese, Japanese and Thai) and scanned once with an Aho-Corasick automaton of the
@@ -153,7 +155,7 @@ class RegexSplitter(Splitter):
         self.pattern = word_pattern(code)
         # English: the pattern that fits each text (`split_normalised`: the same tokens as
         # FULL_PATTERN, which finds the token offsets).
-        self.tokens = split_normalised if code == ENGLISH else self.pattern.findall  # type: ignore[method-assign]
+        self.tokens = split_normalised if code == ENGLISH else self.pattern.findall
 
     def spans(self, normalised: str) -> list[tuple[int, int]]:
         return [m.span() for m in self.pattern.finditer(normalised)]
@@ -170,7 +172,7 @@ class SegmenterSplitter(Splitter):
 
     def __init__(self, name: str, tokenise: Callable[[str], list[str]]) -> None:
         self.name = name
-        self.tokens = tokenise  # type: ignore[method-assign]
+        self.tokens = tokenise
 
 
 class SpacySplitter(Splitter):
@@ -226,11 +228,16 @@ def spacy_language(code: str) -> str:
     return two
 
 
-#: Lexicon code -> its ISO 639-1 code (the first fastText label mapping to it).
-_ISO639_1 = {}
-for _label, _code in FASTTEXT_TO_LEXICON.items():
-    if len(_label) == 2:
-        _ISO639_1.setdefault(_code, _label)
+def _iso639_1() -> dict[str, str]:
+    """Lexicon code -> its ISO 639-1 code (the first two-letter fastText label mapping to it)."""
+    codes: dict[str, str] = {}
+    for label, code in FASTTEXT_TO_LEXICON.items():
+        if len(label) == 2:
+            codes.setdefault(code, label)
+    return codes
+
+
+_ISO639_1 = _iso639_1()
 
 
 def default_splitter(code: str, forms: list[str]) -> Splitter:
