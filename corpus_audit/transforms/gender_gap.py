@@ -16,9 +16,11 @@ matched as the sequence ``grand - mère`` and ``ex-wife`` still holds ``wife``).
 the tokenisation the pronoun and descriptor stages share (`corpus_audit.lexicons.matching`:
 clitics such as ``'s`` and ``'re`` split off as in spaCy, hyphens as above), computed once per
 document. Dictionary segmenters: jieba for Chinese (``cmn``, ``yue``), SudachiPy (mode C) for
-Japanese and pythainlp (newmm) for Thai — the segmenters spaCy's blank ``zh``/``ja``/``th``
-pipelines wrap, called directly. The lexicon's words are added to the jieba and Thai
-dictionaries so that they are kept whole.
+Japanese and pythainlp (newmm) for Thai, each imported on the first document in its language.
+The lexicon's words are added to the jieba and Thai dictionaries so that they are kept whole.
+spaCy is not used: `SpacySplitter` wraps ``spacy.blank(lang).tokenizer`` as the oracle the
+regex splitter is checked against (tests/test_gender_gap_spacy.py, bench/tokenizers.py; spaCy
+is in the ``test`` extra). Each language's `NounMatcher` is built on its first document.
 
 Matching: the document's word tokens are joined by a separator (a space; nothing for
 Chinese, Japanese and Thai) and scanned once with an Aho-Corasick automaton of the
@@ -34,13 +36,14 @@ import gc
 import math
 import re
 import unicodedata
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.lexicons.cache import LexiconError
-from corpus_audit.lexicons.gender_gap import GENDERS, LanguageLexicon, LexiconSet, lexicon_code, load_lexicons
+from corpus_audit.lexicons.gender_gap import (FASTTEXT_TO_LEXICON, GENDER_SETS, LanguageLexicon, LexiconSet, lexicon_code,
+                                              load_lexicons)
 from corpus_audit.lexicons.matching import (
     FULL_PATTERN,
     HYPHEN_TOKEN,
@@ -118,6 +121,140 @@ def normalise(text: str, code: str) -> str:
 # ----------------------------------------------------------------------------- tokenisers
 
 
+class Splitter:
+    """How the normalised text of one language becomes tokens for matching.
+
+    ``tokens`` gives the word tokens (and hyphen tokens, for languages written with spaces) in
+    order; ``spans`` their offsets in the same text (only asked for languages written with
+    spaces, on the rare documents with a multi-word hit); ``keys`` the lexicon's forms as
+    matcher keys. `NounMatcher` takes any splitter: the stage uses `default_splitter`, the
+    tests and ``bench/tokenizers.py`` an oracle (spaCy) to check it against.
+    """
+
+    #: Recorded in ``summary.json`` (``stages.gender_gap.lexicons.tokenisers``).
+    name: str = "regex"
+    #: What tokens are joined by for matching: a space, or nothing for dictionary segmenters.
+    separator: str = " "
+
+    def tokens(self, normalised: str) -> list[str]:
+        raise NotImplementedError
+
+    def spans(self, normalised: str) -> list[tuple[int, int]]:
+        raise NotImplementedError(f"{self.name}: no token offsets")
+
+    def keys(self, forms: list[str]) -> list[str]:
+        """Each normalised form's tokens joined by `separator` ("" for a form without a word)."""
+        separator, tokens = self.separator, self.tokens
+        return [separator.join(tokens(form)) for form in forms]
+
+
+class RegexSplitter(Splitter):
+    """The regex word splitter of a language written with spaces (`word_pattern`)."""
+
+    def __init__(self, code: str) -> None:
+        self.pattern = word_pattern(code)
+        # English: the pattern that fits each text (`split_normalised`: the same tokens as
+        # FULL_PATTERN, which finds the token offsets).
+        self.tokens = split_normalised if code == ENGLISH else self.pattern.findall
+
+    def spans(self, normalised: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self.pattern.finditer(normalised)]
+
+    def keys(self, forms: list[str]) -> list[str]:
+        findall = self.pattern.findall  # English too: FULL_PATTERN gives the tokens split_normalised gives
+        return [" ".join(findall(form)) for form in forms]
+
+
+class SegmenterSplitter(Splitter):
+    """A dictionary segmenter (jieba, SudachiPy, pythainlp); tokens are joined without a separator."""
+
+    separator = ""
+
+    def __init__(self, name: str, tokenise: Callable[[str], list[str]]) -> None:
+        self.name = name
+        self.tokens = tokenise
+
+
+class SpacySplitter(Splitter):
+    """``spacy.blank(lang).tokenizer`` as a splitter: the oracle the regex splitter is checked
+    against (tests/test_gender_gap_spacy.py, bench/tokenizers.py), never used by the stage.
+
+    spaCy is not a dependency of corpus-audit (it is in the ``test`` extra): it is imported
+    here, when an oracle is made. Kept tokens: those with a word character, and ``-`` (a hyphen
+    is a token of its own, not a word, as in the regex splitter). Languages spaCy has no
+    tokenizer for use its multi-language ``xx`` rules (`language` says which ran).
+    """
+
+    def __init__(self, code: str) -> None:
+        import spacy
+
+        self.language = spacy_language(code)
+        try:
+            nlp = spacy.blank(self.language)
+        except ImportError:  # a tokenizer that needs a package of its own (ko: mecab, vi: pyvi)
+            self.language = "xx"
+            nlp = spacy.blank("xx")
+        self.name = f"spacy:{self.language}"
+        self.tokenizer = nlp.tokenizer
+
+    @staticmethod
+    def _keep(text: str) -> bool:
+        return text == HYPHEN_TOKEN or _HAS_WORD.search(text) is not None
+
+    def tokens(self, normalised: str) -> list[str]:
+        keep = self._keep
+        return [t.text for t in self.tokenizer(normalised) if keep(t.text)]
+
+    def tokens_many(self, texts: list[str], batch_size: int = 1000) -> list[list[str]]:
+        """`tokens` of many texts, batched with the tokenizer's ``pipe``."""
+        keep = self._keep
+        return [[t.text for t in doc if keep(t.text)] for doc in self.tokenizer.pipe(texts, batch_size=batch_size)]
+
+    def spans(self, normalised: str) -> list[tuple[int, int]]:
+        keep = self._keep
+        return [(t.idx, t.idx + len(t.text)) for t in self.tokenizer(normalised) if keep(t.text)]
+
+
+def spacy_language(code: str) -> str:
+    """The spaCy language code of lexicon ``code`` (its ISO 639-1 code where it has one;
+    ``xx``, spaCy's multi-language rules, where spaCy has no such language)."""
+    from spacy.util import get_lang_class
+
+    two = _ISO639_1.get(code, code)
+    try:
+        get_lang_class(two)
+    except ImportError:
+        return "xx"
+    return two
+
+
+def _iso639_1() -> dict[str, str]:
+    """Lexicon code -> its ISO 639-1 code (the first two-letter fastText label mapping to it)."""
+    codes: dict[str, str] = {}
+    for label, code in FASTTEXT_TO_LEXICON.items():
+        if len(label) == 2:
+            codes.setdefault(code, label)
+    return codes
+
+
+_ISO639_1 = _iso639_1()
+
+
+def default_splitter(code: str, forms: list[str]) -> Splitter:
+    """The stage's splitter for lexicon ``code``; ``forms``: its normalised forms (their words
+    are added to the jieba and Thai dictionaries). A segmenter's package is imported here, on
+    the first document in its language."""
+    segmenter = SEGMENTED.get(code)
+    if segmenter is None:
+        return RegexSplitter(code)
+    if segmenter == "sudachipy":
+        return SegmenterSplitter(segmenter, _sudachi_tokeniser())
+    words = [word for form in dict.fromkeys(forms) for word in form.split()]
+    if segmenter == "jieba":
+        return SegmenterSplitter(segmenter, _jieba_tokeniser(words))
+    return SegmenterSplitter(segmenter, _thai_tokeniser(words))
+
+
 def _jieba_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
     import logging
 
@@ -182,56 +319,70 @@ def _chunks(text: str, size: int):
 
 # ----------------------------------------------------------------------------- matching
 
+#: Automaton values are ints (no Python object per key): key length << 4 | multi-word 8 | gender bits.
+_LENGTH_SHIFT = 4
+_MULTI_WORD = 8
+_GENDER_MASK = 7
+
 
 class NounMatcher:
-    """Tokenises the text of one language and counts its lexicon's nouns per gender."""
+    """Tokenises the text of one language and counts its lexicon's nouns per gender.
 
-    def __init__(self, lexicon: LanguageLexicon) -> None:
+    Built once per language, on the first document in it (`GenderGap.matcher`): the forms are
+    normalised in one pass, turned into keys by the splitter and put in an Aho-Corasick
+    automaton that stores one int per key, so building costs a few operations per form and
+    about 40 bytes a key character.
+    """
+
+    def __init__(self, lexicon: LanguageLexicon, splitter: Splitter | None = None) -> None:
         import ahocorasick
 
-        self.code = lexicon.code
-        self.segmenter = SEGMENTED.get(lexicon.code, "regex")
-        self.separator = "" if lexicon.code in SEGMENTED else " "
-        normalised = {normalise(form, self.code): genders for form, genders in lexicon.forms.items()}
-        if self.segmenter == "jieba":
-            self.tokenise = _jieba_tokeniser([w for form in normalised for w in form.split()])
-        elif self.segmenter == "sudachipy":
-            self.tokenise = _sudachi_tokeniser()
-        elif self.segmenter == "pythainlp":
-            self.tokenise = _thai_tokeniser([w for form in normalised for w in form.split()])
-        else:
-            # English: the pattern that fits each text (same tokens as word_pattern's FULL_PATTERN,
-            # which finds the token offsets on the rare multi-word hits).
-            self.word_pattern = word_pattern(self.code)
-            self.tokenise = split_normalised if self.code == ENGLISH else self.word_pattern.findall
-        keys: dict[str, frozenset[str]] = {}
-        for form, genders in normalised.items():
-            key = self.separator.join(self.tokenise(form))
+        self.code = code = lexicon.code
+        forms, genders = lexicon.unpack()
+        # normalise() works character by character and keeps newlines: one call for every form.
+        normalised = normalise("\n".join(forms), code).split("\n") if forms else []
+        if len(normalised) != len(forms):  # pragma: no cover - guarded by the tests
+            raise AssertionError(f"{code}: normalising the forms changed their number")
+        self.splitter = splitter if splitter is not None else default_splitter(code, normalised)
+        self.segmenter = self.splitter.name
+        self.separator = separator = self.splitter.separator
+        self.tokenise = self.splitter.tokens
+        keys: dict[str, int] = {}
+        get = keys.get
+        for key, mask in zip(self.splitter.keys(normalised), genders):
             if key:
-                keys[key] = keys.get(key, frozenset()) | genders
-        if self.code == "arb":
-            for key, genders in list(keys.items()):
+                keys[key] = get(key, 0) | mask  # forms equal once normalised count for all their genders
+        if code == "arb":
+            for key, mask in list(keys.items()):
                 for variant in _arabic_variants(key):
-                    keys.setdefault(variant, genders)  # a listed form keeps its own genders
-        self.keys = keys
-        self.automaton = ahocorasick.Automaton()
-        for key, genders in keys.items():
-            flags = tuple(g in genders for g in GENDERS)
-            if self.separator:
-                # Space-separated tokens: the key padded with a space on each side only matches
-                # whole tokens of " <tokens joined by spaces> ", so the automaton (in C) drops the
-                # hits inside longer words ("man" in "many") instead of a Python loop.
-                self.automaton.add_word(f" {key} ", (len(key), flags, " " in key))
-            else:
-                self.automaton.add_word(key, (len(key), flags))
-        if keys:
+                    keys.setdefault(variant, mask)  # a listed form keeps its own genders
+        self.key_count = len(keys)
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        add = self.automaton.add_word
+        if separator:
+            # Space-separated tokens: the key padded with a space on each side only matches
+            # whole tokens of " <tokens joined by spaces> ", so the automaton (in C) drops the
+            # hits inside longer words ("man" in "many") instead of a Python loop.
+            for key, mask in keys.items():
+                add(f" {key} ", len(key) << _LENGTH_SHIFT | (_MULTI_WORD if " " in key else 0) | mask)
+        else:
+            for key, mask in keys.items():
+                add(key, len(key) << _LENGTH_SHIFT | mask)
+        del keys
+        if self.key_count:
             self.automaton.make_automaton()
+
+    def key_genders(self) -> Iterator[tuple[str, frozenset[str]]]:
+        """(key, genders) of every key: a key's tokens joined by `separator`."""
+        strip = " " if self.separator else None
+        for key, value in self.automaton.items():
+            yield (key.strip(strip) if strip else key), GENDER_SETS[value & _GENDER_MASK]
 
     def _spans(self, text: str, normalised: str | None) -> tuple[list[tuple[int, int]], str]:
         """Offsets of the tokens in the normalised text (the same tokens as `tokenise`)."""
         if normalised is None:
             normalised = normalise(text, self.code)
-        return [m.span() for m in self.word_pattern.finditer(normalised)], normalised
+        return self.splitter.spans(normalised), normalised
 
     def count(self, text: str, tokens: list[str] | None = None) -> tuple[int, int, int, int]:
         """(word tokens, masculine, feminine, unspecified) matches in ``text``; ``tokens``: its
@@ -242,18 +393,18 @@ class NounMatcher:
             normalised = normalise(text, self.code)
             tokens = self.tokenise(normalised)
         words = len(tokens) - tokens.count(HYPHEN_TOKEN) if self.separator else len(tokens)
-        if not tokens or not self.keys:
+        if not tokens or not self.key_count:
             return words, 0, 0, 0
         separator = self.separator
         joined = separator.join(tokens)
-        candidates: list[tuple[int, int, tuple[bool, bool, bool]]] = []
+        candidates: list[tuple[int, int, int]] = []
         if separator:
             spans = None
             # Offsets in `joined`: the padded text's end offset minus 2 (leading space, trailing space).
-            for padded_end, (length, genders, multi_word) in self.automaton.iter(f" {joined} "):
+            for padded_end, value in self.automaton.iter(f" {joined} "):
                 end = padded_end - 2
-                start = end - length + 1
-                if multi_word:
+                start = end - (value >> _LENGTH_SHIFT) + 1
+                if value & _MULTI_WORD:
                     # A multi-word entry: its words must follow one another with nothing but spaces
                     # between them in the text ("mother, or father" is no "mother or father").
                     if spans is None:  # token offsets, computed only for documents with such a hit
@@ -263,28 +414,28 @@ class NounMatcher:
                     if any(normalised[spans[i][1]:spans[i + 1][0]].strip()
                            for i in range(first, first + entry_tokens - 1)):
                         continue
-                candidates.append((start, -end, genders))
+                candidates.append((start, -end, value))
         else:
             boundaries = None
-            for end, (length, genders) in self.automaton.iter(joined):
+            for end, value in self.automaton.iter(joined):
                 if boundaries is None:  # token edges, computed only for documents with a hit
                     boundaries = {0}
                     offset = 0
                     for token in tokens:
                         offset += len(token)
                         boundaries.add(offset)
-                start = end - length + 1
+                start = end - (value >> _LENGTH_SHIFT) + 1
                 if start in boundaries and end + 1 in boundaries:
-                    candidates.append((start, -end, genders))
+                    candidates.append((start, -end, value))
         masculine = feminine = unspecified = 0
         covered = -1
-        for start, negative_end, (is_masculine, is_feminine, is_unspecified) in sorted(candidates):
+        for start, negative_end, value in sorted(candidates):
             if start <= covered:
                 continue  # inside a longer match that starts earlier (or at the same place)
             covered = -negative_end
-            masculine += is_masculine
-            feminine += is_feminine
-            unspecified += is_unspecified
+            masculine += value & 1
+            feminine += (value >> 1) & 1
+            unspecified += (value >> 2) & 1
         return words, masculine, feminine, unspecified
 
 
@@ -423,7 +574,13 @@ class GenderGap(Analysis):
             raise UsageError(str(exc)) from exc
 
     # -- per document --------------------------------------------------------------------
+    @property
+    def built_languages(self) -> tuple[str, ...]:
+        """The languages whose matcher this process has built (each on its first document)."""
+        return tuple(sorted(self._matchers))
+
     def matcher(self, code: str) -> NounMatcher:
+        """The matcher of lexicon ``code``, built on first use (with its segmenter, if any)."""
         matcher = self._matchers.get(code)
         if matcher is None:
             matcher = self._matchers[code] = NounMatcher(self.lexicons.languages[code])
@@ -552,5 +709,6 @@ def _segmenter_versions() -> dict[str, str]:
     return versions
 
 
-__all__ = ["GenderGap", "GenderGapCombineFn", "NO_LEXICON", "NounMatcher", "difference_standard_error",
-           "normalise", "word_pattern"]
+__all__ = ["GenderGap", "GenderGapCombineFn", "NO_LEXICON", "NounMatcher", "RegexSplitter", "SEGMENTED",
+           "SegmenterSplitter", "SpacySplitter", "Splitter", "default_splitter", "difference_standard_error", "normalise",
+           "spacy_language", "word_pattern"]
