@@ -9,6 +9,7 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_summary, run_audit, write_jsonl
@@ -22,6 +23,16 @@ transformers = pytest.importorskip("transformers")
 WORDS = ("the a is of and to in you are we they he she it not good bad hate love people all this that very "
          "kind stupid nice go home").split()
 MAX_TOKENS = 16  # tokenizer model_max_length: long lines are truncated
+#: How far two float32 scorings of the same line may differ when only the batching changes.
+#: Not a masking tolerance: in float64 the batched and the one-line-at-a-time scores of the
+#: fixture agree to 2e-14 (the attention mask hides the padding exactly). In float32 the GEMMs
+#: of a different batch shape (more rows, or a longer padded key axis) block and vectorise
+#: their sums differently, and a reordered float32 sum moves by up to ~n*eps relative. Each
+#: float32 path measured ~2.5e-6 (about 21 eps) from float64 on this fixture, whose wide
+#: initialisation gives logits up to |7.4|; two paths may differ by twice that. 128 eps
+#: (1.5e-5) leaves a 3x margin and is still far below what a real batching bug does:
+#: attending to the padding moved line scores by up to 0.89.
+BATCHING_TOLERANCE = 128 * float(np.finfo(np.float32).eps)
 
 
 def _build_model(directory: Path, safetensors: bool = True) -> Path:
@@ -148,7 +159,7 @@ def test_independent_of_batch_size_token_budget_and_line_order(tmp_path: Path, t
         got = _toxicity_by_id(other)
         assert got.keys() == expected.keys()
         for doc_id, (score, lines) in expected.items():
-            assert got[doc_id][0] == pytest.approx(score, abs=1e-6) and got[doc_id][1] == lines
+            assert got[doc_id][0] == pytest.approx(score, abs=BATCHING_TOLERANCE) and got[doc_id][1] == lines
     # 3-document batches: one documents file per batch, every document once.
     assert len(list((small / "documents").glob("*.parquet"))) == math.ceil(len(records) / 3)
     assert read_csv(small / "tables" / "toxicity_histogram.csv") == read_csv(base / "tables" / "toxicity_histogram.csv")
@@ -187,7 +198,7 @@ def test_two_workers_pick_the_same_documents_and_tables(tmp_path: Path, tiny_mod
     for doc_id in one:
         assert (one[doc_id][0] is None) == (two[doc_id][0] is None)
         if one[doc_id][0] is not None:
-            assert two[doc_id][0] == pytest.approx(one[doc_id][0], abs=1e-6)
+            assert two[doc_id][0] == pytest.approx(one[doc_id][0], abs=BATCHING_TOLERANCE)
     for name in ("toxicity_histogram.csv", "toxicity_summary.csv"):
         assert (outs[0] / "tables" / name).read_bytes() == (outs[1] / "tables" / name).read_bytes()
 
@@ -370,3 +381,19 @@ def test_axis_rows_from_the_descriptors_column() -> None:
     assert [(r["scope"], r["group"], r["documents"], r["toxic_documents"]) for r in table] == [
         ("all", None, 2, 1), ("language", "en", 2, 1), ("axis", "religion", 1, 1)]
     assert analysis.run_statistics(aggregate)["scoring_errors"] == 1
+
+
+def test_batching_is_exact_in_float64(tiny_model: Path) -> None:
+    """Padding and batch shape change nothing but float32 rounding: the same model in float64
+    scores lines alike one at a time and in padded, length-sorted, budgeted batches."""
+    from corpus_audit.transforms.toxicity_model import ModelSettings, load_classifier
+
+    classifier = load_classifier(ModelSettings(model=str(tiny_model)))
+    classifier.model = classifier.model.double()
+    rng = random.Random(7)
+    lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 25))) for _ in range(40)]
+    alone = [classifier.score_lines([line])[0][0] for line in lines]
+    for budget in (16, 50, 100_000):
+        classifier.token_budget = budget
+        batched, _ = classifier.score_lines(lines)
+        assert max(abs(a - b) for a, b in zip(alone, batched)) < 1e-12

@@ -178,7 +178,8 @@ class LoadedClassifier:
                         logits = self.model(**inputs).logits
                 else:
                     logits = self.model(**inputs).logits
-                probabilities = logits.float().softmax(dim=-1)[:, self.label_index].cpu().tolist()
+                # float64 softmax: the score keeps what the logits hold (a float32 softmax would round it).
+                probabilities = logits.double().softmax(dim=-1)[:, self.label_index].cpu().tolist()
                 for i, probability in zip(chunk, probabilities):
                     scores[i] = float(probability)
                 start += count
