@@ -1,6 +1,6 @@
 """Toxicity (SPEC §6) with a tiny random BERT classifier built here (no hub): scores against a
 direct unbatched torch computation, batch/line-order independence, sampling, tables by hand,
-the unavailable-model path, pickle weights refused."""
+the unavailable-model path, pickle weights loaded weights_only."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _build_model(directory: Path, safetensors: bool = True) -> Path:
     model = BertForSequenceClassification(config)
     if safetensors:
         model.save_pretrained(directory)
-    else:
+    else:  # what save_pretrained(safe_serialization=False) wrote (transformers 5 writes safetensors only)
         config.save_pretrained(directory)
         torch.save(model.state_dict(), directory / "pytorch_model.bin")
     tokenizer.save_pretrained(directory)
@@ -318,22 +318,23 @@ def test_unavailable_model_is_said_on_the_console(tmp_path: Path, capsys) -> Non
     assert err.count("toxicity") >= 2 and "NOT computed" in err and "nope" in err
 
 
-def test_pickle_weights_refused_without_the_flag(tmp_path: Path, direct) -> None:
+def test_pickle_weights_load_through_the_restricted_unpickler(tmp_path: Path, direct) -> None:
+    """A model with only ``pytorch_model.bin`` loads by default (torch.load weights_only=True)."""
     model_dir = _build_model(tmp_path / "pickled", safetensors=False)
-    assert not (model_dir / "model.safetensors").exists()
+    assert not (model_dir / "model.safetensors").exists() and (model_dir / "pytorch_model.bin").exists()
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "you are stupid"}])
-    out = tmp_path / "refused"
-    assert run_audit(shard, "--output", out, "--toxicity-model", model_dir, "--toxicity-sample-rate", "1") == 0
+    out = tmp_path / "loaded"
+    assert run_audit(shard, "--output", out, "--toxicity-model", model_dir, "--toxicity-sample-rate", "1",
+                     "--require-toxicity") == 0
     stage = read_summary(out)["stages"]["toxicity"]
-    assert stage["status"] == "not_computed" and "--allow-pickle-weights" in stage["reason"]
-    assert run_audit(shard, "--output", tmp_path / "req", "--toxicity-model", model_dir, "--require-toxicity") == 2
-    allowed = tmp_path / "allowed"
-    assert run_audit(shard, "--output", allowed, "--toxicity-model", model_dir, "--toxicity-sample-rate", "1",
-                     "--allow-pickle-weights") == 0
-    stage = read_summary(allowed)["stages"]["toxicity"]
     assert stage["status"] == "computed" and stage["pickle_weights_loaded"] is True
+    assert stage["weights_format"] == "pickle (weights_only)"
+    assert stage["weights_sha256"] == hashlib.sha256((model_dir / "pytorch_model.bin").read_bytes()).hexdigest()
     # Same seed, same weights as the safetensors fixture: same score.
-    assert _toxicity_by_id(allowed)["a"][0] == pytest.approx(direct("you are stupid")[0], abs=1e-5)
+    assert _toxicity_by_id(out)["a"][0] == pytest.approx(direct("you are stupid")[0], abs=1e-5)
+    # The old opt-in flag still parses (it changes nothing now).
+    assert run_audit(shard, "--output", tmp_path / "flag", "--toxicity-model", model_dir, "--stages",
+                     "langid,toxicity", "--toxicity-sample-rate", "1", "--allow-pickle-weights") == 0
 
 
 def test_bad_options_exit_2(tmp_path: Path, tiny_model: Path) -> None:

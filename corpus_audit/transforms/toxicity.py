@@ -31,10 +31,11 @@ How it runs (the design)
     by runs that score). Both of the others import `toxicity_model`; neither imports this one.
 
     The model is also loaded once on the launching machine (`prepare_run`): when it cannot be
-    loaded (no hub, no cache, pickle-only weights, unknown toxic label) the run goes on
-    without this stage's inference: ``summary.json`` has ``status: not_computed`` and the
-    ``reason``, the tables are empty with that reason in their notes, the console says it,
-    and ``--require-toxicity`` turns it into exit code 2 before anything runs.
+    loaded (no hub, no cache, pickle weights that need the unrestricted unpickler, unknown
+    toxic label) the run goes on without this stage's inference: ``summary.json`` has
+    ``status: not_computed`` and the ``reason``, the tables are empty with that reason in their
+    notes, the console says it, and ``--require-toxicity`` turns it into exit code 2 before
+    anything runs.
 
 Exactness
     The accumulator holds integers only: per scope, documents, lines, toxic documents, the
@@ -62,6 +63,7 @@ from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
     ModelSettings,
+    PICKLE_WEIGHTS_FORMAT,
     ModelUnavailable,
     keep_launcher_model,
     load_classifier,
@@ -239,8 +241,9 @@ class Toxicity(ScoredAnalysis):
                            help="padded tokens per forward pass (default 1024 on CPU, 65536 on CUDA)")
         group.add_argument("--toxicity-int8", action="store_true",
                            help="dynamic int8 quantisation of the model's linear layers (CPU only)")
-        group.add_argument("--allow-pickle-weights", action="store_true",
-                           help="allow loading pickle (.bin) weights when a model has no safetensors")
+        # Kept so that existing command lines still parse: .bin weights load by default now,
+        # through torch's restricted unpickler (weights_only=True), and nothing else is allowed.
+        group.add_argument("--allow-pickle-weights", action="store_true", help=argparse.SUPPRESS)
         group.add_argument("--require-toxicity", action="store_true",
                            help="fail (exit 2) when the toxicity model cannot be loaded, instead of "
                                 "running the other analyses and reporting toxicity as not computed")
@@ -254,7 +257,7 @@ class Toxicity(ScoredAnalysis):
         if args.toxicity_token_budget is not None and args.toxicity_token_budget < 1:
             raise UsageError(f"--toxicity-token-budget must be >= 1, got {args.toxicity_token_budget}")
         settings = ModelSettings(model=args.toxicity_model, label_index=args.toxicity_label_index,
-                                 allow_pickle_weights=args.allow_pickle_weights, int8=args.toxicity_int8,
+                                 int8=args.toxicity_int8,
                                  token_budget=args.toxicity_token_budget)
         analysis = cls(settings, args.toxicity_sample_rate, args.toxicity_bins)
         analysis.require = args.require_toxicity
@@ -434,12 +437,12 @@ class Toxicity(ScoredAnalysis):
             "toxic_threshold": TOXIC_THRESHOLD,
             "bins": self.bins,
             "document_score": "mean of the toxic-class probability of its non-blank lines",
-            "allow_pickle_weights": settings.allow_pickle_weights,
+            "pickle_loader": "torch.load(weights_only=True); files needing the full unpickler are refused",
             "int8_dynamic_quantisation": settings.int8,
             "token_budget": settings.token_budget,
             "trust_remote_code": False,
         }
         if self.available:
             out.update(self.model_info)
-            out["pickle_weights_loaded"] = self.model_info.get("weights_format") == "pickle"
+            out["pickle_weights_loaded"] = self.model_info.get("weights_format") == PICKLE_WEIGHTS_FORMAT
         return out
