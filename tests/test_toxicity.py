@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 from pathlib import Path
 
@@ -201,6 +202,10 @@ def test_two_workers_pick_the_same_documents_and_tables(tmp_path: Path, tiny_mod
             assert two[doc_id][0] == pytest.approx(one[doc_id][0], abs=BATCHING_TOLERANCE)
     for name in ("toxicity_histogram.csv", "toxicity_summary.csv"):
         assert (outs[0] / "tables" / name).read_bytes() == (outs[1] / "tables" / name).read_bytes()
+    cores = len(os.sched_getaffinity(0))
+    for out, workers in zip(outs, (1, 2)):  # each worker process: cores // workers torch threads
+        stage = read_summary(out)["stages"]["toxicity"]
+        assert stage["workers"] == workers and stage["cpu_threads_per_worker"] == max(1, cores // workers)
 
 
 def test_tables_against_hand_computation(tmp_path: Path, tiny_model: Path) -> None:

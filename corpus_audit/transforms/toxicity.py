@@ -50,6 +50,7 @@ import argparse
 import hashlib
 import logging
 import math
+import os
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -81,6 +82,7 @@ __all__ = [
     "TOXIC_THRESHOLD",
     "Toxicity",
     "ToxicityCombineFn",
+    "cpu_threads_per_worker",
     "document_lines",
     "is_sampled",
     "nearest_rank",
@@ -123,6 +125,16 @@ def is_sampled(doc_id: str, threshold: int) -> bool:
         return True
     digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") < threshold
+
+
+def cpu_threads_per_worker(runner: str, workers: int) -> int | None:
+    """Intra-op torch threads per worker process on CPU: the launching machine's usable cores
+    divided among the ``--workers`` processes of a local DirectRunner run (N processes x all
+    cores each would oversubscribe the machine); None for other runners (each worker machine
+    decides from its own cores)."""
+    if runner not in ("DirectRunner", "direct"):
+        return None
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
 
 
 def document_lines(text: str) -> list[str]:
@@ -224,6 +236,7 @@ class Toxicity(ScoredAnalysis):
         self.require = False
         self.unavailable_reason: str | None = "model not checked (prepare_run was not called)"
         self.model_info: dict[str, Any] = {}
+        self.workers = 1
 
     # -- options -----------------------------------------------------------------------
     @classmethod
@@ -256,10 +269,12 @@ class Toxicity(ScoredAnalysis):
             raise UsageError(f"--toxicity-bins must be in [1, 1000], got {args.toxicity_bins}")
         if args.toxicity_token_budget is not None and args.toxicity_token_budget < 1:
             raise UsageError(f"--toxicity-token-budget must be >= 1, got {args.toxicity_token_budget}")
+        workers = max(1, int(getattr(args, "workers", 1) or 1))
         settings = ModelSettings(model=args.toxicity_model, label_index=args.toxicity_label_index,
-                                 int8=args.toxicity_int8,
-                                 token_budget=args.toxicity_token_budget)
+                                 int8=args.toxicity_int8, token_budget=args.toxicity_token_budget,
+                                 threads=cpu_threads_per_worker(getattr(args, "runner", "DirectRunner"), workers))
         analysis = cls(settings, args.toxicity_sample_rate, args.toxicity_bins)
+        analysis.workers = workers
         analysis.require = args.require_toxicity
         return analysis
 
@@ -440,6 +455,11 @@ class Toxicity(ScoredAnalysis):
             "pickle_loader": "torch.load(weights_only=True); files needing the full unpickler are refused",
             "int8_dynamic_quantisation": settings.int8,
             "token_budget": settings.token_budget,
+            "workers": self.workers,
+            # None: each worker machine uses all its cores (not a local DirectRunner run).
+            "cpu_threads_per_worker": settings.threads,
+            "cpu_threads_rule": "usable cores // --workers (at least 1), torch.set_num_threads in each worker "
+                                "process's load_model; CPU only",
             "trust_remote_code": False,
         }
         if self.available:

@@ -16,6 +16,7 @@ from corpus_audit.transforms.toxicity_model import (
     LoadedClassifier,
     ModelSettings,
     load_classifier,
+    set_cpu_threads,
     take_launcher_model,
 )
 
@@ -44,9 +45,14 @@ class ToxicityModelHandler(ModelHandler[dict, list, LoadedClassifier]):
         self.settings = settings
 
     def load_model(self) -> LoadedClassifier:
+        """One classifier per worker process (RunInference shares it between the process's
+        threads). On CPU, torch gets ``settings.threads`` intra-op threads (cores / --workers)."""
         # In-process runners reuse the model the launcher loaded to check it (same settings).
         reused = take_launcher_model(self.settings)
-        return reused if reused is not None else load_classifier(self.settings)
+        loaded = reused if reused is not None else load_classifier(self.settings)
+        if not loaded.device.startswith("cuda"):
+            set_cpu_threads(self.settings.threads)
+        return loaded
 
     def run_inference(self, batch: Sequence[dict], model: LoadedClassifier,
                       inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:

@@ -43,6 +43,7 @@ __all__ = [
     "is_local_model",
     "keep_launcher_model",
     "load_classifier",
+    "set_cpu_threads",
     "settings_key",
     "take_launcher_model",
     "toxic_label_index",
@@ -199,6 +200,16 @@ class LoadedClassifier:
         return scores, truncated
 
 
+def set_cpu_threads(threads: int | None) -> int:
+    """Give torch ``threads`` intra-op threads (None: every core this process may use); returns the count."""
+    import torch
+
+    count = threads or len(os.sched_getaffinity(0))
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+    return count
+
+
 def weights_file(directory: str) -> tuple[str | None, str]:
     """The weights file of a model directory and its format (``safetensors``, ``pickle``, or
     ``unknown`` with no file), safetensors first."""
@@ -335,7 +346,7 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
         model.to(device)
         autocast_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     else:
-        torch.set_num_threads(settings.threads or len(os.sched_getaffinity(0)))
+        set_cpu_threads(settings.threads)
         if settings.int8:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     budget = settings.token_budget or (DEFAULT_TOKEN_BUDGET_CUDA if device.startswith("cuda")
