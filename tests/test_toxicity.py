@@ -348,20 +348,14 @@ def test_bad_options_exit_2(tmp_path: Path, tiny_model: Path) -> None:
         assert run_audit(shard, "--output", tmp_path / "o", "--toxicity-model", tiny_model, *option) == 2
 
 
-def test_checkpoint_dir_with_scored_toxicity_is_refused_clearly(tmp_path: Path, tiny_model: Path, capsys) -> None:
-    """Toxicity partials are combined after RunInference, outside per-split checkpoints: the
-    combination is refused before anything is read or written, with a one-line reason."""
-    from corpus_audit.cli import main
-
+def test_checkpoint_dir_without_a_usable_model(tmp_path: Path) -> None:
+    """Nothing is scored without a model, so the split checkpoints of the CPU stages are used
+    (scored runs checkpoint their batches: tests/test_toxicity_checkpoint.py)."""
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "hi"}])
-    out = tmp_path / "o"
-    assert main(["run", str(shard), "--output", str(out), "--toxicity-model", str(tiny_model),
-                 "--checkpoint-dir", str(tmp_path / "ck")]) == 2
-    assert "--checkpoint-dir cannot be used with a scored toxicity stage" in capsys.readouterr().err
-    assert not out.exists()
-    # Without a usable model nothing is scored, so checkpoints work (toxicity: not computed).
-    assert main(["run", str(shard), "--output", str(out), "--toxicity-model", str(tmp_path / "none"),
-                 "--checkpoint-dir", str(tmp_path / "ck"), "--quiet"]) == 0
+    assert run_audit(shard, "--output", tmp_path / "o", "--toxicity-model", tmp_path / "none",
+                     "--checkpoint-dir", tmp_path / "ck") == 0
+    assert len(list((tmp_path / "ck").glob("*.entry.json"))) == 1
+    assert not list((tmp_path / "ck").glob("*.scored.json"))
 
 
 def test_axis_rows_from_the_descriptors_column() -> None:

@@ -145,6 +145,10 @@ def document_lines(text: str) -> list[str]:
 # ----------------------------------------------------------------------------- aggregation
 
 
+#: Run-wide counts of the accumulator (``restored_batches``: scored batches taken from --checkpoint-dir).
+_COUNTS = ("sampled", "errors", "no_lines", "restored_batches")
+
+
 def _new_scope() -> dict[str, Any]:
     return {"documents": 0, "lines": 0, "truncated_lines": 0, "toxic": 0, "score_sum": 0,
             "bins": Counter(), "fine": Counter()}
@@ -164,11 +168,11 @@ class ToxicityCombineFn(beam.CombineFn):
         self.bins = bins
 
     def create_accumulator(self) -> dict[str, Any]:
-        return {"sampled": 0, "errors": 0, "no_lines": 0, "scopes": {}}
+        return {"sampled": 0, "errors": 0, "no_lines": 0, "restored_batches": 0, "scopes": {}}
 
     def add_input(self, accumulator, batch_input):
-        for key in ("sampled", "errors", "no_lines"):
-            accumulator[key] += batch_input.get(key, 0)
+        for key in _COUNTS:
+            accumulator[key] = accumulator.get(key, 0) + batch_input.get(key, 0)
         scopes = accumulator["scopes"]
         for language, axes, score, lines, truncated in batch_input.get("scored", ()):
             keys = [("all", None), ("language", language or "unknown")]
@@ -190,8 +194,8 @@ class ToxicityCombineFn(beam.CombineFn):
     def merge_accumulators(self, accumulators):
         merged = self.create_accumulator()
         for accumulator in accumulators:
-            for key in ("sampled", "errors", "no_lines"):
-                merged[key] += accumulator[key]
+            for key in _COUNTS:
+                merged[key] += accumulator.get(key, 0)
             for scope_key, scope in accumulator["scopes"].items():
                 target = merged["scopes"].get(scope_key)
                 if target is None:
@@ -308,6 +312,11 @@ class Toxicity(ScoredAnalysis):
         keep_launcher_model(self.model_settings, loaded)
 
     @property
+    def model_sha256(self) -> str | None:
+        """SHA-256 of the loaded weights file (part of a scored batch's checkpoint key)."""
+        return self.model_info.get("weights_sha256")
+
+    @property
     def available(self) -> bool:
         return self.unavailable_reason is None
 
@@ -364,7 +373,7 @@ class Toxicity(ScoredAnalysis):
             line_counts[row] = lines
             scored.append((languages[row], tuple(axes[row] or ()), score, lines, truncated))
         return rows, {"sampled": element["sampled"], "no_lines": element["no_lines"], "errors": errors,
-                      "scored": scored}
+                      "restored_batches": int("restored_predictions" in element), "scored": scored}
 
     # -- aggregation ---------------------------------------------------------------------
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
@@ -439,7 +448,8 @@ class Toxicity(ScoredAnalysis):
         return {"documents_sampled": aggregate["sampled"], "documents_scored": overall["documents"],
                 "documents_without_lines": aggregate["no_lines"], "scoring_errors": aggregate["errors"],
                 "lines_scored": overall["lines"], "truncated_lines": overall["truncated_lines"],
-                "toxic_documents": overall["toxic"]}
+                "toxic_documents": overall["toxic"],
+                "batches_restored_from_checkpoint": aggregate.get("restored_batches", 0)}
 
     def settings(self) -> dict[str, Any]:
         settings = self.model_settings
