@@ -309,11 +309,16 @@ class SplitCheckpoints:
         return True
 
     # -- scored batches --------------------------------------------------------------------
-    def scored_key(self, stage: str, requests: list, model_sha256: str) -> str:
-        """The key of one scored batch: its content (``requests``: ``(row, lines)`` of each
-        sampled document), this run's settings, the stage and the model weights' SHA-256."""
-        content = hashlib.sha256(json.dumps(encode_value(requests), ensure_ascii=True,
-                                            separators=(",", ":")).encode("utf-8")).hexdigest()
+    def scored_key(self, stage: str, content: Any, model_sha256: str) -> str | None:
+        """The key of one scored batch: its ``content`` (the element's rows and the sampled
+        documents' lines), this run's settings, the stage and the model weights' SHA-256; None
+        (the batch is not checkpointed) when the content holds a value the encoding lacks."""
+        try:
+            encoded = encode_value(content)
+        except CheckpointEncodingError as exc:
+            LOG.warning("corpus-audit: scored batch not checkpointed: %s", exc)
+            return None
+        content = hashlib.sha256(json.dumps(encoded, ensure_ascii=True, separators=(",", ":")).encode("utf-8")).hexdigest()
         return hashlib.sha256(json.dumps({"scored": content, "stage": stage, "model_sha256": model_sha256,
                                           "settings": self.fingerprint}, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -184,6 +184,8 @@ class AuditWorkUnit(beam.DoFn):
         if self.checkpoints is None or not model_sha256:
             return element
         key = self.checkpoints.scored_key(self.inference.name, [element["rows"], element["requests"]], model_sha256)
+        if key is None:
+            return element
         element["checkpoint_key"] = key
         stored = self.checkpoints.restore_scored(key, len(element["requests"]))
         if stored is not None:
