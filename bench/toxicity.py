@@ -15,6 +15,17 @@ lines padded to their longest,
 ``torch.inference_mode``, same thread count. Run on a quiet machine; the load is printed.
 
     python bench/toxicity.py [--repeat 4] [--rounds 2] [--int8] [--keep] [--data DIR]
+
+Two more modes (issue 17/18), each printing its own table instead of the above:
+
+``--compare-workers``: the corpus in two JSONL files, the toxicity run with ``--workers 1`` and
+``--workers 2`` in alternated rounds (best of each); each worker process gets usable cores // N
+torch threads (``cpu_threads_per_worker`` in ``summary.json``, printed).
+
+``--compare-cpu-backends``: the bare sorted loop in plain float32 torch, with ``--toxicity-int8``'s
+dynamic int8 quantisation, and with ONNX Runtime (``optimum.onnxruntime``) when it is importable
+(an optional extra, never installed by this script): lines/s and the largest score difference to
+plain torch.
 """
 
 from __future__ import annotations
@@ -67,35 +78,101 @@ def build_model(directory: Path, lines: list[str]) -> None:
     tokenizer.save_pretrained(directory)
 
 
-def write_corpus(path: Path, lines: list[str], repeat: int, per_document: int) -> int:
+def write_corpus(path: Path, lines: list[str], repeat: int, per_document: int, prefix: str = "t") -> int:
     all_lines = [line for _ in range(repeat) for line in lines]
     with open(path, "w", encoding="utf-8") as f:
         for i in range(0, len(all_lines), per_document):
-            f.write(json.dumps({"id": f"t{i}", "text": "\n".join(all_lines[i:i + per_document])}) + "\n")
+            f.write(json.dumps({"id": f"{prefix}{i}", "text": "\n".join(all_lines[i:i + per_document])}) + "\n")
     return len(all_lines)
 
 
 def bare_loop(model_dir: Path, lines: list[str], batch: int, int8: bool, sort: bool) -> float:
     """Seconds to score ``lines`` with a plain batched loop (no pipeline); ``sort``: by length
     first, as the stage does, so the ratio shows the pipeline's overhead rather than padding."""
+    return bare_scores(model_dir, lines, batch, "int8" if int8 else "torch", sort)[0]
+
+
+def bare_scores(model_dir: Path, lines: list[str], batch: int, backend: str, sort: bool = True
+                ) -> tuple[float, list[float]]:
+    """(seconds, toxic-class scores in the order of ``lines``) of the bare loop with ``backend``:
+    ``torch`` (float32), ``int8`` (dynamic int8 linear layers) or ``onnxruntime`` (optimum)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(usable_cpus())
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
-    if int8:
+    if backend == "onnxruntime":
+        from optimum.onnxruntime import ORTModelForSequenceClassification
+
+        model = ORTModelForSequenceClassification.from_pretrained(model_dir, export=True)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+    if backend == "int8":
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    order = list(range(len(lines)))
     started = time.perf_counter()
     if sort:
         lengths = [len(ids) for ids in tokenizer(lines)["input_ids"]]
-        lines = [line for _, line in sorted(zip(lengths, lines), key=lambda pair: -pair[0])]
+        order.sort(key=lambda i: -lengths[i])
+    scores = [0.0] * len(lines)
     with torch.inference_mode():
-        for i in range(0, len(lines), batch):
-            inputs = tokenizer(lines[i:i + batch], padding=True, truncation=True, max_length=512,
+        for i in range(0, len(order), batch):
+            chunk = order[i:i + batch]
+            inputs = tokenizer([lines[j] for j in chunk], padding=True, truncation=True, max_length=512,
                                return_tensors="pt")
-            model(**inputs).logits.float().softmax(-1)[:, 1].tolist()
-    return time.perf_counter() - started
+            logits = model(**inputs).logits
+            for j, score in zip(chunk, torch.as_tensor(logits).double().softmax(-1)[:, 1].tolist()):
+                scores[j] = score
+    return time.perf_counter() - started, scores
+
+
+def compare_cpu_backends(model_dir: Path, lines: list[str], batch: int, rounds: int) -> None:
+    """Plain torch vs int8 (vs ONNX Runtime when importable): lines/s and the largest score difference."""
+    import importlib.util
+
+    backends = ["torch", "int8"]
+    if importlib.util.find_spec("optimum") and importlib.util.find_spec("onnxruntime"):
+        backends.append("onnxruntime")
+    else:
+        print("ONNX Runtime: not measured (optimum[onnxruntime] is not installed; it is an optional extra)")
+    times: dict[str, list[float]] = {name: [] for name in backends}
+    scores: dict[str, list[float]] = {}
+    for _ in range(rounds):  # alternated rounds, best of each kept
+        for name in backends:
+            seconds, scores[name] = bare_scores(model_dir, lines, batch, name)
+            times[name].append(seconds)
+    plain = min(times["torch"])
+    rows = []
+    for name in backends:
+        best = min(times[name])
+        difference = max(abs(a - b) for a, b in zip(scores[name], scores["torch"]))
+        rows.append([name, f"{best:.1f}", f"{len(lines) / best:,.1f}", f"{plain / best:.2f}", f"{difference:.2e}"])
+    print_table(["bare sorted loop, CPU", "seconds", "lines/s", "speed-up", "max |score - torch|"], rows)
+
+
+def compare_workers(work: Path, corpus_lines: list[str], per_document: int, extra: list[str], rounds: int,
+                    total_lines: int) -> None:
+    """The toxicity run with --workers 1 and --workers 2 over two input files, alternated rounds."""
+    inputs = work / "two-files"
+    inputs.mkdir(exist_ok=True)
+    half = len(corpus_lines) // 2 // per_document * per_document
+    write_corpus(inputs / "a.jsonl", corpus_lines[:half], 1, per_document)
+    write_corpus(inputs / "b.jsonl", corpus_lines[half:], 1, per_document, prefix="u")
+    runs: dict[int, list] = {1: [], 2: []}
+    for attempt in range(rounds):
+        for workers in (1, 2):
+            runs[workers].append(run_pipeline([inputs], work / f"out-w{workers}-{attempt}", "--stages", "toxicity",
+                                              "--workers", str(workers), *extra))
+    best = {workers: min(found, key=lambda run: run.wall) for workers, found in runs.items()}
+    rows = []
+    for workers, run in best.items():
+        stage = run.summary["stages"]["toxicity"]
+        assert stage["status"] == "computed" and stage["lines_scored"] == total_lines, stage
+        rows.append([str(workers), str(stage.get("cpu_threads_per_worker")), f"{run.wall:.1f}",
+                     f"{total_lines / run.wall:,.1f}", f"{best[1].wall / run.wall:.2f}"])
+    print_table(["--workers", "torch threads per worker", "wall s (end to end)", "lines/s", "speed-up"], rows)
+    print("runs: " + "; ".join(f"{w} worker(s): {', '.join(f'{r.wall:.1f}' for r in found)} s"
+                               for w, found in runs.items()))
 
 
 def main() -> None:
@@ -109,6 +186,9 @@ def main() -> None:
                         help="bare loop in corpus order (default: lines sorted by length, like the stage)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated bare/pipeline rounds (best kept)")
     parser.add_argument("--keep", action="store_true", help="keep the model and outputs in bench/_work")
+    parser.add_argument("--compare-workers", action="store_true", help="--workers 2 vs 1 (see the docstring)")
+    parser.add_argument("--compare-cpu-backends", action="store_true",
+                        help="plain torch vs int8 (vs ONNX Runtime if installed), bare loop")
     args = parser.parse_args()
     from transformers.utils import logging as hf_logging
 
@@ -136,6 +216,14 @@ def main() -> None:
         extra = ["--quiet", "--toxicity-model", str(model_dir), "--toxicity-sample-rate", "1"]
         if args.int8:
             extra.append("--toxicity-int8")
+        if args.compare_cpu_backends:
+            compare_cpu_backends(model_dir, lines, args.bare_batch, args.rounds)
+        if args.compare_workers:
+            compare_workers(work, lines, args.lines_per_document, extra, args.rounds, total_lines)
+        if args.compare_cpu_backends or args.compare_workers:
+            check_quiet_machine("after")
+            print("load average %.2f %.2f %.2f" % os.getloadavg())
+            return
         # Alternated, best of each kept: a load spike from other processes cannot favour either.
         langid_only = run_pipeline([corpus], work / "out-langid", "--stages", "langid", "--quiet")
         bare_times, pipeline_runs = [], []

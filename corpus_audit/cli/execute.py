@@ -10,10 +10,8 @@ import time
 from corpus_audit.cli.outputs import _WRITE_MESSAGES, prepare_output_dir
 from corpus_audit.pipeline.run_directory import STATUS_RUNNING, RunDirectory
 from corpus_audit.cli.plan import RunPlan
-from corpus_audit.errors import UsageError
 from corpus_audit.pipeline import dataflow
 from corpus_audit.pipeline.assembly import build_pipeline
-from corpus_audit.pipeline.scoring import inference_analysis
 
 __all__ = ["announce", "execute", "prepare_analyses"]
 
@@ -50,10 +48,6 @@ def prepare_analyses(plan: RunPlan) -> None:
     `UsageError` with --require-toxicity), and what a prepared stage rules out."""
     for analysis in plan.analyses:
         analysis.prepare_run()
-    if plan.checkpoints is not None and inference_analysis(plan.analyses) is not None:
-        # Scores are combined after RunInference, outside the per-split results a checkpoint keeps.
-        raise UsageError("--checkpoint-dir cannot be used with a scored toxicity stage yet; run the toxicity "
-                         "stage in a run of its own (--stages toxicity) without --checkpoint-dir")
 
 
 def announce(plan: RunPlan) -> None:

@@ -23,6 +23,15 @@ hashes included), the per-document schema, the read settings (text/id fields, gr
 size limits) and the corpus-audit version. Any change makes new keys; old entries are
 then simply unused.
 
+With a scored stage (toxicity through RunInference) the split-level entries above are not
+used: the CPU stages are analysed again on a rerun (they cost a small fraction of the model),
+and each *scored batch* is kept instead, as ``<key>.scored.json``: the per-document
+predictions of one inference element (score, lines, truncated lines per sampled document;
+the stage's integer partials are rebuilt from them exactly). Its ``<key>`` is the SHA-256 of
+the element's content (the sampled documents' rows and lines), the run's settings
+fingerprint, the stage and the model weights' SHA-256. A rerun restores those batches
+instead of scoring them again (`SplitCheckpoints.restore_scored`) and scores only the rest.
+
 Accumulators are stored as JSON with an explicit encoding of their structure (dict, list,
 tuple, set, Counter, int, float, str, bool, None, bytes, integer NumPy arrays), never as
 pickle: a checkpoint directory is a file a user can swap, and loading it must not run
@@ -298,6 +307,67 @@ class SplitCheckpoints:
         }
         _write_atomically(entry_path, json.dumps(entry, ensure_ascii=True).encode("utf-8"))
         return True
+
+    # -- scored batches --------------------------------------------------------------------
+    def scored_key(self, stage: str, content: Any, model_sha256: str) -> str | None:
+        """The key of one scored batch: its ``content`` (the element's rows and the sampled
+        documents' lines), this run's settings, the stage and the model weights' SHA-256; None
+        (the batch is not checkpointed) when the content holds a value the encoding lacks."""
+        try:
+            encoded = encode_value(content)
+        except CheckpointEncodingError as exc:
+            LOG.warning("corpus-audit: scored batch not checkpointed: %s", exc)
+            return None
+        content = hashlib.sha256(json.dumps(encoded, ensure_ascii=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+        return hashlib.sha256(json.dumps({"scored": content, "stage": stage, "model_sha256": model_sha256,
+                                          "settings": self.fingerprint}, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _scored_path(self, key: str) -> str:
+        return f"{join(self.directory, key)}.scored.json"
+
+    def restore_scored(self, key: str, expected: int) -> list | None:
+        """The stored predictions of a scored batch (``expected`` of them: one per sampled
+        document with lines), or None when there is no usable entry."""
+        path = self._scored_path(key)
+        if not FileSystems.exists(path):
+            return None
+        try:
+            entry = json.loads(_read_bytes(path).decode("utf-8"))
+            if entry.get("format_version") != FORMAT_VERSION or entry.get("settings") != self.fingerprint \
+                    or entry.get("key") != key:
+                raise ValueError("entry does not match this batch and settings")
+            predictions = decode_value(entry["predictions"])
+            if not isinstance(predictions, list) or len(predictions) != expected \
+                    or not all(_valid_prediction(p) for p in predictions):
+                raise ValueError("predictions do not match the batch")
+        except Exception as exc:  # noqa: BLE001 - any damage: score the batch again
+            LOG.warning("corpus-audit: ignoring scored-batch checkpoint %s (%s); scoring it again", path, exc)
+            return None
+        return predictions
+
+    def store_scored(self, key: str, predictions: list) -> bool:
+        """Keep a scored batch's predictions; False (and a warning) when they cannot be stored exactly."""
+        try:
+            encoded = encode_value(predictions)
+            if not _same(decode_value(encoded), predictions):
+                raise CheckpointEncodingError("predictions do not survive encoding")
+        except CheckpointEncodingError as exc:
+            LOG.warning("corpus-audit: scored batch not checkpointed: %s", exc)
+            return False
+        entry = {"format_version": FORMAT_VERSION, "settings": self.fingerprint, "key": key, "predictions": encoded}
+        _write_atomically(self._scored_path(key), json.dumps(entry, ensure_ascii=True).encode("utf-8"))
+        return True
+
+
+def _valid_prediction(prediction: Any) -> bool:
+    """None (a document whose scoring failed) or ``(score in [0, 1], lines >= 1, truncated >= 0)``."""
+    if prediction is None:
+        return True
+    if not isinstance(prediction, tuple) or len(prediction) != 3:
+        return False
+    score, lines, truncated = prediction
+    return (isinstance(score, float) and 0.0 <= score <= 1.0 and type(lines) is int and lines >= 1
+            and type(truncated) is int and 0 <= truncated <= lines)
 
 
 def _directory_sha256(path: str) -> str:

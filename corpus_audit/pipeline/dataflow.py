@@ -8,19 +8,29 @@ them) and back (unpickled, as a worker would), and prints a job summary. It cont
 service and touches no ``gs://`` path: remote inputs are not listed, the output location is
 not cleared, the bucket checks Beam does online (default bucket, soft-delete policy) are
 left out.
+
+It also warns (`gpu_warnings`) when GPU workers would load one toxicity model per core:
+Dataflow starts one SDK worker process per vCPU, and RunInference loads its model once per
+process, so without ``--experiments=no_use_multiple_sdk_containers`` (one process per worker
+VM, whose threads share one model) a g2-standard-8 puts 8 models and 8 CUDA contexts on its
+one GPU.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from typing import Any, Iterator
 
 from corpus_audit.errors import UsageError
 from corpus_audit.pipeline.readers import InputFile, detect_format, expand_inputs
 
-__all__ = ["SHIPPING_OPTIONS", "check_dataflow_options", "dry_run", "dry_run_inputs", "format_summary", "is_dataflow",
-           "make_pipeline", "offline_validation"]
+__all__ = ["ONE_SDK_PROCESS_EXPERIMENT", "SHIPPING_OPTIONS", "check_dataflow_options", "dry_run", "dry_run_inputs",
+           "format_summary", "gpu_warnings", "is_dataflow", "make_pipeline", "offline_validation"]
+
+#: The Dataflow experiment that runs one SDK worker process per worker VM (default: one per vCPU).
+ONE_SDK_PROCESS_EXPERIMENT = "no_use_multiple_sdk_containers"
 
 #: What Dataflow workers need to import corpus-audit (one of these must be given).
 SHIPPING_OPTIONS = ("--setup_file", "--extra_package", "--sdk_container_image")
@@ -65,6 +75,31 @@ def check_dataflow_options(options) -> None:
         experiments = options.view_as(DebugOptions).experiments or []
         if "use_runner_v2" not in experiments:
             raise UsageError("GPU workers (worker_accelerator) need Dataflow Runner v2: add --experiments=use_runner_v2")
+
+
+def gpu_warnings(options, analyses: list) -> list[str]:
+    """Warnings for a Dataflow job whose GPU workers would load one model per core: a scored
+    stage (toxicity), ``worker_accelerator``, and not one SDK process per worker VM."""
+    from apache_beam.options.pipeline_options import DebugOptions, StandardOptions, WorkerOptions
+
+    from corpus_audit.transforms.base import ScoredAnalysis
+
+    if not is_dataflow(options.view_as(StandardOptions).runner or ""):
+        return []
+    services = options.view_as(_google_cloud_options()).dataflow_service_options or []
+    if not any(option.startswith("worker_accelerator=") for option in services):
+        return []
+    if not any(isinstance(analysis, ScoredAnalysis) for analysis in analyses):
+        return []
+    if ONE_SDK_PROCESS_EXPERIMENT in (options.view_as(DebugOptions).experiments or []):
+        return []
+    machine = options.view_as(WorkerOptions).machine_type or ""
+    cores = re.search(r"-(\d+)$", machine)
+    per_core = f"{cores.group(1)} models on a {machine}" if cores else "one model per vCPU"
+    return [f"GPU workers would load one toxicity model per core ({per_core}): Dataflow starts one SDK worker "
+            "process per vCPU and RunInference loads its model once per process, each with its own CUDA context "
+            f"on the same GPU; add --experiments={ONE_SDK_PROCESS_EXPERIMENT} (one process per worker VM, its "
+            "threads share one model on the GPU; README 'Running on Dataflow')"]
 
 
 def _google_cloud_options():
@@ -146,6 +181,7 @@ def dry_run(pipeline, options, config) -> dict[str, Any]:
         "transforms": len(proto.components.transforms),
         "primitive_transforms": leaves,
         "rebuilt_transforms": len(rebuilt.to_runner_api().components.transforms),
+        "warnings": gpu_warnings(options, config.analyses),
     }
 
 
@@ -156,6 +192,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         if key == "primitive_transforms":
             lines.append(f"  {key}: {len(value)}")
             lines += [f"    {name}" for name in value]
+        elif key == "warnings":
+            lines += [f"  WARNING: {warning}" for warning in value]
         else:
             lines.append(f"  {key}: {value}")
     return "\n".join(lines)

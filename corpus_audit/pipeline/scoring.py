@@ -2,7 +2,9 @@
 
 With the toxicity model available, `AuditWorkUnit` emits each batch's document rows
 instead of writing them; ``RunInference`` scores them and `WriteScoredDocuments` writes
-``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator.
+``documents/<split>-b<batch>.parquet`` and emits the stage's partial accumulator. With
+``--checkpoint-dir`` it also keeps each newly scored batch's predictions there
+(`SplitCheckpoints.store_scored`); a batch restored from there arrives already scored.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class WriteScoredDocuments(beam.DoFn):
         self.output_dir = config.output_dir
         self.analysis = inference_analysis(config.analyses)
         self.schema = schema
+        self.checkpoints = config.checkpoints
 
     def setup(self) -> None:
         self._combine_fn = self.analysis.combine_fn()
@@ -47,4 +50,6 @@ class WriteScoredDocuments(beam.DoFn):
         key = f"{element['split_key']}-b{element['batch_index']:05d}"
         with DocumentTableWriter(self.output_dir, key, self.schema) as writer:
             writer.write(rows)
+        if self.checkpoints is not None and "checkpoint_key" in element and "restored_predictions" not in element:
+            self.checkpoints.store_scored(element["checkpoint_key"], list(predictions))
         yield self._combine_fn.add_input(self._combine_fn.create_accumulator(), combine_input)

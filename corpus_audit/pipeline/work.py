@@ -91,7 +91,8 @@ class AuditWorkUnit(beam.DoFn):
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
-            if self.checkpoints is not None:
+            if self.checkpoints is not None and self.inference is None:
+                # (With a scored stage, scored batches are checkpointed instead: `_inference_element`.)
                 yield from self._process_split_with_checkpoint(split, accounting, accumulators)
                 continue
             yield from self._process_split_to_documents(split, remaining, accounting, accumulators)
@@ -167,11 +168,29 @@ class AuditWorkUnit(beam.DoFn):
             accounting.documents_analysed += len(batch)
             self._add_to_accumulators(batch, columns, accumulators)
             if writer is None:
-                yield beam.pvalue.TaggedOutput(INFERENCE_TAG, self.inference.inference_request(
+                yield beam.pvalue.TaggedOutput(INFERENCE_TAG, self._inference_element(
                     split.key, batch_index, batch, self._document_columns(batch, columns)))
                 batch_index += 1
             else:
                 writer.write(self._document_columns(batch, columns))
+
+    def _inference_element(self, split_key: str, batch_index: int, batch: DocumentBatch,
+                           rows: dict[str, list]) -> dict[str, Any]:
+        """The scored stage's RunInference element of one batch. With ``--checkpoint-dir`` it
+        carries ``checkpoint_key`` (content, settings and model hash) and, when that batch was
+        scored by an earlier run, its ``restored_predictions`` (the handler then skips it)."""
+        element = self.inference.inference_request(split_key, batch_index, batch, rows)
+        model_sha256 = getattr(self.inference, "model_sha256", None)
+        if self.checkpoints is None or not model_sha256:
+            return element
+        key = self.checkpoints.scored_key(self.inference.name, [element["rows"], element["requests"]], model_sha256)
+        if key is None:
+            return element
+        element["checkpoint_key"] = key
+        stored = self.checkpoints.restore_scored(key, len(element["requests"]))
+        if stored is not None:
+            element["restored_predictions"] = stored
+        return element
 
     def _add_to_accumulators(self, batch: DocumentBatch, columns: dict[str, list],
                              accumulators: dict[str, Any]) -> None:

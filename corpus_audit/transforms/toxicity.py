@@ -31,10 +31,11 @@ How it runs (the design)
     by runs that score). Both of the others import `toxicity_model`; neither imports this one.
 
     The model is also loaded once on the launching machine (`prepare_run`): when it cannot be
-    loaded (no hub, no cache, pickle-only weights, unknown toxic label) the run goes on
-    without this stage's inference: ``summary.json`` has ``status: not_computed`` and the
-    ``reason``, the tables are empty with that reason in their notes, the console says it,
-    and ``--require-toxicity`` turns it into exit code 2 before anything runs.
+    loaded (no hub, no cache, pickle weights that need the unrestricted unpickler, unknown
+    toxic label) the run goes on without this stage's inference: ``summary.json`` has
+    ``status: not_computed`` and the ``reason``, the tables are empty with that reason in their
+    notes, the console says it, and ``--require-toxicity`` turns it into exit code 2 before
+    anything runs.
 
 Exactness
     The accumulator holds integers only: per scope, documents, lines, toxic documents, the
@@ -49,6 +50,7 @@ import argparse
 import hashlib
 import logging
 import math
+import os
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -62,6 +64,7 @@ from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
     ModelSettings,
+    PICKLE_WEIGHTS_FORMAT,
     ModelUnavailable,
     keep_launcher_model,
     load_classifier,
@@ -79,6 +82,7 @@ __all__ = [
     "TOXIC_THRESHOLD",
     "Toxicity",
     "ToxicityCombineFn",
+    "cpu_threads_per_worker",
     "document_lines",
     "is_sampled",
     "nearest_rank",
@@ -123,12 +127,26 @@ def is_sampled(doc_id: str, threshold: int) -> bool:
     return int.from_bytes(digest, "big") < threshold
 
 
+def cpu_threads_per_worker(runner: str, workers: int) -> int | None:
+    """Intra-op torch threads per worker process on CPU: the launching machine's usable cores
+    divided among the ``--workers`` processes of a local DirectRunner run (N processes x all
+    cores each would oversubscribe the machine); None for other runners (each worker machine
+    decides from its own cores)."""
+    if runner not in ("DirectRunner", "direct"):
+        return None
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+
+
 def document_lines(text: str) -> list[str]:
     """The non-blank lines of a document (SPEC §1), stripped of surrounding whitespace."""
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 # ----------------------------------------------------------------------------- aggregation
+
+
+#: Run-wide counts of the accumulator (``restored_batches``: scored batches taken from --checkpoint-dir).
+_COUNTS = ("sampled", "errors", "no_lines", "restored_batches")
 
 
 def _new_scope() -> dict[str, Any]:
@@ -150,11 +168,11 @@ class ToxicityCombineFn(beam.CombineFn):
         self.bins = bins
 
     def create_accumulator(self) -> dict[str, Any]:
-        return {"sampled": 0, "errors": 0, "no_lines": 0, "scopes": {}}
+        return {"sampled": 0, "errors": 0, "no_lines": 0, "restored_batches": 0, "scopes": {}}
 
     def add_input(self, accumulator, batch_input):
-        for key in ("sampled", "errors", "no_lines"):
-            accumulator[key] += batch_input.get(key, 0)
+        for key in _COUNTS:
+            accumulator[key] = accumulator.get(key, 0) + batch_input.get(key, 0)
         scopes = accumulator["scopes"]
         for language, axes, score, lines, truncated in batch_input.get("scored", ()):
             keys = [("all", None), ("language", language or "unknown")]
@@ -176,8 +194,8 @@ class ToxicityCombineFn(beam.CombineFn):
     def merge_accumulators(self, accumulators):
         merged = self.create_accumulator()
         for accumulator in accumulators:
-            for key in ("sampled", "errors", "no_lines"):
-                merged[key] += accumulator[key]
+            for key in _COUNTS:
+                merged[key] += accumulator.get(key, 0)
             for scope_key, scope in accumulator["scopes"].items():
                 target = merged["scopes"].get(scope_key)
                 if target is None:
@@ -222,6 +240,7 @@ class Toxicity(ScoredAnalysis):
         self.require = False
         self.unavailable_reason: str | None = "model not checked (prepare_run was not called)"
         self.model_info: dict[str, Any] = {}
+        self.workers = 1
 
     # -- options -----------------------------------------------------------------------
     @classmethod
@@ -239,8 +258,9 @@ class Toxicity(ScoredAnalysis):
                            help="padded tokens per forward pass (default 1024 on CPU, 65536 on CUDA)")
         group.add_argument("--toxicity-int8", action="store_true",
                            help="dynamic int8 quantisation of the model's linear layers (CPU only)")
-        group.add_argument("--allow-pickle-weights", action="store_true",
-                           help="allow loading pickle (.bin) weights when a model has no safetensors")
+        # Kept so that existing command lines still parse: .bin weights load by default now,
+        # through torch's restricted unpickler (weights_only=True), and nothing else is allowed.
+        group.add_argument("--allow-pickle-weights", action="store_true", help=argparse.SUPPRESS)
         group.add_argument("--require-toxicity", action="store_true",
                            help="fail (exit 2) when the toxicity model cannot be loaded, instead of "
                                 "running the other analyses and reporting toxicity as not computed")
@@ -253,10 +273,12 @@ class Toxicity(ScoredAnalysis):
             raise UsageError(f"--toxicity-bins must be in [1, 1000], got {args.toxicity_bins}")
         if args.toxicity_token_budget is not None and args.toxicity_token_budget < 1:
             raise UsageError(f"--toxicity-token-budget must be >= 1, got {args.toxicity_token_budget}")
+        workers = max(1, int(getattr(args, "workers", 1) or 1))
         settings = ModelSettings(model=args.toxicity_model, label_index=args.toxicity_label_index,
-                                 allow_pickle_weights=args.allow_pickle_weights, int8=args.toxicity_int8,
-                                 token_budget=args.toxicity_token_budget)
+                                 int8=args.toxicity_int8, token_budget=args.toxicity_token_budget,
+                                 threads=cpu_threads_per_worker(getattr(args, "runner", "DirectRunner"), workers))
         analysis = cls(settings, args.toxicity_sample_rate, args.toxicity_bins)
+        analysis.workers = workers
         analysis.require = args.require_toxicity
         return analysis
 
@@ -288,6 +310,11 @@ class Toxicity(ScoredAnalysis):
         # Workers use the index found here (the same files), whatever the config says later.
         self.model_settings.label_index = loaded.label_index
         keep_launcher_model(self.model_settings, loaded)
+
+    @property
+    def model_sha256(self) -> str | None:
+        """SHA-256 of the loaded weights file (part of a scored batch's checkpoint key)."""
+        return self.model_info.get("weights_sha256")
 
     @property
     def available(self) -> bool:
@@ -346,7 +373,7 @@ class Toxicity(ScoredAnalysis):
             line_counts[row] = lines
             scored.append((languages[row], tuple(axes[row] or ()), score, lines, truncated))
         return rows, {"sampled": element["sampled"], "no_lines": element["no_lines"], "errors": errors,
-                      "scored": scored}
+                      "restored_batches": int("restored_predictions" in element), "scored": scored}
 
     # -- aggregation ---------------------------------------------------------------------
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
@@ -421,7 +448,8 @@ class Toxicity(ScoredAnalysis):
         return {"documents_sampled": aggregate["sampled"], "documents_scored": overall["documents"],
                 "documents_without_lines": aggregate["no_lines"], "scoring_errors": aggregate["errors"],
                 "lines_scored": overall["lines"], "truncated_lines": overall["truncated_lines"],
-                "toxic_documents": overall["toxic"]}
+                "toxic_documents": overall["toxic"],
+                "batches_restored_from_checkpoint": aggregate.get("restored_batches", 0)}
 
     def settings(self) -> dict[str, Any]:
         settings = self.model_settings
@@ -434,12 +462,17 @@ class Toxicity(ScoredAnalysis):
             "toxic_threshold": TOXIC_THRESHOLD,
             "bins": self.bins,
             "document_score": "mean of the toxic-class probability of its non-blank lines",
-            "allow_pickle_weights": settings.allow_pickle_weights,
+            "pickle_loader": "torch.load(weights_only=True); files needing the full unpickler are refused",
             "int8_dynamic_quantisation": settings.int8,
             "token_budget": settings.token_budget,
+            "workers": self.workers,
+            # None: each worker machine uses all its cores (not a local DirectRunner run).
+            "cpu_threads_per_worker": settings.threads,
+            "cpu_threads_rule": "usable cores // --workers (at least 1), torch.set_num_threads in each worker "
+                                "process's load_model; CPU only",
             "trust_remote_code": False,
         }
         if self.available:
             out.update(self.model_info)
-            out["pickle_weights_loaded"] = self.model_info.get("weights_format") == "pickle"
+            out["pickle_weights_loaded"] = self.model_info.get("weights_format") == PICKLE_WEIGHTS_FORMAT
         return out

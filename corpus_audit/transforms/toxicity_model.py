@@ -1,8 +1,13 @@
 """Loading the toxicity classifier (`corpus_audit.transforms.toxicity`): settings, weights, scoring.
 
 A Hugging Face sequence classifier is loaded with ``from_pretrained`` (never
-``trust_remote_code``; safetensors only unless pickle weights are allowed), local files
-first and the hub only when it answers a quick probe. `toxic_label_index` finds the toxic
+``trust_remote_code``), local files first and the hub only when it answers a quick probe.
+Safetensors weights are preferred; pickle ``.bin`` weights (older hub models ship only those)
+are loaded through torch's restricted unpickler, ``torch.load(..., weights_only=True)``, which
+since torch 2.6 rebuilds tensors and containers and refuses every other global, so a crafted
+file cannot run code: a local ``.bin`` is first opened that way here (`check_pickle_weights`),
+and ``from_pretrained`` gets ``weights_only=True`` too. A file that needs the unrestricted
+unpickler is refused (`ModelUnavailable`). `toxic_label_index` finds the toxic
 class from ``id2label``. `LoadedClassifier.score_lines` scores lines in token-budgeted
 batches sorted by length.
 
@@ -14,8 +19,10 @@ The model the launcher loads to check it (`Toxicity.prepare_run`) is kept here f
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlparse
@@ -28,11 +35,15 @@ __all__ = [
     "DEFAULT_TOKEN_BUDGET_CUDA",
     "LoadedClassifier",
     "ModelSettings",
+    "MIN_TORCH_FOR_PICKLE",
     "ModelUnavailable",
+    "PICKLE_WEIGHTS_FORMAT",
+    "check_pickle_weights",
     "hub_reachable",
     "is_local_model",
     "keep_launcher_model",
     "load_classifier",
+    "set_cpu_threads",
     "settings_key",
     "take_launcher_model",
     "toxic_label_index",
@@ -43,6 +54,10 @@ DEFAULT_MODEL = "tomh/toxigen_hatebert"
 #: Padded tokens per forward pass (lines x longest line of the batch).
 DEFAULT_TOKEN_BUDGET_CPU = 1_024  # small batches stay in cache: 2x faster than 8,192 on CPU (bench)
 DEFAULT_TOKEN_BUDGET_CUDA = 65_536
+#: ``torch.load(weights_only=True)`` is safe against code execution from this version on (CVE-2025-32434).
+MIN_TORCH_FOR_PICKLE = (2, 6)
+#: ``weights_format`` in ``summary.json`` for ``.bin`` weights loaded by the restricted unpickler.
+PICKLE_WEIGHTS_FORMAT = "pickle (weights_only)"
 #: Labels naming the toxic class (lower-cased, '-', '_' and spaces removed), see `toxic_label_index`.
 _TOXIC_WORDS = ("toxic", "hate", "hateful", "offensive", "abusive")
 _NEGATIONS = ("non", "not", "no")
@@ -104,7 +119,6 @@ class ModelSettings:
 
     model: str = DEFAULT_MODEL
     label_index: int | None = None
-    allow_pickle_weights: bool = False
     int8: bool = False
     token_budget: int | None = None
     device: str | None = None  # None: CUDA when available, else CPU
@@ -178,11 +192,22 @@ class LoadedClassifier:
                         logits = self.model(**inputs).logits
                 else:
                     logits = self.model(**inputs).logits
-                probabilities = logits.float().softmax(dim=-1)[:, self.label_index].cpu().tolist()
+                # float64 softmax: the score keeps what the logits hold (a float32 softmax would round it).
+                probabilities = logits.double().softmax(dim=-1)[:, self.label_index].cpu().tolist()
                 for i, probability in zip(chunk, probabilities):
                     scores[i] = float(probability)
                 start += count
         return scores, truncated
+
+
+def set_cpu_threads(threads: int | None) -> int:
+    """Give torch ``threads`` intra-op threads (None: every core this process may use); returns the count."""
+    import torch
+
+    count = threads or len(os.sched_getaffinity(0))
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+    return count
 
 
 def weights_file(directory: str) -> tuple[str | None, str]:
@@ -195,9 +220,77 @@ def weights_file(directory: str) -> tuple[str | None, str]:
     return None, "unknown"
 
 
+def _torch_version(version: str) -> tuple[int, int]:
+    parts = version.split("+")[0].split(".")
+    return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
+
+
+def _pickle_shards(path: str) -> list[str]:
+    """The ``.bin`` files of a weights file (itself, or the shards a ``.bin.index.json`` names)."""
+    if not path.endswith(".index.json"):
+        return [path]
+    with open(path, "rb") as handle:
+        index = json.loads(handle.read(10_000_000))
+    names = sorted(set((index.get("weight_map") or {}).values()))
+    directory = os.path.dirname(path)
+    shards = []
+    for name in names:
+        if not isinstance(name, str) or os.path.basename(name) != name or not name.endswith(".bin"):
+            raise ModelUnavailable(f"{path} names an unexpected weights file {name!r}")
+        shards.append(os.path.join(directory, name))
+    return shards
+
+
+def check_pickle_weights(path: str) -> None:
+    """Open pickle weights (a ``.bin`` or a ``.bin.index.json`` with its shards) with
+    ``torch.load(weights_only=True)`` only; raise `ModelUnavailable` when torch is older than
+    2.6 or the file needs the unrestricted unpickler (it would import something other than
+    tensors and containers). Nothing in the file is executed either way."""
+    import torch
+
+    if _torch_version(torch.__version__) < MIN_TORCH_FOR_PICKLE:
+        raise ModelUnavailable(f"pickle (.bin) weights need torch >= 2.6 for a safe weights_only load "
+                               f"(this is torch {torch.__version__}); convert the model to safetensors")
+    for shard in _pickle_shards(path):
+        try:
+            # mmap: a zip-format file is checked without reading its tensors into memory.
+            torch.load(shard, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(shard))
+        except Exception as exc:  # noqa: BLE001 - UnpicklingError, RuntimeError, EOFError, ...
+            message = " ".join(str(exc).split())[:300]
+            raise ModelUnavailable(f"refused pickle weights {shard}: they do not load with torch's restricted "
+                                   f"unpickler (weights_only=True), and the unrestricted one could run code "
+                                   f"({type(exc).__name__}: {message})") from exc
+
+
+def _supports_weights_only() -> bool:
+    import inspect
+
+    from transformers import PreTrainedModel
+
+    return "weights_only" in inspect.signature(PreTrainedModel.from_pretrained).parameters
+
+
+def _resolved_weights(source: str, local: bool) -> tuple[str | None, str]:
+    """The weights file the model was loaded from (a local directory or the hub cache) and its format."""
+    if local:
+        return weights_file(source)
+    from transformers.utils import cached_file
+
+    for name, kind in (("model.safetensors", "safetensors"), ("model.safetensors.index.json", "safetensors"),
+                       ("pytorch_model.bin", "pickle"), ("pytorch_model.bin.index.json", "pickle")):
+        try:
+            path = cached_file(source, name, local_files_only=True, _raise_exceptions_for_missing_entries=False,
+                               _raise_exceptions_for_connection_errors=False)
+        except Exception:  # noqa: BLE001 - not in the cache
+            path = None
+        if path and os.path.isfile(path):
+            return path, kind
+    return None, "unknown"
+
+
 def load_classifier(settings: ModelSettings) -> LoadedClassifier:
-    """Load tokenizer and model with ``from_pretrained`` (never ``trust_remote_code``;
-    safetensors only unless pickle weights are allowed). Raises `ModelUnavailable`."""
+    """Load tokenizer and model with ``from_pretrained`` (never ``trust_remote_code``; pickle
+    weights only through the restricted unpickler). Raises `ModelUnavailable`."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -208,11 +301,15 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
     local = is_local_model(source)
     if local and not os.path.isdir(source):
         raise ModelUnavailable(f"model directory not found: {source}")
-    if local and not settings.allow_pickle_weights and weights_file(source)[1] == "pickle":
-        raise ModelUnavailable(f"{settings.model} has only pickle (.bin) weights, no safetensors; "
-                               "pass --allow-pickle-weights to load them")
-    kwargs: dict[str, Any] = {"trust_remote_code": False,
-                              "use_safetensors": None if settings.allow_pickle_weights else True}
+    if local:
+        weights, kind = weights_file(source)
+        if kind == "pickle":
+            check_pickle_weights(weights)
+    kwargs: dict[str, Any] = {"trust_remote_code": False, "use_safetensors": None}
+    if _supports_weights_only():
+        kwargs["weights_only"] = True
+    elif not local:  # an old transformers could unpickle a hub .bin without the restriction: safetensors only
+        kwargs["use_safetensors"] = True
     attempts = [{"local_files_only": True}] if local else [{"local_files_only": True}, {}]
     errors: list[str] = []
     model = tokenizer = None
@@ -226,9 +323,9 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
             break
         except Exception as exc:  # noqa: BLE001 - OSError/ValueError/EnvironmentError from the hub or files
             message = " ".join(str(exc).split())
-            if "safetensors" in message.lower() and not settings.allow_pickle_weights:
-                raise ModelUnavailable(f"{settings.model} has no safetensors weights (only pickle .bin files?); "
-                                       f"pass --allow-pickle-weights to load them ({message[:200]})") from exc
+            if "weights only load failed" in message.lower() or "weights_only" in message:
+                raise ModelUnavailable(f"refused pickle weights of {settings.model}: they need the unrestricted "
+                                       f"unpickler, which could run code ({message[:200]})") from exc
             errors.append(("not in the local cache" if attempt.get("local_files_only") and not local
                            else message[:300]))
     if model is None:
@@ -249,15 +346,17 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
         model.to(device)
         autocast_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     else:
-        torch.set_num_threads(settings.threads or len(os.sched_getaffinity(0)))
+        set_cpu_threads(settings.threads)
         if settings.int8:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     budget = settings.token_budget or (DEFAULT_TOKEN_BUDGET_CUDA if device.startswith("cuda")
                                        else DEFAULT_TOKEN_BUDGET_CPU)
-    directory = source if local else getattr(model.config, "_name_or_path", source)
-    weights, weights_format = weights_file(directory) if os.path.isdir(directory) else (None, "unknown")
+    weights, weights_format = _resolved_weights(source, local)
+    if weights_format == "pickle":
+        check_pickle_weights(weights)  # a hub .bin: the same check (transformers loaded it weights_only too)
+        weights_format = PICKLE_WEIGHTS_FORMAT
     info = {
-        "model_directory": directory if os.path.isdir(directory) else None,
+        "model_directory": os.path.dirname(weights) if weights else None,
         "weights_format": weights_format,
         "weights_sha256": file_sha256(weights) if weights and weights.endswith((".safetensors", ".bin")) else None,
         "model_type": model.config.model_type,
