@@ -87,26 +87,31 @@ class DatasheetBuilder:
         if name in self.plots:
             self.add(Image(f"plots/{name}.png", alt))
 
-    def stage_missing(self, stage: str, what: str, tables: tuple[str, ...]) -> bool:
-        """Add a 'not run' / 'not computed' line when the stage's tables are absent."""
-        if self.run.has(*tables):
+    def stage_missing(self, section: ReportSection) -> bool:
+        """Add a 'Not run' / 'Not computed' line when the section has no numbers to show.
+
+        A stage that ran but recorded another status than ``computed`` (the toxicity model could
+        not be loaded, ...) or produced nothing is "Not computed", with the reason from
+        ``summary.json``, even when empty tables exist.
+        """
+        missing = section.not_computed(self.run)
+        if missing is None:
             return False
+        stage = section.stage
         if not self.run.stage_ran(stage):
             stages = ",".join((self.summary.get("settings") or {}).get("stages") or self.run.stages) or "none"
-            self.add(Paragraph(f"**Not run:** {what} was not part of this run (stage {code(stage)}; the run's "
-                               f"stages: {code(stages)})."))
+            self.add(Paragraph(f"**Not run:** {section.description} was not part of this run (stage {code(stage)}; "
+                               f"the run's stages: {code(stages)})."))
             return True
-        settings = self.run.stage_settings(stage)
-        status, reason = settings.get("status"), settings.get("reason")
-        detail = f" ({code(status)})" if status else ""
-        because = f": {reason}" if reason else ": the run wrote no table for it"
-        self.add(Paragraph(f"**Not computed**{detail}{because}."))
+        status, reason = missing
+        self.add(Paragraph(f"**Not computed** ({code(status)}): {reason.rstrip('.')}. No figure of this section "
+                           "is reported."))
         return True
 
     def analysis(self, section: ReportSection) -> None:
         """One analysis's subsection of "Composition": its heading, then its blocks or why there are none."""
         self.add(Heading(3, section.title))
-        if self.stage_missing(section.stage, section.description, tuple(section.tables)):
+        if self.stage_missing(section):
             return
         section.datasheet(self)
 
@@ -115,13 +120,15 @@ class DatasheetBuilder:
         summary = self.summary
         self.add(Heading(1, f"Datasheet: {self.run.corpus_name}"))
         command = shlex.join(str(part) for part in summary.get("command") or [])
+        toxicity = any(section.stage == "toxicity" and section.computed(self.run) for section in self.sections)
+        sampled = (", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
+                   "confidence intervals") if toxicity else ""
         self.add(Paragraph(
             "This datasheet follows Gebru et al., \"Datasheets for Datasets\" (Communications of the ACM, 2021). "
             f"The numbers were measured by corpus-audit {summary.get('corpus_audit_version', '?')} "
             "(Llama 2 §4.1 analyses) in the run described in section 4; they are exact counts over the analysed "
-            "documents, except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
-            "confidence intervals. Percentages are percent of documents (a document counts once however often "
-            "a term occurs)."))
+            f"documents{sampled}. Percentages are percent of documents (a document counts once however often "
+            "a term occurs); each table and figure names its denominator."))
         self.add(Paragraph(
             "Lines marked **[Authors: ...]** are questions the audit cannot answer; answer them in a YAML file and "
             f"run {code('corpus-audit datasheet RUN_DIR --metadata meta.yaml')}."))
@@ -154,7 +161,8 @@ class DatasheetBuilder:
             ["bytes read (uncompressed records)", fmt_int(summary.get("bytes_read", 0))],
         ]
         for section in self.sections:
-            rows += section.size_rows(self.run)
+            if section.computed(self.run):
+                rows += section.size_rows(self.run)
         rows += [
             ["input files read", fmt_int(summary.get("input_files", 0))],
             ["files not read (unsupported suffix or hidden directory)", fmt_int(summary.get("ignored_files_count", 0))],
@@ -223,7 +231,7 @@ class DatasheetBuilder:
     def uses(self) -> None:
         self.add(Heading(2, SECTION_TITLES["uses"]))
         self.prompts("uses")
-        facts = [fact for section in self.sections for fact in section.facts(self.run)]
+        facts = [fact for section in self.sections if section.computed(self.run) for fact in section.facts(self.run)]
         if facts:
             self.add(Paragraph("Measured facts to weigh when choosing uses (see section 2):"))
             self.add(Bullets(facts))

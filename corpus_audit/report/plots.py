@@ -65,8 +65,10 @@ def layout(figure: Figure, top_inches: float = 0.85, bottom_inches: float = 0.6,
                            **kwargs)
 
 
-def corpus_title(run: RunData, what: str) -> str:
-    return f"{what} — {run.corpus_name} ({run.documents_analysed:,} documents)"
+def corpus_title(run: RunData, what: str, of: str | None = None) -> str:
+    """``what — corpus (of N documents)``: ``of`` names the figure's own denominator
+    (``"7,466 English documents"``, ``"2,396 scored documents"``); default all analysed documents."""
+    return f"{what} — {run.corpus_name} (of {of or f'{run.documents_analysed:,} documents'})"
 
 
 def percent_note(percent: Any, documents: Any) -> str:

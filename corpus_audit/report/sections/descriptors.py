@@ -41,6 +41,14 @@ def top_descriptors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in ranked if int(r["documents"]) > 0][:TOP_DESCRIPTORS]
 
 
+def produced_nothing(run: RunData) -> str | None:
+    """Why the axis table has no figure: no document was in the lists' scope."""
+    count, noun = run.lexicon_scope("descriptors")
+    if run.table("descriptor_axes") and count == 0:
+        return f"no document in scope (0 {noun}); the English lists were applied to none"
+    return None
+
+
 def plottable(run: RunData) -> bool:
     return bool(run.table("descriptor_axes")) and run.table("descriptors") is not None
 
@@ -58,6 +66,7 @@ def plot(run: RunData) -> Figure | None:
     if not plottable(run):
         return None
     grouped = by_axis(run)
+    count, noun = run.lexicon_scope("descriptors")
     ncols = 2
     nrows = math.ceil(len(axes_rows) / ncols)
     figure = new_figure(11.0, 0.9 + 2.0 * nrows)
@@ -66,8 +75,8 @@ def plot(run: RunData) -> Figure | None:
         axis = str(axis_row["axis"])
         ax = figure.add_subplot(nrows, ncols, index)
         top = top_descriptors(grouped.get(axis, []))
-        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} of documents "
-                     f"({fmt_int(axis_row['documents'] or 0)})", loc="left", fontsize=10)
+        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} of {noun} "
+                     f"({fmt_int(axis_row['documents'] or 0)} of {count:,})", loc="left", fontsize=10)
         if not top:
             ax.text(0.5, 0.5, "no descriptor of this axis found", ha="center", va="center",
                     transform=ax.transAxes, color="#666666")
@@ -82,8 +91,8 @@ def plot(run: RunData) -> Figure | None:
         ax.set_xlabel("% of the axis' documents", fontsize=9)
     for index in range(len(axes_rows) + 1, nrows * ncols + 1):
         figure.add_subplot(nrows, ncols, index).set_visible(False)
-    add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)"),
-              f"Top {TOP_DESCRIPTORS} descriptors per axis, % of documents mentioning the axis")
+    add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)", f"{count:,} {noun}"),
+              f"Top {TOP_DESCRIPTORS} descriptors per axis; bars: % of the documents mentioning the axis")
     return figure
 
 
@@ -91,7 +100,8 @@ def datasheet(builder: DatasheetBuilder) -> None:
     run = builder.run
     settings = run.stage_settings("descriptors")
     lexicon = " ".join(str(settings[k]) for k in ("lexicon", "lexicon_version") if settings.get(k))
-    builder.add(Paragraph("Documents mentioning a descriptor of each axis, percent of all analysed documents"
+    count, noun = run.lexicon_scope("descriptors")
+    builder.add(Paragraph(f"Documents mentioning a descriptor of each axis, percent of the {fmt_int(count)} {noun}"
                           + (f" (lexicon {code(lexicon)})" if lexicon else "") + ":"))
     axes = run.table("descriptor_axes") or []
     builder.add(TableBlock(["axis", "documents", "percent"],
@@ -121,4 +131,5 @@ SECTION = ReportSection(
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,
+    produced_nothing=produced_nothing,
 )

@@ -80,7 +80,9 @@ def plot(run: RunData) -> Figure | None:
     handles, names = rates.get_legend_handles_labels()
     figure.legend(handles, names, loc="upper right", ncol=3, frameon=False, fontsize=9,
                   bbox_to_anchor=(0.99, 1 - 0.3 / figure.get_figheight()))
-    add_title(figure, corpus_title(run, "Gender-GAP: gendered person nouns per language"),
+    covered = sum(int(r["documents"]) for r in lexicon_rows(run))
+    add_title(figure, corpus_title(run, "Gender-GAP: gendered person nouns per language",
+                                   f"{covered:,} documents in languages with a lexicon"),
               "Languages with a Gender-GAP lexicon"
               + (f", top {TOP_GENDER_GAP_LANGUAGES} by documents" if len(rows) == TOP_GENDER_GAP_LANGUAGES else ""))
     return figure

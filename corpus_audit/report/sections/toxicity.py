@@ -61,6 +61,21 @@ def interval(row: dict[str, Any]) -> tuple[float | None, float | None]:
     return computed if computed is not None else (None, None)
 
 
+def produced_nothing(run: RunData) -> str | None:
+    """Why the stage has no score to report (no document of the sample scored), else None."""
+    row = overall(run)
+    scored = int(row.get("documents") or 0) if row is not None else sum(int(r["documents"]) for r in histogram(run))
+    if scored:
+        return None
+    settings = run.stage_settings("toxicity")
+    sampled = settings.get("documents_sampled")
+    errors = settings.get("scoring_errors")
+    detail = "; ".join(part for part in (
+        f"{fmt_int(sampled)} documents sampled" if isinstance(sampled, int) else "",
+        f"{fmt_int(errors)} scoring errors" if isinstance(errors, int) and errors else "") if part)
+    return "no document was scored" + (f" ({detail})" if detail else "")
+
+
 def plottable(run: RunData) -> bool:
     return bool(run.table("toxicity_histogram"))
 
@@ -102,7 +117,7 @@ def plot(run: RunData) -> Figure | None:
     model = run.stage_settings("toxicity").get("model")
     if model:
         subtitle += f"; model {model}"
-    add_title(figure, corpus_title(run, "Toxicity (Llama 2 Figure 13)"), subtitle)
+    add_title(figure, corpus_title(run, "Toxicity (Llama 2 Figure 13)", f"{scored:,} scored documents"), subtitle)
     return figure
 
 
@@ -168,4 +183,5 @@ SECTION = ReportSection(
     plot=plot,
     plottable=plottable,
     facts=facts,
+    produced_nothing=produced_nothing,
 )
