@@ -14,7 +14,7 @@ generation, no timings. Each analysis's subsection is written by its registered 
 from __future__ import annotations
 
 import html
-import json
+import posixpath
 import re
 import shlex
 from typing import Any
@@ -26,8 +26,8 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "SECTION_TITLES", "build_datasheet", "fmt_setting", "render_html",
-           "render_markdown"]
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_datasheet", "fmt_setting",
+           "publishable", "render_html", "render_markdown", "setting_rows"]
 
 SECTION_TITLES = {
     "motivation": "1. Motivation",
@@ -42,15 +42,67 @@ SECTION_TITLES = {
 EXECUTION_SETTINGS = frozenset({"runner", "workers", "checkpoint_dir", "dry_run"})
 
 
-def fmt_setting(value: Any) -> str:
-    """A setting's value for a table cell: lists joined, mappings as sorted JSON."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "(none)"
+#: A settings cell longer than this is summarised (its full value stays in summary.json).
+MAX_SETTING_CHARACTERS = 160
+_LOCAL_PATH = re.compile(r"^(?:/|~|file://|[A-Za-z]:[\\/])")
+
+
+def publishable(value: Any) -> Any:
+    """``value`` with every local absolute path replaced by its last component.
+
+    Published artefacts name files (``lid.176.ftz``, ``descriptors.json``) with their version and
+    sha256, never a machine's paths (the venv, a home directory); ``summary.json`` keeps the
+    paths for the operator. Remote URLs (``gs://...``) and relative paths are kept.
+    """
+    if isinstance(value, str):
+        if _LOCAL_PATH.match(value):
+            stripped = value[len("file://"):] if value.startswith("file://") else value
+            return posixpath.basename(stripped.replace("\\", "/").rstrip("/")) or stripped
+        return value
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return {key: publishable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [publishable(item) for item in value]
+    return value
+
+
+def fmt_setting(value: Any) -> str:
+    """A setting's value for a table cell, short and without local paths: lists joined,
+    flat mappings as ``key=value``; anything longer than `MAX_SETTING_CHARACTERS` summarised."""
+    value = publishable(value)
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "(none)"
+        if all(isinstance(item, dict) for item in value):
+            text = "; ".join(", ".join(f"{k}={fmt_setting(v)}" for k, v in item.items()) for item in value)
+        else:
+            text = ", ".join(fmt_setting(item) for item in value)
+        if len(text) > MAX_SETTING_CHARACTERS:
+            return f"{len(value):,} entries (see {code('summary.json')})"
+        return text
+    if isinstance(value, dict):
+        if not value:
+            return "(none)"
+        text = ", ".join(f"{key}={fmt_setting(item)}" for key, item in value.items())
+        if len(text) > MAX_SETTING_CHARACTERS:
+            return f"{len(value):,} entries (see {code('summary.json')})"
+        return text
     return str(value)
+
+
+def setting_rows(settings: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(name, value)`` pairs of one stage's settings, mappings opened one level (``lexicons.version``)."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in settings.items():
+        if isinstance(value, dict) and value and fmt_setting(value).endswith(f"(see {code('summary.json')})"):
+            rows += [(f"{key}.{inner}", item) for inner, item in value.items()]
+        else:
+            rows.append((key, value))
+    return rows
 
 
 # ----------------------------------------------------------------------------- content
@@ -195,7 +247,7 @@ class DatasheetBuilder:
         inputs = summary.get("inputs") or []
         if inputs:
             self.add(Paragraph(f"The audit read {fmt_int(summary.get('input_files', 0))} file(s) from these inputs:"))
-            self.add(Bullets([code(item) for item in sorted(inputs)]))
+            self.add(Bullets([code(publishable(str(item))) for item in sorted(str(i) for i in inputs)]))
 
     def preprocessing(self, command: str) -> None:
         summary = self.summary
@@ -208,7 +260,7 @@ class DatasheetBuilder:
         if self.run.stages:
             body = []
             for stage, settings in self.run.stages.items():
-                for key, value in (settings or {}).items():
+                for key, value in setting_rows(settings or {}):
                     body.append([code(stage), key, fmt_setting(value)])
             self.add(TableBlock(["stage", "setting", "value"], body))
         else:

@@ -116,6 +116,9 @@ def plot(run: RunData) -> Figure | None:
         ax.text(0.505, top * 3, "toxic (≥ 0.5)", color="#C44E52", fontsize=8.5, va="center")
     model = run.stage_settings("toxicity").get("model")
     if model:
+        from corpus_audit.report.datasheet import publishable
+
+        model = publishable(str(model))
         subtitle += f"; model {model}"
     add_title(figure, corpus_title(run, "Toxicity (Llama 2 Figure 13)", f"{scored:,} scored documents"), subtitle)
     return figure
@@ -126,7 +129,9 @@ def datasheet(builder: DatasheetBuilder) -> None:
     rate = sample_rate(run)
     sample = (f"a deterministic ~{100 * float(rate):g}% sample of the documents (chosen by a hash of the "
               "document id)") if rate is not None else "a deterministic sample of the documents"
-    model = run.stage_settings("toxicity").get("model") or "the ToxiGen-fine-tuned HateBERT"
+    from corpus_audit.report.datasheet import publishable
+
+    model = publishable(str(run.stage_settings("toxicity").get("model") or "the ToxiGen-fine-tuned HateBERT"))
     builder.add(Paragraph(f"**These numbers are sampled estimates.** Only {sample} was scored, with "
                           f"{code(model)}; each non-blank line is scored and a document's score is the mean of its "
                           "lines' scores. Percentages of toxic documents (score ≥ 0.5) carry a Wilson 95% "
