@@ -32,8 +32,9 @@ def _no_reason(run: RunData) -> str | None:
     return None
 
 
-#: The one ``status`` a stage writes when it produced its numbers (any other status: not computed).
+#: The ``status`` a stage writes when it produced its numbers (any other status: not computed).
 STATUS_COMPUTED = "computed"
+COMPUTED_STATUSES = frozenset({STATUS_COMPUTED, "ok"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +77,7 @@ class ReportSection:
         settings = run.stage_settings(self.stage)
         status = settings.get("status")
         reason = settings.get("reason")
-        if status is not None and status != STATUS_COMPUTED:
+        if status is not None and status not in COMPUTED_STATUSES:
             return str(status), str(reason) if reason else "the run recorded no reason"
         if not run.has(*self.tables):
             return str(status or "no_table"), "the run wrote no table for it"
