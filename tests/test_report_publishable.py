@@ -144,3 +144,32 @@ def test_report_refuses_an_incomplete_run(real_run: Path, tmp_path: Path, capsys
     assert main(["datasheet", str(copy)]) == 0
     (copy / ".corpus-audit-run.json").unlink()  # older runs have no manifest: still accepted
     assert main(["datasheet", str(copy)]) == 0
+
+
+# ----------------------------------------------------------------------------- beyond: Llama 2, language names
+
+
+def test_llama2_side_by_side_from_shipped_data(real_run: Path) -> None:
+    from corpus_audit.report.llama2 import llama2_figures, llama2_rows
+
+    figures = llama2_figures()
+    assert figures["descriptor_axes"]["rows"]["nationality"] == 14.83  # SPEC §4
+    assert figures["pronouns"]["rows"]["she"] == 28.45  # SPEC §3
+    assert all(spec["source"].startswith("Llama 2, ") for key, spec in figures.items() if not key.startswith("_"))
+    run = load_run(str(real_run))
+    rows = llama2_rows(run)
+    pronouns = {r["key"]: r for r in rows if r["metric"] == "pronouns"}
+    she = next(r for r in run.table("pronouns") if r["group"] == "she")
+    assert pronouns["she"]["this_corpus"] == she["percent"] and pronouns["she"]["llama2"] == 28.45
+    text = _section(_datasheet(real_run), "Beside Llama 2")
+    assert "| pronouns | she |" in text and "Table 9a" in _datasheet(real_run)
+    assert not any(r["metric"] == "toxicity" for r in rows)  # not computed here: never compared
+
+
+def test_language_names_beside_codes(real_run: Path) -> None:
+    from corpus_audit.report.formatting import language_label
+
+    assert language_label("nds") == "nds — Low German"
+    assert language_label("en") == "en — English"
+    assert language_label("zz-not-a-code") == "zz-not-a-code"
+    assert "| en — English |" in _section(_datasheet(real_run), "Languages")

@@ -237,8 +237,34 @@ class DatasheetBuilder:
             self.add(Paragraph("No record was skipped."))
         for section in self.sections:
             self.analysis(section)
+        self.llama2()
         self.prompt("composition", "sensitive_data")
         self.prompt("composition", "offensive_content")
+
+    def llama2(self) -> None:
+        """This corpus beside the figures Llama 2 published for its pretraining corpus."""
+        from corpus_audit.report.llama2 import llama2_rows
+
+        computed = {table for section in self.sections if section.computed(self.run) for table in section.tables}
+        rows = llama2_rows(self.run, computed)
+        self.add(Heading(3, "Beside Llama 2's pretraining corpus"))
+        if not rows:
+            self.add(Paragraph("No figure of this run corresponds to one Llama 2 published."))
+            return
+        self.add(Paragraph("The figures Llama 2 (Touvron et al. 2023, arXiv 2307.09288, §4.1) published for its "
+                           "pretraining corpus, beside this corpus' (percent; difference = this corpus − Llama 2). "
+                           "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
+                           "and mostly English: read the differences as orientation, not as a test."))
+        def two(value: Any) -> str:
+            return f"{float(value):.2f}" if value is not None else "–"
+
+        self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
+                            [[row["metric"], row["key"], two(row["this_corpus"]), two(row["llama2"]),
+                              two(row["difference"]), row["of"]] for row in rows]))
+        sources = list(dict.fromkeys(f"{row['metric']}: {row['source']}" for row in rows))
+        self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
+                           f"{code('corpus_audit/report/data/llama2.json')}):"))
+        self.add(Bullets(sources))
 
     def collection(self) -> None:
         summary = self.summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, plural
+from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, language_label, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -43,7 +43,7 @@ def plot(run: RunData) -> Figure | None:
     rows = lexicon_rows(run)[:TOP_GENDER_GAP_LANGUAGES]
     if not rows:
         return None
-    labels = [f"{r['language']}  ({plural(int(r['documents']), 'doc')})" for r in rows]
+    labels = [f"{language_label(r['language'])}  ({plural(int(r['documents']), 'doc')})" for r in rows]
     figure = new_figure(11.0, 1.9 + 0.34 * len(rows))
     layout(figure, left=0.15, right=0.98, wspace=0.35, top_inches=1.15, bottom_inches=0.6)
     rates = figure.add_subplot(1, 2, 1)
@@ -102,7 +102,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     columns = run.columns.get("gender_gap", [])
     extra = [c for c in DERIVED_COLUMNS if c in columns]
     header = ["language", "lexicon", "documents", "tokens", *GENDERS, *extra, "percent"]
-    body = [[str(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
+    body = [[language_label(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
              *[fmt_int(r[g]) for g in GENDERS], *[fmt_number(as_float(r.get(c))) for c in extra],
              fmt_percent(r.get("percent"))] for r in rows]
     if body:

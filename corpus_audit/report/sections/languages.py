@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent, plural
+from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
@@ -44,7 +44,7 @@ def plot(run: RunData) -> Figure | None:
     rows = sorted(rows, key=lambda r: (-int(r["documents"]), str(r["language"])))
     shown = rows[:TOP_LANGUAGES]
     rest = rows[TOP_LANGUAGES:]
-    labels = [str(r["language"]) for r in shown]
+    labels = [language_label(r["language"]) for r in shown]
     counts = [int(r["documents"]) for r in shown]
     percents = [float(r["percent"]) for r in shown]
     colours = [BAR_COLOUR] * len(shown)
@@ -88,7 +88,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     header = ["language", "documents", "percent"] + (["characters"] if has_chars else [])
     body = []
     for row in rows[:TOP_LANGUAGES]:
-        body.append([str(row["language"]), fmt_int(row["documents"]), fmt_percent(row["percent"])]
+        body.append([language_label(row["language"]), fmt_int(row["documents"]), fmt_percent(row["percent"])]
                     + ([fmt_int(row["characters"])] if has_chars else []))
     rest = rows[TOP_LANGUAGES:]
     if rest:
