@@ -21,11 +21,13 @@ from corpus_audit.report.formatting import fmt_int, fmt_percent
 from corpus_audit.report.registry import default_registry
 from corpus_audit.report.run import RunData
 
-__all__ = ["BAR_COLOUR", "GRID_COLOUR", "OTHER_COLOUR", "RC", "SAVE_METADATA", "add_title", "corpus_title",
+__all__ = ["BAR_COLOUR", "GRID_COLOUR", "OTHER_COLOUR", "RC", "UNKNOWN_COLOUR", "SAVE_METADATA", "add_title", "corpus_title",
            "hbar_percent", "layout", "new_figure", "percent_note", "render_plots"]
 
 BAR_COLOUR = "#4C72B0"
 OTHER_COLOUR = "#9AA5B1"
+#: ``unknown`` (no language label above the threshold) is not a language: drawn apart.
+UNKNOWN_COLOUR = "#DD8452"
 GRID_COLOUR = "#DDDDDD"
 #: rcParams that make output reproducible and legible.
 RC = {

@@ -88,7 +88,7 @@ def plot(run: RunData) -> Figure | None:
         axis = str(axis_row["axis"])
         ax = figure.add_subplot(nrows, ncols, index)
         top = top_descriptors(grouped.get(axis, []))
-        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} of {noun} "
+        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} "
                      f"({fmt_int(axis_row['documents'] or 0)} of {count:,})", loc="left", fontsize=10)
         if not top:
             ax.text(0.5, 0.5, "no descriptor of this axis found", ha="center", va="center",
@@ -105,7 +105,8 @@ def plot(run: RunData) -> Figure | None:
     for index in range(len(axes_rows) + 1, nrows * ncols + 1):
         figure.add_subplot(nrows, ncols, index).set_visible(False)
     add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)", f"{count:,} {noun}"),
-              f"Top {TOP_DESCRIPTORS} descriptors per axis; bars: % of the documents mentioning the axis")
+              f"Axis: % of the {count:,} {noun} mentioning it. Bars: its top {TOP_DESCRIPTORS} descriptors, "
+              "% of the axis' documents (ambiguous terms left out)")
     return figure
 
 

@@ -66,7 +66,7 @@ def plot(run: RunData) -> Figure | None:
     if not rows:
         return None
     figure = new_figure(11.0, 3.6)
-    layout(figure, left=0.13, right=0.98, wspace=0.55, top_inches=1.05, bottom_inches=0.55)
+    layout(figure, left=0.16, right=0.98, wspace=0.62, top_inches=1.05, bottom_inches=0.55)
     panels = [("Gender pronouns", GENDER_ROWS), ("Grammatical person", PERSON_ROWS)]
     for index, (title, names) in enumerate(panels, start=1):
         ax = figure.add_subplot(1, 2, index)
