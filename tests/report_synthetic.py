@@ -186,7 +186,7 @@ STAGE_SETTINGS = {
     "pronouns": {"lexicon": "llama2-appendix-a43", "english_lexicons_on": "english"},
     "descriptors": {"lexicon": "holistic_bias", "lexicon_version": "v1.1", "excluded": ["straight", "white", "black"]},
     "gender_gap": {"lexicon": "gender-gap", "lexicon_version": "v1.0", "languages": ["deu", "eng", "fra", "spa"]},
-    "toxicity": {"model": "tomh/toxigen_hatebert", "sample_rate": 0.3, "status": "ok"},
+    "toxicity": {"model": "tomh/toxigen_hatebert", "sample_rate": 0.3, "status": "computed"},
 }
 
 

@@ -31,31 +31,38 @@ DOCUMENTS = {
 }
 EXPECTED_DOCUMENT_DESCRIPTORS = {
     "d1": ["race_ethnicity:african-american", "race_ethnicity:native american"],  # not nationality:american
-    "d2": ["gender_and_sex:queer", "religion:buddhist", "religion:catholic", "sexual_orientation:gay"],
-    "d3": [],  # white / black / straight are excluded; "whitewashed" is another word
+    # queer is listed under gender_and_sex and sexual_orientation: counted under sexual_orientation (Table 9b).
+    "d2": ["religion:buddhist", "religion:catholic", "sexual_orientation:gay", "sexual_orientation:queer"],
+    # white / black / straight are ambiguous: matched (the paper's axis percent counts them), flagged;
+    # "whitewashed" is another word.
+    "d3": ["race_ethnicity:black", "race_ethnicity:white", "sexual_orientation:straight"],
     "d4": ["nationality:american", "nationality:mexican-american"],
     "d5": ["gender_and_sex:non-binary", "gender_and_sex:nonbinary", "religion:muslim"],
     "d6": [],
 }
-EXPECTED_AXES = [
-    ["gender_and_sex", "2", "33.3333"],
-    ["sexual_orientation", "1", "16.6667"],
-    ["nationality", "1", "16.6667"],
-    ["race_ethnicity", "1", "16.6667"],
-    ["religion", "2", "33.3333"],
+AXES_HEADER = ["axis", "documents", "percent", "documents_unambiguous", "percent_unambiguous", "denominator"]
+EXPECTED_AXES = [  # percent as the paper (d3's ambiguous terms count), percent_unambiguous without them
+    ["gender_and_sex", "1", "16.6667", "1", "16.6667", "6"],
+    ["sexual_orientation", "2", "33.3333", "1", "16.6667", "6"],
+    ["nationality", "1", "16.6667", "1", "16.6667", "6"],
+    ["race_ethnicity", "2", "33.3333", "1", "16.6667", "6"],
+    ["religion", "2", "33.3333", "2", "33.3333", "6"],
 ]
-EXPECTED_DESCRIPTORS = [
-    ["gender_and_sex", "non-binary", "1", "50.0000", "1"],
-    ["gender_and_sex", "nonbinary", "1", "50.0000", "2"],
-    ["gender_and_sex", "queer", "1", "50.0000", "3"],
-    ["sexual_orientation", "gay", "1", "100.0000", "1"],
-    ["nationality", "american", "1", "100.0000", "1"],
-    ["nationality", "mexican-american", "1", "100.0000", "2"],
-    ["race_ethnicity", "african-american", "1", "100.0000", "1"],
-    ["race_ethnicity", "native american", "1", "100.0000", "2"],
-    ["religion", "buddhist", "1", "50.0000", "1"],
-    ["religion", "catholic", "1", "50.0000", "2"],
-    ["religion", "muslim", "1", "50.0000", "3"],
+EXPECTED_DESCRIPTORS = [  # ambiguous rows: no rank, after the ranked ones
+    ["gender_and_sex", "non-binary", "1", "100.0000", "1", "False"],
+    ["gender_and_sex", "nonbinary", "1", "100.0000", "2", "False"],
+    ["sexual_orientation", "gay", "1", "50.0000", "1", "False"],
+    ["sexual_orientation", "queer", "1", "50.0000", "2", "False"],
+    ["sexual_orientation", "straight", "1", "50.0000", "", "True"],
+    ["nationality", "american", "1", "100.0000", "1", "False"],
+    ["nationality", "mexican-american", "1", "100.0000", "2", "False"],
+    ["race_ethnicity", "african-american", "1", "50.0000", "1", "False"],
+    ["race_ethnicity", "native american", "1", "50.0000", "2", "False"],
+    ["race_ethnicity", "black", "1", "50.0000", "", "True"],
+    ["race_ethnicity", "white", "1", "50.0000", "", "True"],
+    ["religion", "buddhist", "1", "50.0000", "1", "False"],
+    ["religion", "catholic", "1", "50.0000", "2", "False"],
+    ["religion", "muslim", "1", "50.0000", "3", "False"],
 ]
 
 
@@ -87,9 +94,9 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
     out = tmp_path / "out"
     extra = [] if version == "default" else ["--holistic-bias-descriptors", HOLISTIC_BIAS / version / "descriptors.json"]
     summary = _run_fixture(descriptor_corpus, out, *extra)
-    assert _rows(out, "descriptor_axes") == [["axis", "documents", "percent"], *EXPECTED_AXES]
+    assert _rows(out, "descriptor_axes") == [AXES_HEADER, *EXPECTED_AXES]
     descriptors = _rows(out, "descriptors")
-    assert descriptors[0] == ["axis", "descriptor", "documents", "percent", "rank"]
+    assert descriptors[0] == ["axis", "descriptor", "documents", "percent", "rank", "ambiguous"]
     assert [row for row in descriptors[1:] if row[2] != "0"] == EXPECTED_DESCRIPTORS
     # The table keeps every descriptor of the list, never-found ones with 0, ranked after.
     lexicon = load_descriptor_lexicon(None if version == "default" else str(HOLISTIC_BIAS / version))
@@ -98,7 +105,7 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
     assert len(amish) == 1 and amish[0][2:4] == ["0", "0.0000"] and int(amish[0][4]) > 3
     documents = {row["id"]: row for row in read_documents(out)}
     assert {k: row["holistic_bias_descriptors"] for k, row in documents.items()} == EXPECTED_DOCUMENT_DESCRIPTORS
-    assert documents["d2"]["holistic_bias_axes"] == ["gender_and_sex", "sexual_orientation", "religion"]
+    assert documents["d2"]["holistic_bias_axes"] == ["sexual_orientation", "religion"]
     settings = summary["stages"]["descriptors"]
     if version == "default":
         assert settings["lexicon"] == "corpus-audit-default-descriptors"
@@ -107,28 +114,36 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
         assert (settings["lexicon"], settings["lexicon_version"]) == ("holistic-bias", "v1.1")
     queer = [entry for entry in settings["terms_listed_under_several_axes"] if entry["descriptor"] == "queer"]
     assert queer == [{"descriptor": "queer", "listed_under": ["gender_and_sex", "sexual_orientation"],
-                      "counted_under": "gender_and_sex"}]
+                      "counted_under": "sexual_orientation"}]
+    assert settings["ambiguous_terms"] == ["black", "straight", "white"]
     markdown = (out / "tables" / "descriptors.md").read_text()
-    assert "| religion | muslim | 1 | 50.0000 | 3 |" in markdown
+    assert "| religion | muslim | 1 | 50.0000 | 3 | False |" in markdown
+    assert "| white |" not in markdown and "| straight |" not in markdown  # never in the top-k view
 
 
-def test_excluded_terms_are_configurable(descriptor_corpus, tmp_path, empty_cache):
+def test_ambiguous_and_excluded_terms_are_configurable(descriptor_corpus, tmp_path, empty_cache):
     out = tmp_path / "out"
-    _run_fixture(descriptor_corpus, out, "--exclude-terms", "")
-    axes = {row[0]: row[1] for row in _rows(out, "descriptor_axes")[1:]}
-    assert axes["race_ethnicity"] == "2" and axes["sexual_orientation"] == "2"  # d3 now counts
-    found = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:] if row[2] != "0"}
-    assert {("race_ethnicity", "white"), ("race_ethnicity", "black"), ("sexual_orientation", "straight")} <= found
+    _run_fixture(descriptor_corpus, out, "--ambiguous-terms", "")
+    axes = {row[0]: row[1:] for row in _rows(out, "descriptor_axes")[1:]}
+    assert axes["race_ethnicity"][:4] == ["2", "33.3333", "2", "33.3333"]  # d3 counts both ways now
+    ranked = {(row[0], row[1]): row[4] for row in _rows(out, "descriptors")[1:] if row[2] != "0"}
+    assert ranked[("race_ethnicity", "white")] != "" and ranked[("sexual_orientation", "straight")] != ""
+    out = tmp_path / "excluded"
+    _run_fixture(descriptor_corpus, out, "--exclude-terms", "straight,white,black")
+    axes = {row[0]: row[1:] for row in _rows(out, "descriptor_axes")[1:]}
+    assert axes["race_ethnicity"][:2] == ["1", "16.6667"]  # not matched at all
+    found = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:]}
+    assert ("race_ethnicity", "white") not in found
 
 
 def test_axis_priority_and_axes_selection(descriptor_corpus, tmp_path, empty_cache):
     out = tmp_path / "out"
-    _run_fixture(descriptor_corpus, out, "--descriptor-axis-priority", "sexual_orientation",
+    _run_fixture(descriptor_corpus, out, "--descriptor-axis-priority", "gender_and_sex",
                  "--axes", "sexual_orientation,gender_and_sex")
-    assert _rows(out, "descriptor_axes")[1:] == [["sexual_orientation", "1", "16.6667"],
-                                                 ["gender_and_sex", "1", "16.6667"]]
+    assert [row[:3] for row in _rows(out, "descriptor_axes")[1:]] == [["sexual_orientation", "2", "33.3333"],
+                                                                     ["gender_and_sex", "2", "33.3333"]]
     descriptors = {(row[0], row[1]) for row in _rows(out, "descriptors")[1:] if row[2] != "0"}
-    assert ("sexual_orientation", "queer") in descriptors and ("gender_and_sex", "queer") not in descriptors
+    assert ("gender_and_sex", "queer") in descriptors and ("sexual_orientation", "queer") not in descriptors
 
 
 def test_repeated_terms_count_once_per_document(tmp_path, empty_cache):
@@ -138,7 +153,7 @@ def test_repeated_terms_count_once_per_document(tmp_path, empty_cache):
     ])
     out = tmp_path / "out"
     _run_fixture(corpus, out)
-    assert ["religion", "catholic", "2", "100.0000", "1"] in _rows(out, "descriptors")
+    assert ["religion", "catholic", "2", "100.0000", "1", "False"] in _rows(out, "descriptors")
 
 
 def test_descriptors_on_all_documents_and_by_language(tmp_path, empty_cache):
@@ -151,11 +166,12 @@ def test_descriptors_on_all_documents_and_by_language(tmp_path, empty_cache):
     out = tmp_path / "out"
     _run_fixture(corpus, out, "--english-lexicons-on", "all")
     # fr1: "catholique" is not "catholic"; nothing matches in fr1 / de1, but they are in scope.
-    assert _rows(out, "descriptor_axes")[1:] == [["gender_and_sex", "0", "0.0000"],
-                                                 ["sexual_orientation", "0", "0.0000"],
-                                                 ["nationality", "1", "25.0000"],
-                                                 ["race_ethnicity", "0", "0.0000"],
-                                                 ["religion", "1", "25.0000"]]
+    assert [row[:3] for row in _rows(out, "descriptor_axes")[1:]] == [["gender_and_sex", "0", "0.0000"],
+                                                                     ["sexual_orientation", "0", "0.0000"],
+                                                                     ["nationality", "1", "25.0000"],
+                                                                     ["race_ethnicity", "0", "0.0000"],
+                                                                     ["religion", "1", "25.0000"]]
+    assert {row[5] for row in _rows(out, "descriptor_axes")[1:]} == {"4"}  # every document in scope
     by_language = {(row[0], row[1]): row[2:] for row in _rows(out, "descriptor_axes_by_language")[1:]}
     assert by_language[("en", "religion")] == ["1", "2", "50.0000"]
     assert by_language[("en", "nationality")] == ["1", "2", "50.0000"]
@@ -193,7 +209,7 @@ def test_official_v1_0_and_v1_1_files_load():
     assert (v10.version, v11.version) == ("v1.0", "v1.1")
     for lexicon in (v10, v11):
         assert lexicon.axes == ("gender_and_sex", "sexual_orientation", "nationality", "race_ethnicity", "religion")
-        assert ("white",) not in lexicon.terms and ("black",) not in lexicon.terms
+        assert lexicon.ambiguous == {("white",), ("black",), ("straight",)}  # matched, flagged
         assert lexicon.terms[("native", "american")] == ("race_ethnicity", "native american")
         assert lexicon.terms[("latina",)] == ("race_ethnicity", "latina")  # v1.x object entries
         assert all(n > 0 for n in lexicon.descriptors_per_axis().values())
@@ -254,15 +270,16 @@ def test_download_into_cache_over_http_then_used_by_runs(tmp_path, descriptor_co
     out = tmp_path / "out"
     summary = _run_fixture(descriptor_corpus, out)
     settings = summary["stages"]["descriptors"]
-    assert (settings["lexicon"], settings["lexicon_version"]) == ("holistic-bias", "v1.1")
+    # Not the official file's bytes (a small list in its layout): labelled by digest, not by folder.
+    assert (settings["lexicon"], settings["lexicon_version"]) == ("custom", "modified from holistic-bias v1.1")
     assert settings["lexicon_source"] == str(cached / "descriptors.json")
-    assert settings["descriptors_per_axis"] == {"gender_and_sex": 2, "sexual_orientation": 1, "nationality": 1,
+    assert settings["descriptors_per_axis"] == {"gender_and_sex": 1, "sexual_orientation": 2, "nationality": 1,
                                                 "race_ethnicity": 1, "religion": 1}
-    assert _rows(out, "descriptor_axes")[1:] == [["gender_and_sex", "2", "33.3333"],
-                                                 ["sexual_orientation", "1", "16.6667"],
-                                                 ["nationality", "1", "16.6667"],
-                                                 ["race_ethnicity", "1", "16.6667"],
-                                                 ["religion", "1", "16.6667"]]
+    assert [row[:3] for row in _rows(out, "descriptor_axes")[1:]] == [["gender_and_sex", "1", "16.6667"],
+                                                                     ["sexual_orientation", "1", "16.6667"],
+                                                                     ["nationality", "1", "16.6667"],
+                                                                     ["race_ethnicity", "1", "16.6667"],
+                                                                     ["religion", "1", "16.6667"]]
 
 
 def test_download_refuses_a_file_that_is_not_a_descriptor_list(tmp_path, empty_cache, capsys):
@@ -303,3 +320,47 @@ def test_cut_off_download_is_an_error_and_leaves_no_cache(tmp_path, empty_cache,
     assert f"{url}/descriptors.json" in error and ("incomplete" in error.lower() or "cannot download" in error)
     assert not (empty_cache / "holistic-bias" / "v1.1").exists()
     assert list((empty_cache / "holistic-bias").iterdir()) == []  # no staging directory left behind
+
+
+@needs_official
+def test_official_v1_1_shared_terms_count_under_sexual_orientation():
+    """Llama 2 Table 9b lists lgbt, lgbtq and queer under Sexual Orientation: the default priority."""
+    lexicon = load_descriptor_lexicon(str(HOLISTIC_BIAS / "v1.1"))
+    shared = {entry["descriptor"]: entry for entry in lexicon.reassigned}
+    assert set(shared) == {"lgbt", "lgbtq", "lgbtq+", "queer"}
+    for term, entry in shared.items():
+        assert entry["listed_under"] == ["gender_and_sex", "sexual_orientation"]
+        assert entry["counted_under"] == "sexual_orientation", term
+        assert lexicon.terms[tuple(term.split())][0] == "sexual_orientation" or term == "lgbtq+"
+    assert lexicon.terms[("queer",)] == ("sexual_orientation", "queer")
+    # The ambiguous terms are matched (the paper's axis percent counts them) and flagged.
+    assert lexicon.is_ambiguous(("race_ethnicity", "white"))
+    assert lexicon.is_ambiguous(("sexual_orientation", "straight"))
+
+
+@needs_official
+def test_official_lists_are_identified_by_digest(tmp_path, descriptor_corpus, empty_cache):
+    """An edited copy under ``v1.1/`` is not "holistic-bias v1.1"; the official bytes anywhere are."""
+    official = json.loads((HOLISTIC_BIAS / "v1.1" / "descriptors.json").read_text())
+    edited = tmp_path / "v1.1" / "descriptors.json"
+    edited.parent.mkdir()
+    official["religion"] = {"extra": ["Pastafarian"], **official["religion"]}
+    edited.write_text(json.dumps(official))
+    lexicon = load_descriptor_lexicon(str(edited))
+    assert (lexicon.name, lexicon.version) == ("custom", "modified from holistic-bias v1.1")
+    elsewhere = tmp_path / "mine" / "descriptors.json"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(json.dumps({"religion": {"x": ["Amish"]}, "gender_and_sex": ["female"],
+                                     "sexual_orientation": ["gay"], "nationality": ["american"],
+                                     "race_ethnicity": ["asian"]}))
+    assert load_descriptor_lexicon(str(elsewhere)).name == "custom"
+    assert load_descriptor_lexicon(str(elsewhere)).version == "custom"
+    copy = tmp_path / "renamed" / "descriptors.json"
+    copy.parent.mkdir()
+    copy.write_bytes((HOLISTIC_BIAS / "v1.1" / "descriptors.json").read_bytes())
+    assert (load_descriptor_lexicon(str(copy)).name, load_descriptor_lexicon(str(copy)).version) == \
+        ("holistic-bias", "v1.1")
+    out = tmp_path / "out"
+    _run_fixture(descriptor_corpus, out, "--holistic-bias-descriptors", edited)
+    datasheet = (out / "datasheet.md").read_text()
+    assert "holistic-bias v1.1`" not in datasheet and "modified from holistic-bias v1.1 (sha256" in datasheet

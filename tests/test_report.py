@@ -64,6 +64,11 @@ def section(tables: dict, prefix: str) -> list[list[dict[str, str]]]:
     return matches[0]
 
 
+def code_of(cell: str) -> str:
+    """The language code of a datasheet cell (``en — English`` → ``en``)."""
+    return cell.split(" — ")[0].removesuffix(" (no language above the threshold)")
+
+
 def num(cell: str) -> float:
     return float(cell.replace(",", "").strip("`"))
 
@@ -154,6 +159,9 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
 
     # Languages: top 20 as in the table, then one "other" row; counts also match the documents.
     shown = section(tables, "Languages")[0]
+    assert any(" — " in r["language"] for r in shown)  # names beside codes (langcodes)
+    for r in shown:
+        r["language"] = code_of(r["language"])
     by_language = {r["language"]: r for r in languages}
     per_document = Counter(d["language"] for d in documents)
     assert [r["language"] for r in shown[:20]] == [r["language"] for r in languages[:20]]
@@ -198,6 +206,8 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
             assert num(row["documents"]) == with_descriptor
 
     gap_rows = section(tables, "Gendered person nouns")[0]
+    for r in gap_rows:
+        r["language"] = code_of(r["language"])
     gap = {r["language"]: r for r in read_table(run, "gender_gap")}
     with_lexicon = [r for r in gap.values() if r["lexicon"] != "no_lexicon"]
     assert sorted(r["language"] for r in gap_rows) == sorted(r["language"] for r in with_lexicon)

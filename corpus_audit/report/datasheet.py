@@ -14,7 +14,7 @@ generation, no timings. Each analysis's subsection is written by its registered 
 from __future__ import annotations
 
 import html
-import json
+import posixpath
 import re
 import shlex
 from typing import Any
@@ -26,8 +26,8 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "SECTION_TITLES", "build_datasheet", "fmt_setting", "render_html",
-           "render_markdown"]
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_datasheet", "fmt_setting",
+           "publishable", "render_html", "render_markdown", "setting_rows"]
 
 SECTION_TITLES = {
     "motivation": "1. Motivation",
@@ -42,15 +42,67 @@ SECTION_TITLES = {
 EXECUTION_SETTINGS = frozenset({"runner", "workers", "checkpoint_dir", "dry_run"})
 
 
-def fmt_setting(value: Any) -> str:
-    """A setting's value for a table cell: lists joined, mappings as sorted JSON."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "(none)"
+#: A settings cell longer than this is summarised (its full value stays in summary.json).
+MAX_SETTING_CHARACTERS = 160
+_LOCAL_PATH = re.compile(r"^(?:/|~|file://|[A-Za-z]:[\\/])")
+
+
+def publishable(value: Any) -> Any:
+    """``value`` with every local absolute path replaced by its last component.
+
+    Published artefacts name files (``lid.176.ftz``, ``descriptors.json``) with their version and
+    sha256, never a machine's paths (the venv, a home directory); ``summary.json`` keeps the
+    paths for the operator. Remote URLs (``gs://...``) and relative paths are kept.
+    """
+    if isinstance(value, str):
+        if _LOCAL_PATH.match(value):
+            stripped = value[len("file://"):] if value.startswith("file://") else value
+            return posixpath.basename(stripped.replace("\\", "/").rstrip("/")) or stripped
+        return value
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return {key: publishable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [publishable(item) for item in value]
+    return value
+
+
+def fmt_setting(value: Any) -> str:
+    """A setting's value for a table cell, short and without local paths: lists joined,
+    flat mappings as ``key=value``; anything longer than `MAX_SETTING_CHARACTERS` summarised."""
+    value = publishable(value)
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "(none)"
+        if all(isinstance(item, dict) for item in value):
+            text = "; ".join(", ".join(f"{k}={fmt_setting(v)}" for k, v in item.items()) for item in value)
+        else:
+            text = ", ".join(fmt_setting(item) for item in value)
+        if len(text) > MAX_SETTING_CHARACTERS:
+            return f"{len(value):,} entries (see {code('summary.json')})"
+        return text
+    if isinstance(value, dict):
+        if not value:
+            return "(none)"
+        text = ", ".join(f"{key}={fmt_setting(item)}" for key, item in value.items())
+        if len(text) > MAX_SETTING_CHARACTERS:
+            return f"{len(value):,} entries (see {code('summary.json')})"
+        return text
     return str(value)
+
+
+def setting_rows(settings: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(name, value)`` pairs of one stage's settings, mappings opened one level (``lexicons.version``)."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in settings.items():
+        if isinstance(value, dict) and value and fmt_setting(value).endswith(f"(see {code('summary.json')})"):
+            rows += [(f"{key}.{inner}", item) for inner, item in value.items()]
+        else:
+            rows.append((key, value))
+    return rows
 
 
 # ----------------------------------------------------------------------------- content
@@ -87,26 +139,31 @@ class DatasheetBuilder:
         if name in self.plots:
             self.add(Image(f"plots/{name}.png", alt))
 
-    def stage_missing(self, stage: str, what: str, tables: tuple[str, ...]) -> bool:
-        """Add a 'not run' / 'not computed' line when the stage's tables are absent."""
-        if self.run.has(*tables):
+    def stage_missing(self, section: ReportSection) -> bool:
+        """Add a 'Not run' / 'Not computed' line when the section has no numbers to show.
+
+        A stage that ran but recorded another status than ``computed`` (the toxicity model could
+        not be loaded, ...) or produced nothing is "Not computed", with the reason from
+        ``summary.json``, even when empty tables exist.
+        """
+        missing = section.not_computed(self.run)
+        if missing is None:
             return False
+        stage = section.stage
         if not self.run.stage_ran(stage):
             stages = ",".join((self.summary.get("settings") or {}).get("stages") or self.run.stages) or "none"
-            self.add(Paragraph(f"**Not run:** {what} was not part of this run (stage {code(stage)}; the run's "
-                               f"stages: {code(stages)})."))
+            self.add(Paragraph(f"**Not run:** {section.description} was not part of this run (stage {code(stage)}; "
+                               f"the run's stages: {code(stages)})."))
             return True
-        settings = self.run.stage_settings(stage)
-        status, reason = settings.get("status"), settings.get("reason")
-        detail = f" ({code(status)})" if status else ""
-        because = f": {reason}" if reason else ": the run wrote no table for it"
-        self.add(Paragraph(f"**Not computed**{detail}{because}."))
+        status, reason = missing
+        self.add(Paragraph(f"**Not computed** ({code(status)}): {reason.rstrip('.')}. No figure of this section "
+                           "is reported."))
         return True
 
     def analysis(self, section: ReportSection) -> None:
         """One analysis's subsection of "Composition": its heading, then its blocks or why there are none."""
         self.add(Heading(3, section.title))
-        if self.stage_missing(section.stage, section.description, tuple(section.tables)):
+        if self.stage_missing(section):
             return
         section.datasheet(self)
 
@@ -115,13 +172,15 @@ class DatasheetBuilder:
         summary = self.summary
         self.add(Heading(1, f"Datasheet: {self.run.corpus_name}"))
         command = shlex.join(str(part) for part in summary.get("command") or [])
+        toxicity = any(section.stage == "toxicity" and section.computed(self.run) for section in self.sections)
+        sampled = (", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
+                   "confidence intervals") if toxicity else ""
         self.add(Paragraph(
             "This datasheet follows Gebru et al., \"Datasheets for Datasets\" (Communications of the ACM, 2021). "
             f"The numbers were measured by corpus-audit {summary.get('corpus_audit_version', '?')} "
             "(Llama 2 §4.1 analyses) in the run described in section 4; they are exact counts over the analysed "
-            "documents, except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
-            "confidence intervals. Percentages are percent of documents (a document counts once however often "
-            "a term occurs)."))
+            f"documents{sampled}. Percentages are percent of documents (a document counts once however often "
+            "a term occurs); each table and figure names its denominator."))
         self.add(Paragraph(
             "Lines marked **[Authors: ...]** are questions the audit cannot answer; answer them in a YAML file and "
             f"run {code('corpus-audit datasheet RUN_DIR --metadata meta.yaml')}."))
@@ -154,7 +213,8 @@ class DatasheetBuilder:
             ["bytes read (uncompressed records)", fmt_int(summary.get("bytes_read", 0))],
         ]
         for section in self.sections:
-            rows += section.size_rows(self.run)
+            if section.computed(self.run):
+                rows += section.size_rows(self.run)
         rows += [
             ["input files read", fmt_int(summary.get("input_files", 0))],
             ["files not read (unsupported suffix or hidden directory)", fmt_int(summary.get("ignored_files_count", 0))],
@@ -177,8 +237,34 @@ class DatasheetBuilder:
             self.add(Paragraph("No record was skipped."))
         for section in self.sections:
             self.analysis(section)
+        self.llama2()
         self.prompt("composition", "sensitive_data")
         self.prompt("composition", "offensive_content")
+
+    def llama2(self) -> None:
+        """This corpus beside the figures Llama 2 published for its pretraining corpus."""
+        from corpus_audit.report.llama2 import llama2_rows
+
+        computed = {table for section in self.sections if section.computed(self.run) for table in section.tables}
+        rows = llama2_rows(self.run, computed)
+        self.add(Heading(3, "Beside Llama 2's pretraining corpus"))
+        if not rows:
+            self.add(Paragraph("No figure of this run corresponds to one Llama 2 published."))
+            return
+        self.add(Paragraph("The figures Llama 2 (Touvron et al. 2023, arXiv 2307.09288, §4.1) published for its "
+                           "pretraining corpus, beside this corpus' (percent; difference = this corpus − Llama 2). "
+                           "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
+                           "and mostly English: read the differences as orientation, not as a test."))
+        def two(value: Any) -> str:
+            return f"{float(value):.2f}" if value is not None else "–"
+
+        self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
+                            [[row["metric"], row["key"], two(row["this_corpus"]), two(row["llama2"]),
+                              two(row["difference"]), row["of"]] for row in rows]))
+        sources = list(dict.fromkeys(f"{row['metric']}: {row['source']}" for row in rows))
+        self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
+                           f"{code('corpus_audit/report/data/llama2.json')}):"))
+        self.add(Bullets(sources))
 
     def collection(self) -> None:
         summary = self.summary
@@ -187,7 +273,7 @@ class DatasheetBuilder:
         inputs = summary.get("inputs") or []
         if inputs:
             self.add(Paragraph(f"The audit read {fmt_int(summary.get('input_files', 0))} file(s) from these inputs:"))
-            self.add(Bullets([code(item) for item in sorted(inputs)]))
+            self.add(Bullets([code(publishable(str(item))) for item in sorted(str(i) for i in inputs)]))
 
     def preprocessing(self, command: str) -> None:
         summary = self.summary
@@ -200,7 +286,7 @@ class DatasheetBuilder:
         if self.run.stages:
             body = []
             for stage, settings in self.run.stages.items():
-                for key, value in (settings or {}).items():
+                for key, value in setting_rows(settings or {}):
                     body.append([code(stage), key, fmt_setting(value)])
             self.add(TableBlock(["stage", "setting", "value"], body))
         else:
@@ -223,7 +309,7 @@ class DatasheetBuilder:
     def uses(self) -> None:
         self.add(Heading(2, SECTION_TITLES["uses"]))
         self.prompts("uses")
-        facts = [fact for section in self.sections for fact in section.facts(self.run)]
+        facts = [fact for section in self.sections if section.computed(self.run) for fact in section.facts(self.run)]
         if facts:
             self.add(Paragraph("Measured facts to weigh when choosing uses (see section 2):"))
             self.add(Bullets(facts))

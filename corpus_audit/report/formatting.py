@@ -7,9 +7,11 @@ plot annotations). A missing value is ``MISSING`` in a table cell.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
-__all__ = ["MISSING", "PercentStyle", "as_float", "fmt_int", "fmt_number", "fmt_percent", "plural"]
+__all__ = ["MISSING", "PercentStyle", "as_float", "fmt_int", "fmt_number", "fmt_percent", "language_label",
+           "language_name", "plural"]
 
 #: A cell whose value the run did not write.
 MISSING = "–"
@@ -54,6 +56,31 @@ def fmt_number(value: Any) -> str:
 def as_float(value: Any) -> Any:
     """An int (not a bool) as a float, so `fmt_number` gives it decimals; anything else unchanged."""
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+@functools.lru_cache(maxsize=4096)
+def language_name(code: Any) -> str | None:
+    """The English name of a language code (``nds`` → ``Low German``), from ``langcodes`` (offline
+    data of the ``language_data`` package); ``None`` for ``unknown`` or a code it does not know."""
+    text = str(code or "").strip()
+    if not text or text == "unknown":
+        return None
+    try:
+        import langcodes
+
+        name = langcodes.Language.get(text).display_name("en")
+    except Exception:  # noqa: BLE001 - a label, never an error: an odd code keeps its code only
+        return None
+    return None if not name or name.startswith("Unknown language") else name
+
+
+def language_label(code: Any) -> str:
+    """``en — English``; the code alone when no name is known; ``unknown`` says what it means."""
+    text = str(code)
+    if text == "unknown":
+        return "unknown (no language above the threshold)"
+    name = language_name(text)
+    return f"{text} — {name}" if name else text
 
 
 def plural(count: int, word: str) -> str:

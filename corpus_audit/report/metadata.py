@@ -22,8 +22,14 @@ from typing import Any
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import read_bytes
 
+__all__ = ["MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "MetadataError", "PROMPTS", "load_metadata",
+           "parse_metadata"]
+
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_ANSWER_CHARACTERS = 20_000
+#: Nesting deeper than this is no datasheet answer file (it has 2 levels); checked on the event
+#: stream before composing, so a hostile file never reaches the recursive composer.
+MAX_METADATA_DEPTH = 16
 
 #: Datasheet questions (Gebru et al. 2021) a corpus audit cannot answer: section → key → question.
 PROMPTS: dict[str, dict[str, str]] = {
@@ -94,7 +100,19 @@ def parse_metadata(text: str, path: str = "metadata") -> dict[str, Any]:
     import yaml
 
     try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_METADATA_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark is not None else "?"
+                    raise MetadataError(f"{path}: nested deeper than {MAX_METADATA_DEPTH} levels (line {line}); "
+                                        "expected sections of question: answer text")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise MetadataError(f"{path}: nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -21,11 +21,13 @@ from corpus_audit.report.formatting import fmt_int, fmt_percent
 from corpus_audit.report.registry import default_registry
 from corpus_audit.report.run import RunData
 
-__all__ = ["BAR_COLOUR", "GRID_COLOUR", "OTHER_COLOUR", "RC", "SAVE_METADATA", "add_title", "corpus_title",
+__all__ = ["BAR_COLOUR", "GRID_COLOUR", "OTHER_COLOUR", "RC", "UNKNOWN_COLOUR", "SAVE_METADATA", "add_title", "corpus_title",
            "hbar_percent", "layout", "new_figure", "percent_note", "render_plots"]
 
 BAR_COLOUR = "#4C72B0"
 OTHER_COLOUR = "#9AA5B1"
+#: ``unknown`` (no language label above the threshold) is not a language: drawn apart.
+UNKNOWN_COLOUR = "#DD8452"
 GRID_COLOUR = "#DDDDDD"
 #: rcParams that make output reproducible and legible.
 RC = {
@@ -65,8 +67,10 @@ def layout(figure: Figure, top_inches: float = 0.85, bottom_inches: float = 0.6,
                            **kwargs)
 
 
-def corpus_title(run: RunData, what: str) -> str:
-    return f"{what} — {run.corpus_name} ({run.documents_analysed:,} documents)"
+def corpus_title(run: RunData, what: str, of: str | None = None) -> str:
+    """``what — corpus (of N documents)``: ``of`` names the figure's own denominator
+    (``"7,466 English documents"``, ``"2,396 scored documents"``); default all analysed documents."""
+    return f"{what} — {run.corpus_name} (of {of or f'{run.documents_analysed:,} documents'})"
 
 
 def percent_note(percent: Any, documents: Any) -> str:

@@ -21,11 +21,20 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     from corpus_audit.report.datasheet import DatasheetBuilder
     from corpus_audit.report.run import RunData
 
-__all__ = ["ReportRegistry", "ReportSection", "available_plots", "default_registry"]
+__all__ = ["ReportRegistry", "ReportSection", "STATUS_COMPUTED", "available_plots", "default_registry"]
 
 
 def _nothing(run: RunData) -> list:
     return []
+
+
+def _no_reason(run: RunData) -> str | None:
+    return None
+
+
+#: The ``status`` a stage writes when it produced its numbers (any other status: not computed).
+STATUS_COMPUTED = "computed"
+COMPUTED_STATUSES = frozenset({STATUS_COMPUTED, "ok"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +62,8 @@ class ReportSection:
     facts: Callable[[RunData], list[str]] = _nothing
     #: Rows (``[quantity, value]``) the section adds to the datasheet's "Size" table.
     size_rows: Callable[[RunData], list[list[str]]] = _nothing
+    #: Why a stage that ran produced no numbers (e.g. no document scored); None when it has numbers.
+    produced_nothing: Callable[[RunData], str | None] = _no_reason
 
     def __post_init__(self) -> None:
         if (self.plot is None) != (self.plottable is None):
@@ -60,9 +71,28 @@ class ReportSection:
         if not self.tables:
             raise ValueError(f"report section {self.name!r} presents no table")
 
+    def not_computed(self, run: RunData) -> tuple[str, str] | None:
+        """``(status, reason)`` when the stage ran but its numbers are not there (or are empty);
+        ``None`` when the section has numbers to show. A stage that was not run is `RunData.stage_ran`."""
+        settings = run.stage_settings(self.stage)
+        status = settings.get("status")
+        reason = settings.get("reason")
+        if status is not None and status not in COMPUTED_STATUSES:
+            return str(status), str(reason) if reason else "the run recorded no reason"
+        if not run.has(*self.tables):
+            return str(status or "no_table"), "the run wrote no table for it"
+        empty = self.produced_nothing(run)
+        if empty:
+            return "empty", empty
+        return None
+
+    def computed(self, run: RunData) -> bool:
+        """Whether the run has this section's numbers (stage ran, computed, tables not empty)."""
+        return self.not_computed(run) is None
+
     def has_plot(self, run: RunData) -> bool:
-        """Whether this run gets the section's plot."""
-        return self.plottable is not None and self.plottable(run)
+        """Whether this run gets the section's plot (never for numbers that were not computed)."""
+        return self.plottable is not None and self.computed(run) and self.plottable(run)
 
 
 class ReportRegistry:

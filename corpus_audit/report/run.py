@@ -6,6 +6,8 @@ can be reported on like a local one. The corpus itself is never read again.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import posixpath
@@ -19,7 +21,7 @@ import pyarrow.parquet as pq
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import exists, join, list_files, read_bytes
 
-__all__ = ["MAX_SUMMARY_BYTES", "RunData", "load_run"]
+__all__ = ["MAX_SUMMARY_BYTES", "RunData", "check_manifest", "load_run", "validate_summary"]
 
 # The tables the reports present are the registered sections' (`registry.default_registry().tables()`);
 # every table of the run directory is loaded, known or not (``compare`` shows them all).
@@ -62,6 +64,27 @@ class RunData:
     def documents_analysed(self) -> int:
         return int(self.summary.get("documents_analysed") or 0)
 
+    def lexicon_scope(self, stage: str) -> tuple[int, str]:
+        """The documents the English lists of ``stage`` (pronouns, descriptors) were applied to:
+        ``(count, "English documents")`` or ``(count, "documents")`` under ``--english-lexicons-on all``.
+
+        The count is the table's own denominator when it has one (``pronouns`` ``any`` row,
+        ``descriptor_axes`` ``denominator``), else the ``en`` row of ``languages``.
+        """
+        everything = self.stage_settings(stage).get("english_lexicons_on") == "all"
+        noun = "documents" if everything else "English documents"
+        sources = [("descriptor_axes", None)] if stage == "descriptors" else []
+        for table, group in sources + [("pronouns", "any")]:
+            for row in self.table(table) or []:
+                if (group is None or row.get("group") == group) and row.get("denominator") is not None:
+                    return int(row["denominator"]), noun
+        if everything:
+            return self.documents_analysed, noun
+        for row in self.table("languages") or []:
+            if row.get("language") == "en":
+                return int(row.get("documents") or 0), noun
+        return 0, noun
+
     @property
     def corpus_name(self) -> str:
         """A short name for titles: the authors' name, else the input(s) the run was given."""
@@ -88,12 +111,57 @@ def _read_table(path: str) -> pa.Table:
         raise ReportError(f"cannot read table {path}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=1)
+def _summary_validator() -> Any:
+    """The shipped ``summary.schema.json``, requiring only ``documents_read`` (older runs lack later fields)."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads((resources.files("corpus_audit.schemas") / "summary.schema.json").read_text("utf-8"))
+    schema = copy.deepcopy(schema)
+    schema["required"] = ["documents_read"]
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_summary(summary: Any, path: str) -> dict[str, Any]:
+    """``summary`` if it has the shape of a run's summary (types of the known fields); else ReportError."""
+    if not isinstance(summary, dict) or "documents_read" not in summary:
+        raise ReportError(f"{path} is not a corpus-audit summary (no documents_read)")
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_summary_validator().iter_errors(summary))
+    if error is not None:
+        where = error.json_path.replace("$", "", 1).lstrip(".") or "top level"
+        raise ReportError(f"{path} is damaged: {where}: {error.message[:200]}")
+    return summary
+
+
+def check_manifest(run_dir: str) -> None:
+    """Refuse a run whose manifest says it did not complete (runs without a manifest are accepted)."""
+    from corpus_audit.errors import UsageError
+    from corpus_audit.pipeline.run_directory import STATUS_COMPLETE, read_manifest
+
+    try:
+        manifest = read_manifest(run_dir)
+    except UsageError as exc:
+        raise ReportError(str(exc)) from None
+    if manifest is not None and manifest.get("status") != STATUS_COMPLETE:
+        raise ReportError(f"{run_dir} holds an incomplete run (status {str(manifest.get('status'))[:40]!r} in its "
+                          "manifest); finish it (corpus-audit finish / run again) before reporting on it")
+
+
 def load_run(run_dir: str) -> RunData:
-    """Read ``summary.json`` and every ``tables/*.parquet`` of a run directory."""
+    """Read ``summary.json`` and every ``tables/*.parquet`` of a run directory.
+
+    A run whose manifest says it is not complete, and a summary whose fields have the wrong
+    types, are ReportErrors (one line naming the file).
+    """
     run_dir = run_dir if "://" in run_dir else os.path.abspath(run_dir)
     summary_path = join(run_dir, "summary.json")
     if "://" not in run_dir and not os.path.isdir(run_dir):
         raise ReportError(f"run directory not found: {run_dir}")
+    check_manifest(run_dir)
     if not exists(summary_path):
         raise ReportError(f"{run_dir} is not a corpus-audit run directory (no summary.json)")
     data = read_bytes(summary_path, MAX_SUMMARY_BYTES)
@@ -103,8 +171,9 @@ def load_run(run_dir: str) -> RunData:
         summary = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{summary_path} is not valid JSON: {exc}") from exc
-    if not isinstance(summary, dict) or "documents_read" not in summary:
-        raise ReportError(f"{summary_path} is not a corpus-audit summary (no documents_read)")
+    except RecursionError:
+        raise ReportError(f"{summary_path} is nested too deeply to be a corpus-audit summary") from None
+    summary = validate_summary(summary, summary_path)
     run = RunData(run_dir=run_dir, summary=summary)
     for path in list_files(join(run_dir, "tables"), "*.parquet"):
         name = posixpath.basename(path) if "://" in path else os.path.basename(path)

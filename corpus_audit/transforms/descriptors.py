@@ -4,12 +4,17 @@ For each document in scope (English by default, see `english_scope`) finds which
 descriptors of the five axes (gender and sex, sexual orientation, nationality, race and
 ethnicity, religion) it mentions: case-insensitive whole words, multi-word descriptors as
 phrases, hyphenated forms as listed, leftmost-longest ("Native American" is not also
-"American"). Ambiguous terms (straight, white, black) are left out, and a term listed under
-several axes counts under one (gender_and_sex first).
+"American"). A term listed under several axes counts under one (sexual_orientation first:
+Llama 2 Table 9b lists lgbt, lgbtq and queer there).
+
+Ambiguous terms (straight, white, black) are matched and counted as the paper counts them, in
+the axis ``percent``; ``percent_unambiguous`` is the same share without them, and they never
+enter the top-k lists (their rows are flagged ``ambiguous`` and have no rank).
 
 Tables: ``descriptor_axes`` (documents mentioning any descriptor of the axis, % of the
-documents in scope) and ``descriptors`` (documents mentioning the descriptor, % of the
-axis' documents, rank within the axis; the Markdown view shows the top 5 per axis).
+documents in scope, with and without the ambiguous terms) and ``descriptors`` (documents
+mentioning the descriptor, % of the axis' documents, rank within the axis; the Markdown view
+shows the top 5 per axis).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pyarrow as pa
 
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.holistic_bias import (
+    DEFAULT_AMBIGUOUS_TERMS,
     DEFAULT_AXES,
     DEFAULT_AXIS_PRIORITY,
     DEFAULT_EXCLUDED_TERMS,
@@ -46,16 +52,19 @@ def _split_list(value: str | None) -> list[str]:
 class DescriptorCountsCombineFn(beam.CombineFn):
     """Documents per axis and per descriptor: exact integer counts.
 
-    Input per batch: ``{"group", "language", "axes": [list | None], "descriptors": [list | None]}``
-    (None = document out of scope). Accumulator::
+    Input per batch: ``{"group", "language", "axes": [list | None], "descriptors": [list | None],
+    "axes_unambiguous": [list | None]}`` (None = document out of scope). Accumulator::
 
         {"scope": {(group, language): [analysed, in_scope]},
          "axes": {(group, language, axis): documents},
+         "axes_unambiguous": {(group, language, axis): documents},
          "descriptors": {(axis, descriptor): documents}}
     """
 
+    PARTS = ("axes", "axes_unambiguous", "descriptors")
+
     def create_accumulator(self) -> dict[str, dict]:
-        return {"scope": {}, "axes": {}, "descriptors": {}}
+        return {"scope": {}, "axes": {}, "axes_unambiguous": {}, "descriptors": {}}
 
     def add_input(self, accumulator, batch_input):
         scope, axes_counts, descriptor_counts = accumulator["scope"], accumulator["axes"], accumulator["descriptors"]
@@ -78,6 +87,11 @@ class DescriptorCountsCombineFn(beam.CombineFn):
             for descriptor in descriptors:
                 key = tuple(descriptor.split(":", 1))
                 descriptor_counts[key] = descriptor_counts.get(key, 0) + 1
+        unambiguous_counts = accumulator.setdefault("axes_unambiguous", {})
+        for group, language, axes in zip(groups, languages, batch_input.get("axes_unambiguous") or ()):
+            for axis in axes or ():
+                key = (group, language, axis)
+                unambiguous_counts[key] = unambiguous_counts.get(key, 0) + 1
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -87,9 +101,9 @@ class DescriptorCountsCombineFn(beam.CombineFn):
                 counts = merged["scope"].setdefault(key, [0, 0])
                 counts[0] += analysed
                 counts[1] += in_scope
-            for part in ("axes", "descriptors"):
+            for part in self.PARTS:
                 target = merged[part]
-                for key, documents in accumulator[part].items():
+                for key, documents in accumulator.get(part, {}).items():
                     target[key] = target.get(key, 0) + documents
         return merged
 
@@ -120,11 +134,15 @@ class Descriptors(Analysis):
                                 "else the project's own list")
         group.add_argument("--axes", default=",".join(DEFAULT_AXES), metavar="LIST",
                            help=f"axes to count (default: {','.join(DEFAULT_AXES)})")
+        group.add_argument("--ambiguous-terms", default=",".join(DEFAULT_AMBIGUOUS_TERMS), metavar="LIST",
+                           help="ambiguous descriptors: counted in the axis percent (as Llama 2), not in "
+                                "percent_unambiguous, never in the top-k lists (default: straight,white,black; "
+                                "'' for none)")
         group.add_argument("--exclude-terms", default=",".join(DEFAULT_EXCLUDED_TERMS), metavar="LIST",
-                           help="ambiguous descriptors left out (default: straight,white,black; '' for none)")
+                           help="descriptors not matched at all (default: none)")
         group.add_argument("--descriptor-axis-priority", default=",".join(DEFAULT_AXIS_PRIORITY), metavar="LIST",
                            help="a term listed under several axes counts under the first of these, then in "
-                                "--axes order (default: gender_and_sex)")
+                                "--axes order (default: sexual_orientation, as Llama 2 Table 9b)")
         group.add_argument("--descriptors-top-k", type=int, default=DEFAULT_TOP_K, metavar="K",
                            help="descriptors per axis in the Markdown view (default 5; the table keeps all)")
 
@@ -136,9 +154,11 @@ class Descriptors(Analysis):
         if args.descriptors_top_k < 1:
             raise UsageError(f"--descriptors-top-k must be >= 1, got {args.descriptors_top_k}")
         try:
+            ambiguous = getattr(args, "ambiguous_terms", ",".join(DEFAULT_AMBIGUOUS_TERMS))
             lexicon = load_descriptor_lexicon(args.holistic_bias_descriptors, axes=axes,
                                               excluded_terms=_split_list(args.exclude_terms),
-                                              axis_priority=_split_list(args.descriptor_axis_priority))
+                                              axis_priority=_split_list(args.descriptor_axis_priority),
+                                              ambiguous_terms=_split_list(ambiguous))
         except LexiconError as exc:
             raise UsageError(str(exc)) from exc
         return cls(lexicon, english_scope.scope_from_args(args), args.descriptors_top_k)
@@ -175,8 +195,18 @@ class Descriptors(Analysis):
         return out
 
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
+        axis_order = {axis: i for i, axis in enumerate(self.lexicon.axes)}
+        unambiguous: list[list[str] | None] = []
+        for found in columns["holistic_bias_descriptors"]:
+            if not found:
+                unambiguous.append(found)
+                continue
+            pairs = [tuple(item.split(":", 1)) for item in found]
+            unambiguous.append(sorted({axis for axis, descriptor in pairs
+                                       if not self.lexicon.is_ambiguous((axis, descriptor))},
+                                      key=lambda axis: axis_order.get(axis, len(axis_order))))
         return {"group": batch.groups, "language": columns["language"], "axes": columns["holistic_bias_axes"],
-                "descriptors": columns["holistic_bias_descriptors"]}
+                "descriptors": columns["holistic_bias_descriptors"], "axes_unambiguous": unambiguous}
 
     def combine_fn(self) -> beam.CombineFn:
         return DescriptorCountsCombineFn()
@@ -188,17 +218,28 @@ class Descriptors(Analysis):
         axis_documents = {axis: 0 for axis in self.lexicon.axes}
         for (_, _, axis), documents in aggregate["axes"].items():
             axis_documents[axis] = axis_documents.get(axis, 0) + documents
+        unambiguous_documents = {axis: 0 for axis in self.lexicon.axes}
+        for (_, _, axis), documents in aggregate.get("axes_unambiguous", {}).items():
+            unambiguous_documents[axis] = unambiguous_documents.get(axis, 0) + documents
         axes_table = pa.table({
             "axis": pa.array(list(axis_documents), pa.string()),
             "documents": pa.array(list(axis_documents.values()), pa.int64()),
             "percent": pa.array([percent(d, in_scope) for d in axis_documents.values()], pa.float64()),
+            "documents_unambiguous": pa.array([unambiguous_documents[a] for a in axis_documents], pa.int64()),
+            "percent_unambiguous": pa.array([percent(unambiguous_documents[a], in_scope) for a in axis_documents],
+                                            pa.float64()),
+            "denominator": pa.array([in_scope] * len(axis_documents), pa.int64()),
         })
+        ambiguous_listed = sorted(self.lexicon.terms[t][1] for t in self.lexicon.ambiguous)
         provenance = (f"Descriptors: {self.lexicon.name} {self.lexicon.version} "
                       f"({sum(self.lexicon.descriptors_per_axis().values()):,} terms on {len(self.lexicon.axes)} "
-                      f"axes); excluded as ambiguous: {', '.join(self.lexicon.excluded_terms) or 'none'}.")
+                      f"axes); ambiguous (counted in percent, not in percent_unambiguous or the top "
+                      f"{self.top_k}): {', '.join(ambiguous_listed) or 'none'}; not matched: "
+                      f"{', '.join(self.lexicon.excluded_terms) or 'none'}.")
         tables = [Table("descriptor_axes", axes_table, "Demographic axes mentioned (Llama 2 Table 9b)", [
             f"Percent of the {in_scope:,} {english_scope.scope_description(self.scope)} "
-            f"(of {analysed:,} analysed) that mention any descriptor of the axis.", provenance])]
+            f"(of {analysed:,} analysed) that mention any descriptor of the axis: `percent` counts the ambiguous "
+            "terms as the paper does, `percent_unambiguous` does not.", provenance])]
 
         # Every descriptor of the lexicon gets a row (0 when never found), so runs compare row by row.
         counts_by_axis: dict[str, dict[str, int]] = {axis: {} for axis in self.lexicon.axes}
@@ -206,19 +247,26 @@ class Descriptors(Analysis):
             counts_by_axis[axis][descriptor] = 0
         for (axis, descriptor), documents in aggregate["descriptors"].items():
             counts_by_axis.setdefault(axis, {})[descriptor] = documents
-        rows: list[tuple[str, str, int, float, int]] = []
+        rows: list[tuple[str, str, int, float, int | None, bool]] = []
         for axis in self.lexicon.axes:
-            ranked = sorted(counts_by_axis[axis].items(), key=lambda item: (-item[1], item[0]))
-            for rank, (descriptor, documents) in enumerate(ranked, start=1):
-                rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]), rank))
+            ranked = sorted(counts_by_axis[axis].items(),
+                            key=lambda item: (self.lexicon.is_ambiguous((axis, item[0])), -item[1], item[0]))
+            rank = 0
+            for descriptor, documents in ranked:
+                ambiguous = self.lexicon.is_ambiguous((axis, descriptor))
+                if not ambiguous:
+                    rank += 1
+                rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]),
+                             None if ambiguous else rank, ambiguous))
         descriptors_table = pa.table({
             "axis": pa.array([r[0] for r in rows], pa.string()),
             "descriptor": pa.array([r[1] for r in rows], pa.string()),
             "documents": pa.array([r[2] for r in rows], pa.int64()),
             "percent": pa.array([r[3] for r in rows], pa.float64()),
             "rank": pa.array([r[4] for r in rows], pa.int64()),
+            "ambiguous": pa.array([r[5] for r in rows], pa.bool_()),
         })
-        shown = [i for i, row in enumerate(rows) if row[4] <= self.top_k and row[2] > 0]
+        shown = [i for i, row in enumerate(rows) if row[4] is not None and row[4] <= self.top_k and row[2] > 0]
         tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
             "Percent of the documents that mention the axis (a document counts once per descriptor); "
             f"the Markdown view shows the top {self.top_k} found per axis, the CSV/Parquet tables every "
@@ -270,6 +318,8 @@ class Descriptors(Analysis):
             "lexicon_sha256": self.lexicon.sha256,
             "axes": list(self.lexicon.axes),
             "descriptors_per_axis": self.lexicon.descriptors_per_axis(),
+            "ambiguous_terms": sorted(self.lexicon.terms[t][1] for t in self.lexicon.ambiguous),
+            "ambiguous_terms_counting": "in percent (as Llama 2), not in percent_unambiguous, not in the top-k lists",
             "excluded_terms": list(self.lexicon.excluded_terms),
             "terms_listed_under_several_axes": self.lexicon.reassigned,
             "english_lexicons_on": self.scope,

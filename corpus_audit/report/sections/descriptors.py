@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 
     from corpus_audit.report.datasheet import DatasheetBuilder
 
-__all__ = ["SECTION", "TOP_DESCRIPTORS", "by_axis", "datasheet", "plot", "top_descriptors"]
+__all__ = ["SECTION", "TOP_DESCRIPTORS", "by_axis", "datasheet", "lexicon_label", "plot", "produced_nothing", "top_descriptors"]
 
 #: Descriptors shown per axis, in the plot and the datasheet.
 TOP_DESCRIPTORS = 5
@@ -36,9 +36,30 @@ def _rank(row: dict[str, Any]) -> int:
 
 
 def top_descriptors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An axis' `TOP_DESCRIPTORS` found descriptors: by rank, then most documents, then name."""
+    """An axis' `TOP_DESCRIPTORS` found descriptors: by rank, then most documents, then name.
+
+    Ambiguous terms (straight, white, black; flagged ``ambiguous``) never enter the list, as in
+    Llama 2 Table 9b, though the axis ``percent`` counts them."""
     ranked = sorted(rows, key=lambda r: (_rank(r), -int(r["documents"]), str(r["descriptor"])))
-    return [r for r in ranked if int(r["documents"]) > 0][:TOP_DESCRIPTORS]
+    return [r for r in ranked if int(r["documents"]) > 0 and not r.get("ambiguous")][:TOP_DESCRIPTORS]
+
+
+def lexicon_label(settings: dict[str, Any]) -> str:
+    """How the datasheet names the list: ``holistic-bias v1.1`` (official, by digest), ``modified from
+    holistic-bias v1.1 (sha256 …)`` or ``custom (sha256 …)``; never a path."""
+    name, version, digest = settings.get("lexicon"), settings.get("lexicon_version"), settings.get("lexicon_sha256")
+    short = f" (sha256 {str(digest)[:12]})" if digest else ""
+    if name == "custom":
+        return (str(version) if version and version != "custom" else "custom list") + short
+    return " ".join(str(part) for part in (name, version) if part)
+
+
+def produced_nothing(run: RunData) -> str | None:
+    """Why the axis table has no figure: no document was in the lists' scope."""
+    count, noun = run.lexicon_scope("descriptors")
+    if run.table("descriptor_axes") and count == 0:
+        return f"no document in scope (0 {noun}); the English lists were applied to none"
+    return None
 
 
 def plottable(run: RunData) -> bool:
@@ -58,6 +79,7 @@ def plot(run: RunData) -> Figure | None:
     if not plottable(run):
         return None
     grouped = by_axis(run)
+    count, noun = run.lexicon_scope("descriptors")
     ncols = 2
     nrows = math.ceil(len(axes_rows) / ncols)
     figure = new_figure(11.0, 0.9 + 2.0 * nrows)
@@ -66,8 +88,8 @@ def plot(run: RunData) -> Figure | None:
         axis = str(axis_row["axis"])
         ax = figure.add_subplot(nrows, ncols, index)
         top = top_descriptors(grouped.get(axis, []))
-        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} of documents "
-                     f"({fmt_int(axis_row['documents'] or 0)})", loc="left", fontsize=10)
+        ax.set_title(f"{axis.replace('_', ' ')}: {fmt_percent(axis_row['percent'], 'short')} "
+                     f"({fmt_int(axis_row['documents'] or 0)} of {count:,})", loc="left", fontsize=10)
         if not top:
             ax.text(0.5, 0.5, "no descriptor of this axis found", ha="center", va="center",
                     transform=ax.transAxes, color="#666666")
@@ -82,20 +104,29 @@ def plot(run: RunData) -> Figure | None:
         ax.set_xlabel("% of the axis' documents", fontsize=9)
     for index in range(len(axes_rows) + 1, nrows * ncols + 1):
         figure.add_subplot(nrows, ncols, index).set_visible(False)
-    add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)"),
-              f"Top {TOP_DESCRIPTORS} descriptors per axis, % of documents mentioning the axis")
+    add_title(figure, corpus_title(run, "HolisticBias descriptors (Llama 2 Table 9b)", f"{count:,} {noun}"),
+              f"Axis: % of the {count:,} {noun} mentioning it. Bars: its top {TOP_DESCRIPTORS} descriptors, "
+              "% of the axis' documents (ambiguous terms left out)")
     return figure
 
 
 def datasheet(builder: DatasheetBuilder) -> None:
     run = builder.run
     settings = run.stage_settings("descriptors")
-    lexicon = " ".join(str(settings[k]) for k in ("lexicon", "lexicon_version") if settings.get(k))
-    builder.add(Paragraph("Documents mentioning a descriptor of each axis, percent of all analysed documents"
+    lexicon = lexicon_label(settings)
+    count, noun = run.lexicon_scope("descriptors")
+    builder.add(Paragraph(f"Documents mentioning a descriptor of each axis, percent of the {fmt_int(count)} {noun}"
                           + (f" (lexicon {code(lexicon)})" if lexicon else "") + ":"))
     axes = run.table("descriptor_axes") or []
-    builder.add(TableBlock(["axis", "documents", "percent"],
-                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"])] for r in axes]))
+    both = "percent_unambiguous" in run.columns.get("descriptor_axes", [])
+    ambiguous = settings.get("ambiguous_terms") or []
+    if both:
+        builder.add(Paragraph(f"{code('percent')} counts every term, as Llama 2 Table 9b does; "
+                              f"{code('percent_unambiguous')} leaves out the ambiguous terms "
+                              f"({', '.join(map(str, ambiguous)) or 'none'}), which are never in the top lists."))
+    builder.add(TableBlock(["axis", "documents", "percent"] + (["percent_unambiguous"] if both else []),
+                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"])]
+                            + ([fmt_percent(r.get("percent_unambiguous"))] if both else []) for r in axes]))
     builder.add(Paragraph(f"Top {TOP_DESCRIPTORS} descriptors per axis; percent of the documents mentioning "
                           f"that axis ({code('tables/descriptors.csv')} has every descriptor):"))
     grouped = by_axis(run)
@@ -121,4 +152,5 @@ SECTION = ReportSection(
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,
+    produced_nothing=produced_nothing,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, plural
+from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, language_label, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -20,6 +20,8 @@ __all__ = ["GENDERS", "SECTION", "TOP_GENDER_GAP_LANGUAGES", "datasheet", "lexic
 #: Languages shown in the plot (the datasheet lists every language with a lexicon).
 TOP_GENDER_GAP_LANGUAGES = 20
 GENDERS = ("masculine", "feminine", "unspecified")
+#: Shares over fewer matched nouns are drawn pale (and flagged small in the datasheet).
+MIN_MATCHES = 30
 GENDER_COLOURS = {"masculine": "#4C72B0", "feminine": "#DD8452", "unspecified": "#55A868"}
 #: Optional rate and share columns, shown in the datasheet when the table has them.
 DERIVED_COLUMNS = ("masculine_per_100_tokens", "feminine_per_100_tokens", "unspecified_per_100_tokens",
@@ -43,9 +45,11 @@ def plot(run: RunData) -> Figure | None:
     rows = lexicon_rows(run)[:TOP_GENDER_GAP_LANGUAGES]
     if not rows:
         return None
-    labels = [f"{r['language']}  ({plural(int(r['documents']), 'doc')})" for r in rows]
-    figure = new_figure(11.0, 1.9 + 0.34 * len(rows))
-    layout(figure, left=0.15, right=0.98, wspace=0.35, top_inches=1.15, bottom_inches=0.6)
+    matched = [sum(int(r[g] or 0) for g in GENDERS) for r in rows]
+    labels = [f"{language_label(r['language'])}  ({plural(int(r['documents']), 'doc')}, {plural(m, 'match')})"
+              .replace("matchs", "matches") for r, m in zip(rows, matched)]
+    figure = new_figure(12.0, 1.9 + 0.34 * len(rows))
+    layout(figure, left=0.27, right=0.98, wspace=0.12, top_inches=1.15, bottom_inches=0.6)
     rates = figure.add_subplot(1, 2, 1)
     shares = figure.add_subplot(1, 2, 2, sharey=rates)
     positions = list(range(len(rows)))
@@ -64,7 +68,10 @@ def plot(run: RunData) -> Figure | None:
     for gender in GENDERS:
         matches = [int(r["masculine"] or 0) + int(r["feminine"] or 0) + int(r["unspecified"] or 0) for r in rows]
         values = [100.0 * int(r[gender] or 0) / m if m else 0.0 for r, m in zip(rows, matches)]
-        shares.barh(positions, values, left=left, height=0.65, color=GENDER_COLOURS[gender])
+        # Shares from fewer than MIN_MATCHES matches are drawn pale: too few to read as a balance.
+        bars = shares.barh(positions, values, left=left, height=0.65, color=GENDER_COLOURS[gender])
+        for bar, count in zip(bars, matches):
+            bar.set_alpha(1.0 if count >= MIN_MATCHES else 0.35)
         for y, (start, value) in enumerate(zip(left, values)):
             if value >= 9:
                 shares.text(start + value / 2, y, f"{value:.0f}%", ha="center", va="center", fontsize=8,
@@ -80,8 +87,10 @@ def plot(run: RunData) -> Figure | None:
     handles, names = rates.get_legend_handles_labels()
     figure.legend(handles, names, loc="upper right", ncol=3, frameon=False, fontsize=9,
                   bbox_to_anchor=(0.99, 1 - 0.3 / figure.get_figheight()))
-    add_title(figure, corpus_title(run, "Gender-GAP: gendered person nouns per language"),
-              "Languages with a Gender-GAP lexicon"
+    covered = sum(int(r["documents"]) for r in lexicon_rows(run))
+    add_title(figure, corpus_title(run, "Gender-GAP: gendered person nouns per language",
+                                   f"{covered:,} documents in languages with a lexicon"),
+              f"Languages with a Gender-GAP lexicon; pale shares: fewer than {MIN_MATCHES} matched nouns"
               + (f", top {TOP_GENDER_GAP_LANGUAGES} by documents" if len(rows) == TOP_GENDER_GAP_LANGUAGES else ""))
     return figure
 
@@ -100,7 +109,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     columns = run.columns.get("gender_gap", [])
     extra = [c for c in DERIVED_COLUMNS if c in columns]
     header = ["language", "lexicon", "documents", "tokens", *GENDERS, *extra, "percent"]
-    body = [[str(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
+    body = [[language_label(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
              *[fmt_int(r[g]) for g in GENDERS], *[fmt_number(as_float(r.get(c))) for c in extra],
              fmt_percent(r.get("percent"))] for r in rows]
     if body:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent, plural
+from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
@@ -35,8 +35,8 @@ def plottable(run: RunData) -> bool:
 
 
 def plot(run: RunData) -> Figure | None:
-    from corpus_audit.report.plots import (BAR_COLOUR, GRID_COLOUR, OTHER_COLOUR, add_title, corpus_title, layout,
-                                           new_figure)
+    from corpus_audit.report.plots import (BAR_COLOUR, GRID_COLOUR, OTHER_COLOUR, UNKNOWN_COLOUR, add_title,
+                                           corpus_title, layout, new_figure)
 
     rows = run.table("languages")
     if not rows:
@@ -44,17 +44,18 @@ def plot(run: RunData) -> Figure | None:
     rows = sorted(rows, key=lambda r: (-int(r["documents"]), str(r["language"])))
     shown = rows[:TOP_LANGUAGES]
     rest = rows[TOP_LANGUAGES:]
-    labels = [str(r["language"]) for r in shown]
+    labels = ["unknown" if r["language"] == "unknown" else language_label(r["language"]) for r in shown]
     counts = [int(r["documents"]) for r in shown]
     percents = [float(r["percent"]) for r in shown]
-    colours = [BAR_COLOUR] * len(shown)
+    # "unknown" is no language: its own colour, explained in the subtitle.
+    colours = [UNKNOWN_COLOUR if r["language"] == "unknown" else BAR_COLOUR for r in shown]
     if rest:
         labels.append(f"other ({plural(len(rest), 'language')})")
         counts.append(sum(int(r["documents"]) for r in rest))
         percents.append(100.0 * counts[-1] / sum(int(r["documents"]) for r in rows))
         colours.append(OTHER_COLOUR)
     figure = new_figure(8.0, 1.6 + 0.3 * len(labels))
-    layout(figure, left=0.22, right=0.95)
+    layout(figure, left=0.22, right=0.95, top_inches=1.1)
     ax = figure.add_subplot()
     positions = range(len(labels))
     ax.barh(positions, counts, color=colours, height=0.7)
@@ -67,10 +68,12 @@ def plot(run: RunData) -> Figure | None:
     for y, (count, share) in enumerate(zip(counts, percents)):
         ax.text(count * 1.15, y, f"{count:,}  ({fmt_percent(share, 'short')})", va="center", fontsize=8.5)
     threshold = settings(run).get("threshold")
-    rule = f"top label kept when p ≥ {threshold}, else 'unknown'" if threshold is not None else "fastText lid.176"
+    rule = (f"top label kept when p ≥ {threshold}; 'unknown' (orange): no label that sure" if threshold is not None
+            else "fastText lid.176")
     add_title(figure, corpus_title(run, "Languages"),
-              f"fastText language ID, {rule}; "
-              + (f"{len(rows)} labels, top {TOP_LANGUAGES} shown + other" if rest else f"all {len(rows)} labels shown"))
+              f"fastText language ID, {rule}.\n"
+              + (f"{len(rows)} labels: top {TOP_LANGUAGES}; 'other' (grey) sums the remaining {len(rest)}" if rest
+                 else f"all {len(rows)} labels shown"))
     return figure
 
 
@@ -88,7 +91,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     header = ["language", "documents", "percent"] + (["characters"] if has_chars else [])
     body = []
     for row in rows[:TOP_LANGUAGES]:
-        body.append([str(row["language"]), fmt_int(row["documents"]), fmt_percent(row["percent"])]
+        body.append([language_label(row["language"]), fmt_int(row["documents"]), fmt_percent(row["percent"])]
                     + ([fmt_int(row["characters"])] if has_chars else []))
     rest = rows[TOP_LANGUAGES:]
     if rest:

@@ -47,6 +47,14 @@ def groups(run: RunData) -> dict[str, dict[str, Any]]:
     return {str(r["group"]): r for r in run.table("pronouns") or []}
 
 
+def produced_nothing(run: RunData) -> str | None:
+    """Why the table has no figure: no document was in the lists' scope."""
+    count, noun = run.lexicon_scope("pronouns")
+    if run.table("pronouns") and count == 0:
+        return f"no document in scope (0 {noun}); the English lists were applied to none"
+    return None
+
+
 def plottable(run: RunData) -> bool:
     return bool(run.table("pronouns"))
 
@@ -58,7 +66,7 @@ def plot(run: RunData) -> Figure | None:
     if not rows:
         return None
     figure = new_figure(11.0, 3.6)
-    layout(figure, left=0.13, right=0.98, wspace=0.55, top_inches=1.05, bottom_inches=0.55)
+    layout(figure, left=0.16, right=0.98, wspace=0.62, top_inches=1.05, bottom_inches=0.55)
     panels = [("Gender pronouns", GENDER_ROWS), ("Grammatical person", PERSON_ROWS)]
     for index, (title, names) in enumerate(panels, start=1):
         ax = figure.add_subplot(1, 2, index)
@@ -76,7 +84,8 @@ def plot(run: RunData) -> Figure | None:
         ax.tick_params(axis="y", labelsize=8.5)
     applied = run.stage_settings("pronouns").get("english_lexicons_on")
     scope = "English lexicons applied to " + ("every document" if applied == "all" else "English documents")
-    add_title(figure, corpus_title(run, "Pronouns (Llama 2 Table 9a)"),
+    count, noun = run.lexicon_scope("pronouns")
+    add_title(figure, corpus_title(run, "Pronouns (Llama 2 Table 9a)", f"{count:,} {noun}"),
               f"% of documents mentioning each group at least once (gendered = she, he or unspecified); {scope}")
     return figure
 
@@ -86,9 +95,12 @@ def datasheet(builder: DatasheetBuilder) -> None:
     scope = run.stage_settings("pronouns").get("english_lexicons_on")
     coverage = ("every document" if scope == "all" else "documents identified as English") if scope else \
         "the documents the English word lists applied to"
+    count, noun = run.lexicon_scope("pronouns")
     builder.add(Paragraph("Documents mentioning each pronoun group at least once (word lists of the Llama 2 "
-                          f"paper, Appendix A.4.3). The English lists were applied to {coverage}; each row's "
-                          "denominator is given."))
+                          f"paper, Appendix A.4.3). The English lists were applied to {coverage} "
+                          f"({fmt_int(count)} {noun}); each row's denominator is given: the gendered, "
+                          f"any-pronoun and person rows are of the {fmt_int(count)} {noun}, she / he / "
+                          "unspecified of the gendered ones."))
     body = []
     for row in run.table("pronouns") or []:
         group = GROUPS.get(str(row["group"]))
@@ -104,7 +116,8 @@ def facts(run: RunData) -> list[str]:
     rows = groups(run)
     if "she" not in rows or "he" not in rows:
         return []
-    return [f"Of the gendered documents, {fmt_percent(rows['she']['percent'])}% use a she pronoun "
+    gendered = fmt_int(rows["she"].get("denominator"))
+    return [f"Of the {gendered} gendered documents, {fmt_percent(rows['she']['percent'])}% use a she pronoun "
             f"and {fmt_percent(rows['he']['percent'])}% a he pronoun."]
 
 
@@ -118,4 +131,5 @@ SECTION = ReportSection(
     plot=plot,
     plottable=plottable,
     facts=facts,
+    produced_nothing=produced_nothing,
 )

@@ -61,6 +61,21 @@ def interval(row: dict[str, Any]) -> tuple[float | None, float | None]:
     return computed if computed is not None else (None, None)
 
 
+def produced_nothing(run: RunData) -> str | None:
+    """Why the stage has no score to report (no document of the sample scored), else None."""
+    row = overall(run)
+    scored = int(row.get("documents") or 0) if row is not None else sum(int(r["documents"]) for r in histogram(run))
+    if scored:
+        return None
+    settings = run.stage_settings("toxicity")
+    sampled = settings.get("documents_sampled")
+    errors = settings.get("scoring_errors")
+    detail = "; ".join(part for part in (
+        f"{fmt_int(sampled)} documents sampled" if isinstance(sampled, int) else "",
+        f"{fmt_int(errors)} scoring errors" if isinstance(errors, int) and errors else "") if part)
+    return "no document was scored" + (f" ({detail})" if detail else "")
+
+
 def plottable(run: RunData) -> bool:
     return bool(run.table("toxicity_histogram"))
 
@@ -101,8 +116,11 @@ def plot(run: RunData) -> Figure | None:
         ax.text(0.505, top * 3, "toxic (≥ 0.5)", color="#C44E52", fontsize=8.5, va="center")
     model = run.stage_settings("toxicity").get("model")
     if model:
+        from corpus_audit.report.datasheet import publishable
+
+        model = publishable(str(model))
         subtitle += f"; model {model}"
-    add_title(figure, corpus_title(run, "Toxicity (Llama 2 Figure 13)"), subtitle)
+    add_title(figure, corpus_title(run, "Toxicity (Llama 2 Figure 13)", f"{scored:,} scored documents"), subtitle)
     return figure
 
 
@@ -111,7 +129,9 @@ def datasheet(builder: DatasheetBuilder) -> None:
     rate = sample_rate(run)
     sample = (f"a deterministic ~{100 * float(rate):g}% sample of the documents (chosen by a hash of the "
               "document id)") if rate is not None else "a deterministic sample of the documents"
-    model = run.stage_settings("toxicity").get("model") or "the ToxiGen-fine-tuned HateBERT"
+    from corpus_audit.report.datasheet import publishable
+
+    model = publishable(str(run.stage_settings("toxicity").get("model") or "the ToxiGen-fine-tuned HateBERT"))
     builder.add(Paragraph(f"**These numbers are sampled estimates.** Only {sample} was scored, with "
                           f"{code(model)}; each non-blank line is scored and a document's score is the mean of its "
                           "lines' scores. Percentages of toxic documents (score ≥ 0.5) carry a Wilson 95% "
@@ -168,4 +188,5 @@ SECTION = ReportSection(
     plot=plot,
     plottable=plottable,
     facts=facts,
+    produced_nothing=produced_nothing,
 )

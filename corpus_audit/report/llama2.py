@@ -1,0 +1,81 @@
+"""This corpus beside the figures Llama 2 published for its pretraining corpus (arXiv 2307.09288 §4.1).
+
+The paper's values are data (``report/data/llama2.json``, each figure with its source line),
+not code. `llama2_rows` pairs them with the run's tables: one row per figure the run has,
+with both values, their difference and where the paper's value comes from. Figures whose
+stage was not computed are left out (never compared against nothing).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+from corpus_audit.report.run import RunData
+
+__all__ = ["Llama2Row", "llama2_figures", "llama2_rows"]
+
+#: One comparison row: metric, key, this corpus' percent, Llama 2's percent, denominator, source.
+Llama2Row = dict[str, Any]
+
+
+@functools.lru_cache(maxsize=1)
+def llama2_figures() -> dict[str, Any]:
+    """The published figures, as shipped in ``report/data/llama2.json``."""
+    text = (resources.files("corpus_audit.report") / "data" / "llama2.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _row(metric: str, key: str, ours: Any, theirs: float, of: str, source: str) -> Llama2Row:
+    value = float(ours) if ours is not None else None
+    return {"metric": metric, "key": key, "this_corpus": value, "llama2": float(theirs),
+            "difference": None if value is None else round(value - float(theirs), 4), "of": of, "source": source}
+
+
+def llama2_rows(run: RunData, computed: set[str] | None = None) -> list[Llama2Row]:
+    """Rows for every published figure the run measured; ``computed``: tables whose stage was computed."""
+    figures = llama2_figures()
+    rows: list[Llama2Row] = []
+
+    def usable(table: str) -> bool:
+        return run.table(table) is not None and (computed is None or table in computed)
+
+    if usable("pronouns"):
+        ours = {str(r["group"]): r for r in run.table("pronouns") or []}
+        spec = figures["pronouns"]
+        for group, theirs in spec["rows"].items():
+            if group in ours:
+                gendered = group in ("she", "he", "unspecified")
+                rows.append(_row("pronouns", group, ours[group].get("percent"), theirs,
+                                 "gendered documents" if gendered else "documents in scope", spec["source"]))
+    if usable("descriptor_axes"):
+        ours = {str(r["axis"]): r for r in run.table("descriptor_axes") or []}
+        spec = figures["descriptor_axes"]
+        for axis, theirs in spec["rows"].items():
+            if axis in ours:
+                rows.append(_row("descriptor axis", axis, ours[axis].get("percent"), theirs, "documents in scope",
+                                 spec["source"]))
+    if usable("descriptors"):
+        ours_terms = {(str(r["axis"]), str(r["descriptor"])): r for r in run.table("descriptors") or []}
+        spec = figures["descriptors"]
+        for axis, terms in spec["rows"].items():
+            for term, theirs in terms:
+                row = ours_terms.get((axis, term))
+                if row is not None:
+                    rows.append(_row("descriptor", f"{axis} / {term}", row.get("percent"), theirs,
+                                     "the axis' documents", spec["source"]))
+    if usable("languages"):
+        ours = {str(r["language"]): r for r in run.table("languages") or []}
+        spec = figures["languages"]
+        for language, theirs in spec["rows"].items():
+            rows.append(_row("language", language, (ours.get(language) or {}).get("percent", 0.0), theirs,
+                             "all documents", spec["source"]))
+    if usable("toxicity_summary"):
+        overall = next((r for r in run.table("toxicity_summary") or [] if str(r.get("scope")) == "all"), None)
+        spec = figures["toxicity"]
+        if overall is not None and int(overall.get("documents") or 0) > 0:
+            rows.append(_row("toxicity", "score >= 0.5", overall.get("percent"), spec["rows"]["share_at_least_0_5"],
+                             "scored documents (a sample)", spec["source"]))
+    return rows
