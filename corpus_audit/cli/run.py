@@ -16,8 +16,6 @@ from typing import Any
 from corpus_audit.cli.outputs import EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, locked_outputs, output_write_error
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
-from corpus_audit.pipeline.readers import ReadConfig
-from corpus_audit.transforms import STAGES
 
 __all__ = ["ERRORS", "add_parser", "run_command"]
 
@@ -27,6 +25,11 @@ ERRORS: tuple[type[Exception], ...] = (UsageError, InputError)
 
 def add_parser(commands: Any) -> None:
     """Add ``run`` with its options and every stage's options to the subcommands."""
+    # Here, not at module level: the readers and the stages import Apache Beam and pyarrow,
+    # which ``--version``, ``report`` and ``compare`` never need.
+    from corpus_audit.pipeline.readers import ReadConfig
+    from corpus_audit.transforms import STAGES
+
     run = commands.add_parser(
         "run", help="audit a corpus", allow_abbrev=False,
         description="Audit shards (.jsonl, .jsonl.gz, .jsonl.zst, .parquet, .txt, saved HF datasets). "
