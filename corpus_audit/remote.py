@@ -20,6 +20,7 @@ A bare Hub dataset (``hf://datasets/allenai/c4``) is listed whole, or narrowed t
 from __future__ import annotations
 
 import argparse
+import io
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -98,14 +99,49 @@ def expand(url: str) -> list[RemoteFile]:
     return [RemoteFile(path, None if size is None else int(size)) for path, size in sorted(files.items())]
 
 
-def open_binary(path: str, block_size: int = BLOCK_SIZE) -> BinaryIO:
-    """``path`` opened for sequential binary reads, fetched ``block_size`` bytes at a time
-    (range requests over HTTP and the Hub; a plain stream when a server gives no size)."""
+def open_binary(path: str, block_size: int = BLOCK_SIZE) -> io.BufferedReader:
+    """``path`` opened for binary reads (``readline(limit)``, ``seek`` for Parquet), fetched
+    ``block_size`` bytes at a time: range requests over HTTP and the Hub, a plain stream when
+    a server gives no size. Never more than a block or two of the file is held in memory."""
     fs = filesystem(path)
     try:
-        return fs.open(path, "rb", block_size=block_size, cache_type="readahead")
+        handle = fs.open(path, "rb", block_size=block_size, cache_type="readahead")
     except TypeError:  # a filesystem without those keywords (memory://)
-        return fs.open(path, "rb")
+        handle = fs.open(path, "rb")
+    except Exception as exc:  # noqa: BLE001 - errors vary by filesystem
+        raise OSError(f"cannot open {path}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    return io.BufferedReader(_RawFile(handle), buffer_size=min(block_size, 1 << 20))
+
+
+class _RawFile(io.RawIOBase):
+    """An fsspec file as a raw stream, so `io.BufferedReader` gives it the full binary-file
+    interface (fsspec's own ``readline`` takes no size limit, which bounded line reading needs)."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return bool(getattr(self._handle, "seekable", lambda: False)())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        finally:
+            super().close()
 
 
 def open_input(path: str) -> BinaryIO:
