@@ -114,3 +114,13 @@ def test_multi_worker_run_is_aggregated(tmp_path) -> None:
                   ("LAST", "WORKERS", "OVERHEAD"))
     assert "120 documents" in report["LAST"], report
     assert int(report["WORKERS"]) >= 1 and float(report["OVERHEAD"]) < 0.01
+
+
+def test_restored_splits_are_reported(tmp_path) -> None:
+    paths = _corpus(tmp_path, shards=3, per_shard=10)
+    args = ["run", *paths, "--stages", "langid", "--checkpoint-dir", str(tmp_path / "ck")]
+    assert main([*args, "--output", str(tmp_path / "first")]) == 0
+    with RunProgress(paths, stream=io.StringIO(), tty=False, poll_seconds=0.2) as progress:
+        assert main([*args, "--output", str(tmp_path / "second")]) == 0
+    assert progress.lines[-1].endswith("; restored 3 split(s) from checkpoints"), progress.lines[-1]
+    assert progress.lines[-1].startswith("corpus-audit: files 3/3, ")
