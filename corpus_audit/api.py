@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditResult", "audit", "load_run", "options_to_argv"]
 
 
-def options_to_argv(inputs: Sequence[str] | str, output: str, stages: Iterable[str] | str | None = None,
+def options_to_argv(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None,
                     **options: Any) -> list[str]:
     """The ``corpus-audit run`` arguments for `audit`'s parameters.
 
@@ -35,7 +36,7 @@ def options_to_argv(inputs: Sequence[str] | str, output: str, stages: Iterable[s
     ``False``/``None`` nothing, a list or tuple a comma-joined value (``stages``); a key
     ``beam_args`` (a list of strings) is appended as it is (Beam pipeline options).
     """
-    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not inputs:
         raise UsageError("audit() needs at least one input")
     argv = [*map(str, inputs), "--output", str(output)]
@@ -55,7 +56,7 @@ def options_to_argv(inputs: Sequence[str] | str, output: str, stages: Iterable[s
     return argv + beam_args
 
 
-def audit(inputs: Sequence[str] | str, output: str, stages: Iterable[str] | str | None = None, *,
+def audit(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None, *,
           quiet: bool = True, **options: Any) -> "AuditResult":
     """Audit ``inputs`` (files, directories, globs, URLs) into the directory ``output``.
 

@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 
 from corpus_audit.errors import InputError, UsageError
 
-__all__ = ["BLOCK_SIZE", "apply_hf_data_files", "FSSPEC_SCHEMES", "HubPath", "RemoteFile", "add_arguments", "expand", "filesystem",
-           "handles", "is_bare_hub_dataset", "open_binary", "open_input", "parse_hub_url", "scheme"]
+__all__ = ["BLOCK_SIZE", "FSSPEC_SCHEMES", "HubPath", "RemoteFile", "add_arguments", "apply_hf_data_files", "expand",
+           "filesystem", "handles", "is_bare_hub_dataset", "open_binary", "open_input", "parse_hub_url", "scheme"]
 
 #: Schemes read through fsspec (every other URL goes through Beam's ``FileSystems``).
 FSSPEC_SCHEMES = ("hf", "s3", "http", "https", "memory")

@@ -86,3 +86,12 @@ def test_errors_are_exceptions_not_exits(corpus, tmp_path) -> None:
 def test_nothing_analysed_is_exit_code_one(corpus, tmp_path) -> None:
     out = corpus_audit.audit(str(corpus / "a.jsonl"), str(tmp_path / "o"), stages="langid", text_field="body")
     assert out.exit_code == 1 and out.documents_analysed == 0
+
+
+def test_options_become_cli_arguments(tmp_path) -> None:
+    from corpus_audit.api import options_to_argv
+
+    assert options_to_argv(tmp_path / "a.jsonl", tmp_path / "out", ["langid", "pronouns"], limit=5, quiet=True,
+                           group_by=None, dry_run=False, beam_args=["--direct_num_workers=2"]) == [
+        str(tmp_path / "a.jsonl"), "--output", str(tmp_path / "out"), "--stages", "langid,pronouns",
+        "--limit", "5", "--quiet", "--direct_num_workers=2"]
