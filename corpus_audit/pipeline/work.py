@@ -91,12 +91,16 @@ class AuditWorkUnit(beam.DoFn):
             remaining = None if budget is None else budget - accounting.documents_read
             if remaining is not None and remaining <= 0:
                 break
+            restored_before = accounting.splits_restored
             if self.checkpoints is not None and self.inference is None:
                 # (With a scored stage, scored batches are checkpointed instead: `_inference_element`.)
                 yield from self._process_split_with_checkpoint(split, accounting, accumulators)
-                continue
-            yield from self._process_split_to_documents(split, remaining, accounting, accumulators)
-            accounting.splits_analysed += 1
+            else:
+                yield from self._process_split_to_documents(split, remaining, accounting, accumulators)
+                accounting.splits_analysed += 1
+            if self.show_progress:  # one aggregated line (corpus_audit.pipeline.progress)
+                self._progress.split_done(split.path, split.row_start, split.row_stop,
+                                          restored=accounting.splits_restored > restored_before)
         self.documents_read.inc(accounting.documents_read)
         self.bytes_read.inc(accounting.bytes_read)
         self.documents_analysed.inc(accounting.documents_analysed)

@@ -12,8 +12,7 @@ import io
 import zlib
 from typing import Iterator
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+from corpus_audit import remote
 
 __all__ = ["EXCERPT_BYTES", "OversizedLine", "ZstdFramesReader", "bounded_lines", "open_decompressed",
            "stream_errors"]
@@ -23,7 +22,7 @@ EXCERPT_BYTES = 1024  # head of an oversized line kept for its skip record
 
 def open_decompressed(path: str) -> tuple[io.IOBase, io.IOBase]:
     """(line stream, underlying file): decompression chosen by suffix (.gz, .zst)."""
-    raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    raw = remote.open_input(path)  # fsspec for hf://, s3://, http(s)://, memory://; Beam's FileSystems otherwise
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw

@@ -15,6 +15,7 @@ from typing import Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
+from corpus_audit import remote
 from corpus_audit.errors import InputError
 from corpus_audit.pipeline.readers.base import suffix_formats, supported_suffixes
 from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF
@@ -65,12 +66,16 @@ def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
 def _remote_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
     """Objects matching a URL: a glob, an object, or a "directory" prefix (with or without ``/``)."""
     try:
-        if _GLOB_CHARS & set(raw):
+        if remote.handles(raw):  # hf://, s3://, http(s)://, memory://: fsspec (corpus_audit.remote)
+            results = remote.expand(raw)
+        elif _GLOB_CHARS & set(raw):
             results = FileSystems.match([raw])[0].metadata_list
         else:
             results = [] if raw.endswith("/") else FileSystems.match([raw])[0].metadata_list
             if not results:
                 results = FileSystems.match([raw.rstrip("/") + "/**"])[0].metadata_list
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - filesystem errors vary by scheme
         raise InputError(f"cannot list input {raw!r}: {exc}") from exc
     matched: list[InputFile] = []

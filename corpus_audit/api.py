@@ -1,0 +1,215 @@
+"""The Python API: `audit` runs an audit from a notebook or script, `load_run` opens a finished one.
+
+`audit` takes the same settings as ``corpus-audit run`` (keyword arguments named like the
+options: ``text_field="body"`` is ``--text-field body``) and goes through the command line's
+own steps — `corpus_audit.cli.plan.plan_run`, `corpus_audit.cli.execute.execute`,
+`corpus_audit.cli.finish.finish` — so a run made here is the run the CLI would make, with the
+same checks (raised as `UsageError` / `InputError` instead of printed) and the same outputs.
+
+Both return an `AuditResult`: the run directory's paths, its accounting from ``summary.json``
+and its tables, documents and skip records as pyarrow tables, read when first asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from corpus_audit.errors import UsageError
+from corpus_audit.storage import is_remote, join, list_files, read_bytes
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["AuditResult", "audit", "load_run", "options_to_argv"]
+
+
+def options_to_argv(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None,
+                    **options: Any) -> list[str]:
+    """The ``corpus-audit run`` arguments for `audit`'s parameters.
+
+    ``name=value`` becomes ``--name value`` (underscores as dashes), ``True`` a bare flag,
+    ``False``/``None`` nothing, a list or tuple a comma-joined value (``stages``); a key
+    ``beam_args`` (a list of strings) is appended as it is (Beam pipeline options).
+    """
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not inputs:
+        raise UsageError("audit() needs at least one input")
+    argv = [*map(str, inputs), "--output", str(output)]
+    if stages is not None:
+        argv += ["--stages", stages if isinstance(stages, str) else ",".join(stages)]
+    beam_args = [str(arg) for arg in options.pop("beam_args", ())]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, ",".join(map(str, value))]
+        else:
+            argv += [flag, str(value)]
+    return argv + beam_args
+
+
+def audit(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None, *,
+          quiet: bool = True, **options: Any) -> "AuditResult":
+    """Audit ``inputs`` (files, directories, globs, URLs) into the directory ``output``.
+
+    ``stages``: names or a comma-separated string (default: every stage). ``options``: any
+    ``corpus-audit run`` option by its name (``limit=1000``, ``text_field="body"``,
+    ``workers=4``, ``checkpoint_dir=...``), plus ``beam_args=[...]`` for Beam options.
+    ``quiet=False`` prints the progress and the summary on stderr as the CLI does.
+    Raises `UsageError` / `InputError` for settings or inputs the CLI would refuse (nothing is
+    written then); a run that analysed no document returns normally with ``exit_code`` 1.
+    """
+    from corpus_audit.cli import build_parser
+    from corpus_audit.cli.execute import execute
+    from corpus_audit.cli.finish import finish
+    from corpus_audit.cli.plan import plan_run
+
+    argv = ["run", *options_to_argv(inputs, output, stages, quiet=quiet, **options)]
+    args, beam_args = _parse(build_parser(), argv)
+    plan = plan_run(args, beam_args, argv)
+    wall_seconds = execute(plan)
+    if wall_seconds is None:  # dry_run=True: validated, nothing ran
+        return AuditResult(plan.output_dir, exit_code=0, dry_run=True)
+    code = finish(plan, wall_seconds)
+    return AuditResult(plan.output_dir, exit_code=code)
+
+
+def load_run(directory: str) -> "AuditResult":
+    """The finished run in ``directory`` (local or remote); FileNotFoundError without a
+    ``summary.json`` there."""
+    from corpus_audit.storage import exists
+
+    if not exists(join(directory, "summary.json")):
+        raise FileNotFoundError(f"no corpus-audit run in {directory!r} (summary.json not found)")
+    return AuditResult(directory)
+
+
+def _parse(parser: Any, argv: list[str]) -> tuple[Any, list[str]]:
+    """argparse's result, its error (which would exit the interpreter) raised as `UsageError`."""
+    messages = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(messages):
+            return parser.parse_known_args(argv)
+    except SystemExit as exc:
+        lines = [line for line in messages.getvalue().splitlines() if line.strip()]
+        raise UsageError(lines[-1].split("error: ", 1)[-1] if lines else f"bad arguments {argv[1:]}") from exc
+
+
+@dataclass
+class AuditResult:
+    """A run directory: its paths, accounting and tables (pyarrow, read on first use).
+
+    ``exit_code`` is the CLI's (0, or 1 when nothing was analysed) for a run made by `audit`,
+    None for one opened with `load_run`.
+    """
+
+    output_dir: str
+    exit_code: int | None = None
+    dry_run: bool = False
+    _summary: dict[str, Any] | None = field(default=None, repr=False)
+    _tables: dict[str, "pa.Table"] = field(default_factory=dict, repr=False)
+
+    # -- paths ---------------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        """A path inside the run directory (``result.path("tables", "languages.csv")``)."""
+        return join(self.output_dir, *parts)
+
+    @property
+    def summary_path(self) -> str:
+        return self.path("summary.json")
+
+    @property
+    def datasheet_path(self) -> str:
+        return self.path("datasheet.md")
+
+    @property
+    def document_files(self) -> list[str]:
+        """``documents/*.parquet``: one row per analysed document (shard, position, columns)."""
+        return list_files(self.path("documents"), "*.parquet")
+
+    # -- accounting ----------------------------------------------------------------------
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json`` as a dict (see `corpus_audit.schemas.summary_schema`)."""
+        if self._summary is None:
+            self._summary = json.loads(read_bytes(self.summary_path).decode("utf-8"))
+        return self._summary
+
+    @property
+    def documents_read(self) -> int:
+        return int(self.summary["documents_read"])
+
+    @property
+    def documents_analysed(self) -> int:
+        return int(self.summary["documents_analysed"])
+
+    @property
+    def documents_skipped(self) -> dict[str, int]:
+        """Skip reason → count."""
+        return dict(self.summary["documents_skipped"])
+
+    @property
+    def accounting(self) -> dict[str, Any]:
+        """read, analysed, skipped (by reason), not sampled, and whether they balance."""
+        summary = self.summary
+        return {"documents_read": summary["documents_read"], "documents_analysed": summary["documents_analysed"],
+                "documents_skipped": dict(summary["documents_skipped"]),
+                "documents_not_sampled": summary.get("documents_not_sampled", 0),
+                "accounting_balanced": summary["accounting_balanced"]}
+
+    # -- tables --------------------------------------------------------------------------
+    @property
+    def table_names(self) -> list[str]:
+        return list(self.summary.get("tables", []))
+
+    def table(self, name: str) -> "pa.Table":
+        """``tables/<name>.parquet`` (e.g. ``languages``, ``pronouns``, ``toxicity_summary``)."""
+        if name not in self._tables:
+            if name not in self.table_names:
+                raise KeyError(f"no table {name!r} in this run; it has {', '.join(self.table_names) or 'none'}")
+            self._tables[name] = _read_parquet(self.path("tables", f"{name}.parquet"))
+        return self._tables[name]
+
+    @property
+    def tables(self) -> dict[str, "pa.Table"]:
+        """Every table of the run by name."""
+        return {name: self.table(name) for name in self.table_names}
+
+    def documents(self, columns: list[str] | None = None) -> "pa.Table":
+        """Every analysed document's row, ordered by (shard, position)."""
+        import pyarrow as pa
+
+        files = self.document_files
+        if not files:
+            return pa.table({})
+        parts = [_read_parquet(path, columns) for path in files]
+        table = pa.concat_tables(parts, promote_options="permissive")
+        if "shard" in table.column_names and "position" in table.column_names:
+            table = table.sort_by([("shard", "ascending"), ("position", "ascending")])
+        return table
+
+    def skipped(self) -> "pa.Table":
+        """``skipped/*.jsonl``: one row per skipped document (shard, position, reason, ...)."""
+        import pyarrow as pa
+
+        rows: list[dict[str, Any]] = []
+        for path in list_files(self.path("skipped"), "*.jsonl"):
+            rows.extend(json.loads(line) for line in read_bytes(path).decode("utf-8").splitlines() if line.strip())
+        return pa.Table.from_pylist(rows)
+
+
+def _read_parquet(path: str, columns: list[str] | None = None) -> "pa.Table":
+    import pyarrow.parquet as pq
+
+    if is_remote(path):
+        return pq.read_table(io.BytesIO(read_bytes(path)), columns=columns)
+    return pq.read_table(path, columns=columns)
+
