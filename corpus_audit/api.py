@@ -68,17 +68,15 @@ def audit(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, 
     written then); a run that analysed no document returns normally with ``exit_code`` 1.
     """
     from corpus_audit.cli import build_parser
-    from corpus_audit.cli.execute import execute
-    from corpus_audit.cli.finish import finish
     from corpus_audit.cli.plan import plan_run
+    from corpus_audit.cli.run import run_plan
 
     argv = ["run", *options_to_argv(inputs, output, stages, quiet=quiet, **options)]
     args, beam_args = _parse(build_parser(), argv)
     plan = plan_run(args, beam_args, argv)
-    wall_seconds = execute(plan)
-    if wall_seconds is None:  # dry_run=True: validated, nothing ran
+    code = run_plan(plan)  # the CLI's path: locked output, manifest, exit codes 0/1/3/130
+    if plan.dry_run:  # validated, nothing ran
         return AuditResult(plan.output_dir, exit_code=0, dry_run=True)
-    code = finish(plan, wall_seconds)
     return AuditResult(plan.output_dir, exit_code=code)
 
 

@@ -38,8 +38,11 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
     if plan.dry_run:
         print(dataflow.format_summary(dataflow.dry_run(pipeline, plan.options, config)))
         return None
-    result = pipeline.run()
-    result.wait_until_finish()
+    from corpus_audit.pipeline.progress import RunProgress
+
+    with RunProgress([item.path for item in plan.inputs], enabled=not plan.quiet):
+        result = pipeline.run()
+        result.wait_until_finish()
     return time.time() - started
 
 

@@ -26,6 +26,10 @@ def finish(plan: "RunPlan", wall_seconds: float) -> int:
     """Complete the finished run of ``plan`` (it took ``wall_seconds``); its exit code."""
     summary = RunSummary.read(plan.output_dir).with_timings(wall_seconds)
     summary.write(plan.output_dir)
+    if plan.attributes == "dolma":
+        from corpus_audit.pipeline.attributes import write_dolma_attributes
+
+        write_dolma_attributes(plan.output_dir, [item.path for item in plan.inputs])
     write_run_report(plan.output_dir)
     if not plan.quiet:
         print_summary(summary, plan.output_dir)

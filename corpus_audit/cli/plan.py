@@ -59,6 +59,8 @@ class RunPlan:
     quiet: bool
     #: Replace a completed run in ``output_dir`` (``--overwrite``).
     overwrite: bool = False
+    #: ``--attributes``: also write dolma attribute files (``"dolma"``), or None.
+    attributes: str | None = None
 
     @property
     def stage_names(self) -> list[str]:
@@ -119,7 +121,7 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
                    limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
                    options=options, dry_run=args.dry_run, quiet=args.quiet,
-                   overwrite=getattr(args, "overwrite", False))
+                   overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None))
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
@@ -149,6 +151,9 @@ def _check_remote_paths(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str]]:
     """The input files and the ignored ones, without anything inside the output directory
     (a run never reads its own outputs back as input). A dry run lists no remote input."""
+    from corpus_audit.remote import apply_hf_data_files
+
+    args.inputs = apply_hf_data_files(list(args.inputs), getattr(args, "hf_data_files", None))
     _refuse_inputs_inside(args.inputs, output_dir, "--output")
     if args.checkpoint_dir:
         _refuse_inputs_inside(args.inputs, args.checkpoint_dir, "--checkpoint-dir")

@@ -17,7 +17,7 @@ from corpus_audit.cli.outputs import EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, locked
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
 
-__all__ = ["ERRORS", "add_parser", "run_command"]
+__all__ = ["ERRORS", "add_parser", "run_command", "run_plan"]
 
 #: Errors shown as one ``corpus-audit: error:`` line (exit code 2).
 ERRORS: tuple[type[Exception], ...] = (UsageError, InputError)
@@ -61,6 +61,11 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--dry-run", action="store_true",
                      help="build and validate the pipeline with its runner options (e.g. Dataflow), print a job "
                           "summary, and stop: nothing is submitted, read remotely or written")
+    from corpus_audit import remote
+    from corpus_audit.pipeline import attributes
+
+    remote.add_arguments(run)
+    attributes.add_arguments(run)
     for stage in STAGES.values():
         stage.add_arguments(run)
 
@@ -71,7 +76,12 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     started (the run's wall time counts from there)."""
     from corpus_audit.cli.plan import plan_run
 
-    plan = plan_run(args, beam_args, argv)
+    return run_plan(plan_run(args, beam_args, argv), started)
+
+
+def run_plan(plan: Any, started: float | None = None) -> int:
+    """Run a planned audit (`corpus_audit.cli.plan.RunPlan`) to its exit code: a dry run only
+    validates; a real one holds the output (and checkpoint) lock from start to end."""
     if plan.dry_run:  # validated and summarised, nothing runs or is written
         from corpus_audit.cli.execute import execute
 

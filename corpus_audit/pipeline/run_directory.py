@@ -36,7 +36,8 @@ __all__ = ["LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirector
 MANIFEST_NAME = "corpus-audit-run.json"
 LOCK_NAME = "corpus-audit.lock"
 #: Top-level names a run writes in its output directory.
-RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "datasheet.md", "datasheet.html")
+RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "attributes", "datasheet.md",
+               "datasheet.html", "README.md")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -46,7 +47,7 @@ _SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
 _OWN_NAME = re.compile(
     rf"^(summary\.json|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
     r"|skipped/skipped-[0-9]{5}-of-[0-9]{5}\.jsonl|skipped/beam-temp-skipped-[0-9a-f]+/[^/]+"
-    r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg))(\.[0-9a-f]{12,32})?(\.tmp)?$")
+    r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg)|attributes/corpus-audit/.+)(\.[0-9a-f]{12,32})?(\.tmp)?$")
 
 
 class LockHeld(UsageError):
