@@ -139,9 +139,10 @@ class _Discovery:
         self.found: dict[str, InputFile] = {}
         self._identities: dict[tuple[int, int], str] = {}
         self._special_paths: set[str] = set()
+        self._special_hits = 0  # every time a special file is met, also one listed before
 
     def counts(self) -> tuple[int, int, int]:
-        return len(self.result.ignored), len(self.result.special_files), len(self.result.duplicates)
+        return len(self.result.ignored), self._special_hits, len(self.result.duplicates)
 
     def local(self, raw: str) -> list[InputFile]:
         """Inputs of a local path or glob; a file named directly must have a supported suffix."""
@@ -180,6 +181,7 @@ class _Discovery:
         return info
 
     def _special(self, path: str, kind: str) -> None:
+        self._special_hits += 1
         if path not in self._special_paths:
             self._special_paths.add(path)
             self.result.special_files.append(SpecialFile(display_path(path), kind))
