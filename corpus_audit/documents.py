@@ -55,6 +55,7 @@ EXCERPT_CHARS = 200
 GROUP_MISSING = "(missing)"
 GROUP_NULL = "(null)"
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_TYPES = ((bool, "boolean"), ((int, float), "number"), ((list, tuple), "array"), (dict, "object"))
 
 
@@ -91,7 +92,7 @@ def _encodable(text: str) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def display_path(path: str) -> str:
