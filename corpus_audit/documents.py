@@ -7,8 +7,34 @@ per-element cost of the runner stays small next to the analyses themselves.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+
+__all__ = [
+    "EXCERPT_CHARS",
+    "GROUP_MISSING",
+    "GROUP_NULL",
+    "SKIP_EMPTY_FILE",
+    "SKIP_EMPTY_TEXT",
+    "SKIP_INVALID_UTF8",
+    "SKIP_MALFORMED_JSON",
+    "SKIP_MISSING_TEXT",
+    "SKIP_NON_STRING_TEXT",
+    "SKIP_NOT_AN_OBJECT",
+    "SKIP_TOO_LARGE",
+    "SKIP_TRUNCATED_FILE",
+    "SKIP_UNREADABLE_FILE",
+    "DocumentBatch",
+    "ReadAccounting",
+    "ShardSplit",
+    "SkipRecord",
+    "WorkUnit",
+    "display_path",
+    "group_key",
+    "make_excerpt",
+    "stage_error_reason",
+]
 
 # Reasons a record of input is not analysed. Every record read ends up either analysed or
 # counted under exactly one of these (or under a stage failure, see `stage_error_reason`).
@@ -24,6 +50,62 @@ SKIP_TRUNCATED_FILE = "truncated_or_corrupt_file"
 SKIP_UNREADABLE_FILE = "unreadable_file"
 
 EXCERPT_CHARS = 200
+
+#: Group key of a record without the ``--group-by`` field, and of one whose value is JSON null.
+GROUP_MISSING = "(missing)"
+GROUP_NULL = "(null)"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_TYPES = ((bool, "boolean"), ((int, float), "number"), ((list, tuple), "array"), (dict, "object"))
+
+
+def group_key(value: object, present: bool = True) -> str:
+    """The canonical, typed ``--group-by`` key of one record's value.
+
+    Rule (README, "Tables"): a string is its own key, unchanged (``""`` stays ``""``); a
+    missing field is ``(missing)``; JSON null is ``(null)``; any other value is its compact
+    JSON text (object keys sorted) and its JSON type in parentheses: ``5 (number)``,
+    ``true (boolean)``, ``[1,2] (array)``, ``{"a":1} (object)``. So ``5`` and ``"5"``,
+    ``true`` and ``"True"``, a missing field and ``""`` are all distinct keys. A value JSON
+    cannot express (a Parquet timestamp, bytes) is its text and its Python type name.
+    """
+    if not present:
+        return GROUP_MISSING
+    if value is None:
+        return GROUP_NULL
+    if isinstance(value, str):
+        return _encodable(value)
+    for types, name in _JSON_TYPES:
+        if isinstance(value, types):
+            try:
+                text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                                  default=str)
+            except (TypeError, ValueError):
+                text = str(value)
+            return _encodable(f"{text} ({name})")
+    return _encodable(f"{value} ({type(value).__name__})")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so that it can be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+
+
+def display_path(path: str) -> str:
+    """A path as text that can always be written as UTF-8 (names in outputs, ids, summaries).
+
+    A file name that is not valid UTF-8 reaches Python with surrogate escapes (PEP 383); its
+    undecodable bytes are shown as ``\\xNN`` here. The path used to open the file is kept as it was.
+    """
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def stage_error_reason(stage: str) -> str:
@@ -62,7 +144,8 @@ class ShardSplit:
         # Only [A-Za-z0-9._-], no leading dot (no hidden or ".." names): never a path of its own.
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.path.rstrip("/").rsplit("/", 1)[-1])[-60:].lstrip(".") or "shard"
         # 64 bits: corpora with many same-named files in different folders must not collide.
-        digest = hashlib.sha1(self.path.encode("utf-8")).hexdigest()[:16]
+        # surrogateescape: a file name that is not UTF-8 hashes by its bytes (never an error).
+        digest = hashlib.sha1(self.path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
         return f"{stem}-{digest}-{self.split_index:05d}"
 
 
@@ -134,9 +217,14 @@ class SkipRecord:
 
 @dataclass
 class ReadAccounting:
-    """Counts that prove no document was lost: read == analysed + sum(skipped).
+    """Counts that prove no document was lost: read == analysed + sum(skipped) + not_sampled.
 
     Mergeable: the accounting of a corpus is the sum of its splits' accountings.
+    ``documents_not_sampled`` counts valid documents left out by ``--sample-rate``;
+    ``empty_ids_replaced`` the records whose id was ``""`` (given the fallback id);
+    ``group_by_field_missing`` the records read without the ``--group-by`` field (records
+    that could not be parsed included), so "absent from every record" is
+    ``group_by_field_missing == documents_read``.
     """
 
     documents_read: int = 0
@@ -148,6 +236,9 @@ class ReadAccounting:
     #: Splits read and analysed in this run, and splits restored from ``--checkpoint-dir``.
     splits_analysed: int = 0
     splits_restored: int = 0
+    documents_not_sampled: int = 0
+    empty_ids_replaced: int = 0
+    group_by_field_missing: int = 0
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.documents_skipped[reason] = self.documents_skipped.get(reason, 0) + count
@@ -162,6 +253,9 @@ class ReadAccounting:
         self.surrogates_replaced += other.surrogates_replaced
         self.splits_analysed += other.splits_analysed
         self.splits_restored += other.splits_restored
+        self.documents_not_sampled += other.documents_not_sampled
+        self.empty_ids_replaced += other.empty_ids_replaced
+        self.group_by_field_missing += other.group_by_field_missing
         return self
 
     @property
@@ -169,4 +263,4 @@ class ReadAccounting:
         return sum(self.documents_skipped.values())
 
     def is_balanced(self) -> bool:
-        return self.documents_read == self.documents_analysed + self.total_skipped
+        return self.documents_read == self.documents_analysed + self.total_skipped + self.documents_not_sampled

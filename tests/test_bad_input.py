@@ -82,9 +82,16 @@ def test_truncated_gzip_keeps_what_was_readable_and_counts_the_rest(tmp_path: Pa
     assert "EOFError" in skipped[0]["detail"]
 
 
-def test_not_gzip_at_all_is_reported(tmp_path: Path) -> None:
+def test_a_gz_name_holding_plain_text_is_read_as_plain_text(tmp_path: Path) -> None:
+    # Issue 16: the compression is read from the magic bytes, not the suffix.
+    fake = write_jsonl(tmp_path / "plain.jsonl.gz", [GOOD, GOOD])
+    summary, docs, skipped = audit(tmp_path, fake)
+    assert summary["documents_analysed"] == 2 and summary["documents_skipped"] == {}
+
+
+def test_gzip_magic_then_garbage_is_reported(tmp_path: Path) -> None:
     fake = tmp_path / "fake.jsonl.gz"
-    fake.write_bytes(b"this is not gzip data\n" * 10)
+    fake.write_bytes(b"\x1f\x8b" + b"this is not gzip data\n" * 10)
     summary, docs, skipped = audit(tmp_path, fake, write_jsonl(tmp_path / "ok.jsonl", [GOOD]))
     assert summary["documents_skipped"] == {"truncated_or_corrupt_file": 1}
     assert summary["documents_analysed"] == 1
@@ -142,7 +149,7 @@ def test_oversized_line_is_measured_without_being_parsed(tmp_path: Path) -> None
     shard = write_jsonl(tmp_path / "big.jsonl", [GOOD, big, GOOD])
     summary, docs, skipped = audit(tmp_path, shard, extra=("--max-document-bytes", "1000"))
     assert summary["documents_skipped"] == {"document_too_large": 1}
-    line_size = len(json.dumps(big).encode()) + 1
+    line_size = len(json.dumps(big).encode())  # the record without its "\n" (trust case 14)
     assert skipped[0]["detail"].startswith(f"{line_size} bytes > --max-document-bytes 1000")
     assert summary["bytes_read"] == shard.stat().st_size  # the skipped line's bytes are counted too
     assert [d["position"] for d in docs] == [0, 2]

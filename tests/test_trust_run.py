@@ -241,7 +241,7 @@ def test_case09_zstd_reads_are_bounded(tmp_path):
     with open(path, "wb") as raw, zstandard.ZstdCompressor(level=3).stream_writer(raw) as writer:
         for _ in range(256):  # 256 MB of one line, ~10 KB compressed
             writer.write(zeros)
-    _, stream = open_decompressed(str(path))
+    stream, _ = open_decompressed(str(path))  # (decompressed line stream, underlying file)
     largest = 0
     for _ in range(64):
         largest = max(largest, len(stream.read(1 << 16)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from corpus_audit import __version__
@@ -34,6 +34,9 @@ class RunInfo:
 
     ``settings`` holds text_field, id_field, group_by, max_document_bytes, limit, stages,
     runner and workers; ``checkpoint_dir`` is written only when the run had one.
+    ``ignored_special_files`` (``{"path", "kind"}``: FIFOs, devices, sockets, broken links,
+    never opened) and ``duplicate_inputs`` (``{"path", "same_as"}``: names reaching a local
+    file already read) come from `corpus_audit.pipeline.readers.discover_inputs`.
     """
 
     command: list[str]
@@ -45,6 +48,9 @@ class RunInfo:
     settings: dict[str, Any]
     package_versions: dict[str, str]
     checkpoint_dir: str | None = None
+    ignored_special_files: list[dict[str, str]] = field(default_factory=list)
+    duplicate_inputs_count: int = 0
+    duplicate_inputs: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
@@ -56,6 +62,9 @@ class RunInfo:
     def from_dict(cls, data: dict[str, Any]) -> "RunInfo":
         return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls) if field.name in data})
 
+
+#: Counts added after the first release: a summary without them reads them as 0.
+_ADDED_COUNTS = ("documents_not_sampled", "empty_ids_replaced", "group_by_field_missing")
 
 #: Keys of `RunInfo` in ``summary.json`` (after the audit's own keys, before ``timings``).
 _RUN_INFO_KEYS = tuple(field.name for field in dataclasses.fields(RunInfo))
@@ -73,10 +82,16 @@ class RunSummary:
     documents_read: int
     documents_analysed: int
     documents_skipped: dict[str, int]
+    #: Valid documents left out by ``--sample-rate``: read == analysed + skipped + not_sampled.
+    documents_not_sampled: int
     accounting_balanced: bool
     bytes_read: int
     blank_lines_ignored: int
     lone_surrogates_replaced: int
+    #: Records whose id was ``""``, given the fallback id ``<shard>:<record number>``.
+    empty_ids_replaced: int
+    #: Records read without the ``--group-by`` field (equal to documents_read: absent everywhere).
+    group_by_field_missing: int
     #: ``{"analysed": n, "restored_from_checkpoint": n}``
     splits: dict[str, int]
     #: Per stage: its settings and run statistics.
@@ -96,10 +111,13 @@ class RunSummary:
             documents_read=accounting.documents_read,
             documents_analysed=accounting.documents_analysed,
             documents_skipped=dict(sorted(accounting.documents_skipped.items())),
+            documents_not_sampled=accounting.documents_not_sampled,
             accounting_balanced=accounting.is_balanced(),
             bytes_read=accounting.bytes_read,
             blank_lines_ignored=accounting.blank_lines_ignored,
             lone_surrogates_replaced=accounting.surrogates_replaced,
+            empty_ids_replaced=accounting.empty_ids_replaced,
+            group_by_field_missing=accounting.group_by_field_missing,
             splits={"analysed": accounting.splits_analysed, "restored_from_checkpoint": accounting.splits_restored},
             stages=stages,
             tables=sorted(tables),
@@ -138,7 +156,8 @@ class RunSummary:
         if unknown:
             raise ValueError(f"not a summary.json of corpus-audit {__version__}: unknown key(s) {', '.join(unknown)}")
         run = RunInfo.from_dict(data) if "command" in data else None
-        return cls(**{name: data[name] for name in own}, run=run, timings=data.get("timings"))
+        values = {name: data.get(name, 0) if name in _ADDED_COUNTS else data[name] for name in own}
+        return cls(**values, run=run, timings=data.get("timings"))
 
     @classmethod
     def from_json(cls, data: bytes) -> "RunSummary":

@@ -47,7 +47,6 @@ Exactness
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import math
 import os
@@ -59,6 +58,7 @@ import pyarrow as pa
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
+from corpus_audit.sampling import is_sampled, sample_threshold
 from corpus_audit.stats import percent, wilson_interval
 from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
 from corpus_audit.transforms.toxicity_model import (
@@ -97,7 +97,6 @@ MEAN_SCALE = 1_000_000
 #: Quantiles are nearest-rank over scores rounded to 1e-4 (a sparse histogram of 10,001 bins).
 QUANTILE_SCALE = 10_000
 QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999))
-_SAMPLE_SPACE = 1 << 64
 
 
 class _BeamMemoryWarningFilter(logging.Filter):
@@ -111,20 +110,7 @@ class _BeamMemoryWarningFilter(logging.Filter):
 logging.getLogger().addFilter(_BeamMemoryWarningFilter())
 
 
-# ----------------------------------------------------------------------------- sampling, lines
-
-
-def sample_threshold(rate: float) -> int:
-    """Documents whose 64-bit id hash is below this are sampled."""
-    return min(_SAMPLE_SPACE, max(0, int(round(rate * _SAMPLE_SPACE))))
-
-
-def is_sampled(doc_id: str, threshold: int) -> bool:
-    """Deterministic choice by a hash of the id: the same on every run, runner and worker."""
-    if threshold >= _SAMPLE_SPACE:
-        return True
-    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") < threshold
+# ----------------------------------------------------------------------------- lines
 
 
 def cpu_threads_per_worker(runner: str, workers: int) -> int | None:

@@ -1,9 +1,11 @@
 """Shard readers: find input files, split them into units of work, read them as batches.
 
-Formats (SPEC §1): JSON lines (``.jsonl``, ``.ndjson``, optionally ``.gz`` / ``.zst``),
+Formats (SPEC §1): JSON lines (``.jsonl``, ``.ndjson``, ``.json``, optionally ``.gz`` /
+``.zst`` / ``.bz2`` / ``.xz``, the compression detected from the file's first bytes),
 Parquet, plain text (one document per file) and Hugging Face datasets saved with
 ``save_to_disk``. Files are opened through Beam's ``FileSystems`` so ``gs://`` paths work
-the same as local ones.
+the same as local ones. Only regular files are read; each local file is read once however
+many names reach it (`discover_inputs`).
 
 Every record read is either appended to a `DocumentBatch` or turned into a `SkipRecord`,
 and counted in a `ReadAccounting`, so ``read == analysed + skipped`` holds by construction.
@@ -25,7 +27,17 @@ from corpus_audit.pipeline.readers.base import (
     register_format,
     supported_suffixes,
 )
-from corpus_audit.pipeline.readers.discovery import InputFile, detect_format, expand_inputs
+from corpus_audit.pipeline.readers.compression import open_decompressed
+from corpus_audit.pipeline.readers.discovery import (
+    DuplicateInput,
+    InputDiscovery,
+    InputFile,
+    SpecialFile,
+    check_text_field,
+    detect_format,
+    discover_inputs,
+    expand_inputs,
+)
 from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF
 from corpus_audit.pipeline.readers.jsonl import FORMAT_JSONL
 from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET
@@ -39,11 +51,17 @@ __all__ = [
     "FORMAT_TEXT",
     "SUPPORTED_SUFFIXES",
     "BatchBuilder",
+    "DuplicateInput",
     "FormatSpec",
+    "InputDiscovery",
     "InputFile",
     "ReadConfig",
+    "SpecialFile",
+    "check_text_field",
     "detect_format",
+    "discover_inputs",
     "expand_inputs",
+    "open_decompressed",
     "plan_splits",
     "read_split",
     "register_format",

@@ -19,10 +19,18 @@ __all__ = ["UndecodableCell", "read_arrow_batches", "row_values", "text_values",
 
 
 def wanted_columns(names: list[str], config: ReadConfig) -> list[str]:
-    """The text, id and group-by columns among ``names`` (in that order, each once)."""
+    """The text, id and group-by columns among ``names`` (in that order, each once).
+
+    Raises `ValueError` when one of them appears more than once in the schema (which value
+    is the record's would be a guess): the reader counts the file as unreadable, with this reason.
+    """
     wanted = [config.text_field, config.id_field]
     if config.group_by:
         wanted.append(config.group_by)
+    for name in dict.fromkeys(wanted):
+        if names.count(name) > 1:
+            raise ValueError(f"column {name!r} appears {names.count(name)} times in the schema "
+                             f"(columns: {', '.join(names)})")
     return [name for name in dict.fromkeys(wanted) if name in names]
 
 
@@ -67,6 +75,7 @@ def read_arrow_batches(batches: Iterable[pa.RecordBatch], names: list[str], row_
     (``expected_rows`` comes from the file's metadata), never dropped uncounted.
     """
     has_text = builder.config.text_field in names
+    has_group = bool(builder.config.group_by) and builder.config.group_by in names
     start_read = builder.accounting.documents_read
     position = row_offset
     iterator = iter(batches)
@@ -90,7 +99,8 @@ def read_arrow_batches(batches: Iterable[pa.RecordBatch], names: list[str], row_
                 skipped = builder.skip(position, SKIP_INVALID_UTF8, doc_id=None if ids[i] is None else str(ids[i]),
                                        detail=str(text))
             else:
-                skipped = builder.add(position, text, ids[i], groups[i], sizes[i], present=has_text)
+                skipped = builder.add(position, text, ids[i], groups[i], sizes[i], present=has_text,
+                                      group_present=has_group)
             position += 1
             if skipped is not None:
                 yield skipped

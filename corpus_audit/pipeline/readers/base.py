@@ -22,8 +22,11 @@ from corpus_audit.documents import (
     ReadAccounting,
     ShardSplit,
     SkipRecord,
+    display_path,
+    group_key,
     make_excerpt,
 )
+from corpus_audit.sampling import is_sampled, sample_threshold
 
 __all__ = [
     "BatchBuilder",
@@ -50,31 +53,46 @@ class ReadConfig:
     batch_documents: int = 1000
     batch_bytes: int = 4_000_000
     rows_per_split: int = 200_000
+    #: ``--sample-rate``: keep this stable hash-of-id fraction of the valid documents (None: all).
+    sample_rate: float | None = None
 
 
 class BatchBuilder:
-    """Validates records (SPEC §1) into a `DocumentBatch`, counting every one it is given."""
+    """Validates records (SPEC §1) into a `DocumentBatch`, counting every one it is given.
+
+    ``shard`` is the path the split was opened with; documents and skips name it by its
+    `display_path` (always writable as UTF-8). Group values become `group_key`s.
+    """
 
     def __init__(self, shard: str, config: ReadConfig, accounting: ReadAccounting) -> None:
-        self.shard = shard
+        self.shard = display_path(shard)
         self.config = config
         self.accounting = accounting
-        self.batch = DocumentBatch(shard)
+        self.batch = DocumentBatch(self.shard)
         self._batch_chars = 0
+        self._threshold = None if config.sample_rate is None else sample_threshold(config.sample_rate)
 
     def skip(self, position: int, reason: str, excerpt: object = "", doc_id: str | None = None,
              detail: str = "", count: int = 1) -> SkipRecord:
         """Count ``count`` records read and skipped for ``reason`` (one record describes them)."""
         self.accounting.documents_read += count
         self.accounting.skip(reason, count)
+        if self.config.group_by:  # a record that could not be read has no group-by field either
+            self.accounting.group_by_field_missing += count
         return SkipRecord(self.shard, position, reason, make_excerpt(excerpt), doc_id, "read", detail)
 
     def add(self, position: int, text: object, doc_id: object, group: object, nbytes: int,
-            present: bool = True) -> SkipRecord | None:
-        """Count one record; append it to the batch, or return why it is skipped."""
+            present: bool = True, group_present: bool = True) -> SkipRecord | None:
+        """Count one record; append it to the batch, or return why it is skipped.
+
+        ``present``: the record has the text field; ``group_present``: it has the group-by field.
+        An id of ``""`` is replaced by the fallback id (counted in ``empty_ids_replaced``).
+        """
         accounting = self.accounting
         accounting.documents_read += 1
         accounting.bytes_read += nbytes
+        if self.config.group_by and not group_present:
+            accounting.group_by_field_missing += 1
         shown_id = None if doc_id is None else str(doc_id)
         if not present or text is None:
             accounting.skip(SKIP_MISSING_TEXT)
@@ -91,9 +109,15 @@ class BatchBuilder:
             accounting.skip(SKIP_TOO_LARGE)
             return SkipRecord(self.shard, position, SKIP_TOO_LARGE, make_excerpt(text), shown_id, "read",
                               f"{nbytes} bytes > --max-document-bytes {self.config.max_document_bytes}")
-        if shown_id is None:
+        if not shown_id:
+            if shown_id == "":
+                accounting.empty_ids_replaced += 1
             shown_id = f"{self.shard}:{position}"
-        self.batch.append(shown_id, text, position, None if group is None else str(group))
+        if self._threshold is not None and not is_sampled(shown_id, self._threshold):
+            accounting.documents_not_sampled += 1
+            return None
+        self.batch.append(shown_id, text, position,
+                          group_key(group, group_present) if self.config.group_by else None)
         self._batch_chars += len(text)
         return None
 

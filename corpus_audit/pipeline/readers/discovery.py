@@ -1,8 +1,17 @@
 """Finding inputs: files, directories, globs and ``gs://`` prefixes → `InputFile`s.
 
 Files are recognised by suffix (`detect_format`, from the registered formats), saved HF
-datasets by their marker files. Files found in a directory or glob whose suffix no format
+datasets by their marker files (which must parse; a `DatasetDict`'s splits must be plain
+names inside its directory). Files found in a directory or glob whose suffix no format
 reads, and hidden files, are returned as "ignored" so the run can report them.
+
+Only regular files are read: a FIFO, a device, a socket (or a link to one, such as
+``/dev/zero``) would block or never end, so it is listed as a `SpecialFile` with its kind,
+also when named directly. A local file (or saved dataset) reached by more than one name —
+a link beside its target, a linked directory beside the real one, one file given twice —
+is read once, identified by ``(st_dev, st_ino)``; the other names are `DuplicateInput`s.
+Paths in these lists are `display_path`s (always writable as UTF-8); `InputFile.path` is
+the path to open, which may hold surrogate escapes for a file name that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -10,22 +19,28 @@ from __future__ import annotations
 import glob as globlib
 import json
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
 from corpus_audit import remote
+from corpus_audit.documents import display_path
 from corpus_audit.errors import InputError
-from corpus_audit.pipeline.readers.base import suffix_formats, supported_suffixes
+from corpus_audit.pipeline.readers.base import ReadConfig, suffix_formats, supported_suffixes
 from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF
 from corpus_audit.storage import is_remote
 
-__all__ = ["InputFile", "detect_format", "expand_inputs"]
+__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "SpecialFile", "check_text_field", "detect_format",
+           "discover_inputs", "expand_inputs", "special_kind"]
 
 _GLOB_CHARS = set("*?[")
 _HF_DATASET_MARKERS = ("state.json", "dataset_info.json")
 _HF_DATASET_DICT_MARKER = "dataset_dict.json"
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                  (stat.S_ISSOCK, "socket"))
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,40 @@ class InputFile:
 
     path: str
     format: str
+
+
+@dataclass(frozen=True)
+class SpecialFile:
+    """An input that is not a regular file (never opened): its path and kind (``fifo``,
+    ``character device``, ``block device``, ``socket``, ``broken symbolic link``)."""
+
+    path: str
+    kind: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class DuplicateInput:
+    """A name that reaches a local file already read under the name ``same_as``."""
+
+    path: str
+    same_as: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "same_as": self.same_as}
+
+
+@dataclass
+class InputDiscovery:
+    """What the INPUT arguments expand to: the inputs to read (sorted) and what is not read."""
+
+    inputs: list[InputFile] = field(default_factory=list)
+    #: Files found in directories/globs with an unsupported suffix, or hidden (display paths).
+    ignored: list[str] = field(default_factory=list)
+    special_files: list[SpecialFile] = field(default_factory=list)
+    duplicates: list[DuplicateInput] = field(default_factory=list)
 
 
 def detect_format(path: str) -> str | None:
@@ -45,22 +94,124 @@ def detect_format(path: str) -> str | None:
     return None
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
-    """Resolve files, directories and globs into input files, sorted and de-duplicated.
+def special_kind(mode: int) -> str | None:
+    """The kind of a non-regular, non-directory file mode (None for regular files and directories)."""
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return kind
+    return None
 
-    Returns the inputs and the files that were found inside directories/globs but skipped
-    because their suffix is not supported (reported to the user, not silently dropped).
-    Raises `InputError` when an input matches nothing usable.
+
+def expand_inputs(inputs: list[str]) -> tuple[list[InputFile], list[str]]:
+    """`discover_inputs`' inputs and ignored files (special files and duplicates left out)."""
+    found = discover_inputs(inputs)
+    return found.inputs, found.ignored
+
+
+def discover_inputs(inputs: list[str]) -> InputDiscovery:
+    """Resolve files, directories and globs into input files, sorted and each read once.
+
+    Raises `InputError` when an argument matches nothing usable (saying so when it found
+    files, none of a supported format), or names a saved dataset whose markers are broken.
     """
-    found: dict[str, InputFile] = {}
-    ignored: list[str] = []
+    discovery = _Discovery()
     for raw in inputs:
-        matched = _remote_inputs(raw, ignored) if is_remote(raw) else _local_inputs(raw, ignored)
-        if not matched:
-            raise InputError(f"no input matched {raw!r}")
+        before = discovery.counts()
+        matched = _remote_inputs(raw, discovery.result.ignored) if is_remote(raw) else discovery.local(raw)
         for item in matched:
-            found.setdefault(item.path, item)
-    return sorted(found.values(), key=lambda item: item.path), ignored
+            discovery.found.setdefault(item.path, item)
+        ignored, special, duplicates = (after - start for after, start in zip(discovery.counts(), before))
+        if not matched and not special and not duplicates:
+            if ignored:
+                raise InputError(f"{raw}: {ignored} file{'s' if ignored != 1 else ''} found, none of a supported "
+                                 f"format (suffixes {', '.join(sorted(supported_suffixes()))}, or a saved "
+                                 "Hugging Face dataset directory)")
+            raise InputError(f"no input matched {raw!r}")
+    result = discovery.result
+    result.inputs = sorted(discovery.found.values(), key=lambda item: item.path)
+    return result
+
+
+class _Discovery:
+    """State of one `discover_inputs` call: what was found, and each local file's identity."""
+
+    def __init__(self) -> None:
+        self.result = InputDiscovery()
+        self.found: dict[str, InputFile] = {}
+        self._identities: dict[tuple[int, int], str] = {}
+        self._special_paths: set[str] = set()
+        self._special_hits = 0  # every time a special file is met, also one listed before
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.result.ignored), self._special_hits, len(self.result.duplicates)
+
+    def local(self, raw: str) -> list[InputFile]:
+        """Inputs of a local path or glob; a file named directly must have a supported suffix."""
+        candidates = sorted(globlib.glob(raw, recursive=True)) if _GLOB_CHARS & set(raw) else [raw]
+        matched: list[InputFile] = []
+        for candidate in candidates:
+            path = os.path.abspath(candidate)
+            info = self._stat(path)
+            if info is None:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                matched.extend(self._directory(path, info))
+            elif stat.S_ISREG(info.st_mode):
+                fmt = detect_format(path)
+                if fmt is None:
+                    raise InputError(
+                        f"unsupported input file {display_path(raw)!r}: expected one of "
+                        f"{', '.join(supported_suffixes())} or a saved Hugging Face dataset directory"
+                    )
+                if self._first(path, info):
+                    matched.append(InputFile(path, fmt))
+        return matched
+
+    def _stat(self, path: str, in_directory: bool = False) -> os.stat_result | None:
+        """``stat`` following links; a special file is recorded (and None returned)."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            if in_directory and os.path.islink(path):
+                self._special(path, "broken symbolic link")
+            return None
+        kind = special_kind(info.st_mode)
+        if kind is not None:
+            self._special(path, kind)
+            return None
+        return info
+
+    def _special(self, path: str, kind: str) -> None:
+        self._special_hits += 1
+        if path not in self._special_paths:
+            self._special_paths.add(path)
+            self.result.special_files.append(SpecialFile(display_path(path), kind))
+
+    def _first(self, path: str, info: os.stat_result) -> bool:
+        """Whether this is the first name reaching this file; a later one is a duplicate."""
+        identity = (info.st_dev, info.st_ino)
+        first = self._identities.setdefault(identity, path)
+        if first == path and path not in self.found:
+            return True
+        self.result.duplicates.append(DuplicateInput(display_path(path), display_path(first)))
+        return False
+
+    def _directory(self, path: str, info: os.stat_result) -> list[InputFile]:
+        """A saved HF dataset, or every supported, non-hidden regular file below ``path``."""
+        hf = _hf_inputs(path)
+        if hf is not None:
+            return [item for item in hf if self._first(item.path, os.stat(item.path))]
+        matched: list[InputFile] = []
+        for full in _walk_files(path):
+            hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
+            fmt = None if hidden else detect_format(full)
+            if not fmt:
+                self.result.ignored.append(display_path(full))
+                continue
+            file_info = self._stat(full, in_directory=True)
+            if file_info is not None and self._first(full, file_info):
+                matched.append(InputFile(full, fmt))
+        return matched
 
 
 def _remote_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
@@ -88,54 +239,61 @@ def _remote_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
     return matched
 
 
-def _local_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
-    """Inputs of a local path or glob; a file named directly must have a supported suffix."""
-    candidates = sorted(globlib.glob(raw, recursive=True)) if _GLOB_CHARS & set(raw) else [raw]
-    matched: list[InputFile] = []
-    for candidate in candidates:
-        path = os.path.abspath(candidate)
-        if os.path.isdir(path):
-            matched.extend(_directory_inputs(path, ignored))
-        elif os.path.isfile(path):
-            fmt = detect_format(path)
-            if fmt is None:
-                raise InputError(
-                    f"unsupported input file {raw!r}: expected one of "
-                    f"{', '.join(supported_suffixes())} or a saved Hugging Face dataset directory"
-                )
-            matched.append(InputFile(path, fmt))
-    return matched
-
-
-def _directory_inputs(path: str, ignored: list[str]) -> list[InputFile]:
-    """A saved HF dataset, or every supported, non-hidden file below ``path``."""
-    hf = _hf_inputs(path)
-    if hf is not None:
-        return hf
-    matched: list[InputFile] = []
-    for full in _walk_files(path):
-        hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
-        fmt = None if hidden else detect_format(full)
-        if fmt:
-            matched.append(InputFile(full, fmt))
-        else:
-            ignored.append(full)
-    return matched
-
-
 def _is_hf_dataset_dir(path: str) -> bool:
     return all(os.path.isfile(os.path.join(path, m)) for m in _HF_DATASET_MARKERS)
+
+
+def _marker(path: str, name: str, what: str) -> dict:
+    """The JSON object in marker file ``name`` of a saved dataset; `InputError` when it is not one."""
+    marker = os.path.join(path, name)
+    try:
+        with open(marker, "rb") as f:
+            data = json.loads(f.read(16 << 20))
+    except RecursionError:
+        raise InputError(f"saved Hugging Face {what} {display_path(path)}: {name} is nested too deeply") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"saved Hugging Face {what} {display_path(path)}: {name} is not valid JSON "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"saved Hugging Face {what} {display_path(path)}: {name} is not a JSON object")
+    return data
+
+
+def _check_dataset(path: str) -> None:
+    """A saved ``Dataset``'s markers parse as JSON objects (`InputError` naming it otherwise)."""
+    for name in _HF_DATASET_MARKERS:
+        _marker(path, name, "dataset")
+
+
+def _split_path(path: str, name: object) -> str:
+    """The directory of split ``name`` of the DatasetDict at ``path``: a plain name inside it."""
+    plain = (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+             and os.sep not in name and "\0" not in name)
+    if plain:
+        split = os.path.join(path, name)
+        real_root = os.path.realpath(path)
+        if os.path.dirname(os.path.realpath(split)) == real_root and _is_hf_dataset_dir(split):
+            return split
+    raise InputError(f"saved Hugging Face DatasetDict {display_path(path)}: split {name!r} is not a saved "
+                     "dataset under a plain name inside the dataset directory (dataset_dict.json)")
 
 
 def _hf_inputs(path: str) -> list[InputFile] | None:
     """A saved HF ``Dataset`` (one input) or ``DatasetDict`` (one input per split)."""
     if _is_hf_dataset_dir(path):
+        _check_dataset(path)
         return [InputFile(path, FORMAT_HF)]
-    marker = os.path.join(path, _HF_DATASET_DICT_MARKER)
-    if os.path.isfile(marker):
-        with open(marker, encoding="utf-8") as f:
-            split_names = json.load(f).get("splits", [])
-        return [InputFile(os.path.join(path, name), FORMAT_HF) for name in split_names]
+    if os.path.isfile(os.path.join(path, _HF_DATASET_DICT_MARKER)):
+        splits = _marker(path, _HF_DATASET_DICT_MARKER, "DatasetDict").get("splits", [])
+        if not isinstance(splits, list):
+            raise InputError(f"saved Hugging Face DatasetDict {display_path(path)}: \"splits\" in "
+                             f"{_HF_DATASET_DICT_MARKER} is not a list")
+        inputs: dict[str, InputFile] = {}
+        for name in splits:
+            split = _split_path(path, name)
+            _check_dataset(split)
+            inputs.setdefault(split, InputFile(split, FORMAT_HF))
+        return list(inputs.values())
     return None
 
 
@@ -153,3 +311,31 @@ def _walk_files(top: str) -> Iterator[str]:
         dirs.sort()
         for name in sorted(files):
             yield os.path.join(root, name)
+
+
+def check_text_field(inputs: list[InputFile], config: ReadConfig) -> None:
+    """Fail fast: a Parquet file or saved HF dataset whose schema has no ``--text-field`` column.
+
+    Reads only each file's footer (Parquet) or the dataset's schema; raises `InputError`
+    naming the input and the columns it has. An input whose schema cannot be read is left
+    to the reader, which counts it as an unreadable file.
+    """
+    from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF as hf
+    from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET, schema_names
+
+    for item in inputs:
+        if item.format not in (FORMAT_PARQUET, hf):
+            continue
+        try:
+            if item.format == FORMAT_PARQUET:
+                names = schema_names(item.path)
+            else:
+                from corpus_audit.pipeline.readers.hf_dataset import load_hf_dataset
+
+                names = list(load_hf_dataset(item.path).column_names)
+        except Exception:  # noqa: BLE001 - reported as unreadable when read
+            continue
+        if config.text_field not in names:
+            kind = "Parquet file" if item.format == FORMAT_PARQUET else "saved Hugging Face dataset"
+            raise InputError(f"{kind} {display_path(item.path)} has no column {config.text_field!r} (--text-field); "
+                             f"its columns: {', '.join(names) or '(none)'}")

@@ -1,10 +1,17 @@
-"""JSON lines (``.jsonl`` / ``.ndjson``, optionally ``.gz`` / ``.zst`` / ``.zstd``): one record per line.
+"""JSON lines: one record per line.
+
+Names: ``.jsonl``, ``.ndjson`` and ``.json`` (how C4 and dolma name JSONL), each optionally
+compressed as ``.gz``, ``.zst`` / ``.zstd``, ``.bz2`` or ``.xz``; the compression actually
+used is read from the file's first bytes (`open_decompressed`), so a ``.gz`` holding plain
+text is read as plain text.
 
 Counts: every non-blank line is one record read; blank lines are ignored (counted in
-``blank_lines_ignored``, not as records). Skips: lines over ``--max-document-bytes``,
-invalid UTF-8, malformed JSON, JSON that is not an object, plus `BatchBuilder`'s
-missing/non-string/empty text; an unreadable file, a truncated stream (the records before
-the break are kept) and a file without records are one skip each.
+``blank_lines_ignored``, not as records). A record's size is its bytes without the line
+terminator (``\n`` or ``\r\n``). Skips: records over ``--max-document-bytes``, invalid
+UTF-8, malformed JSON (any failure of the parsers on one line: too deep, too long, ...),
+JSON that is not an object, plus `BatchBuilder`'s missing/non-string/empty text; an
+unreadable file, a truncated stream (the records before the break are kept) and a file
+without records are one skip each.
 """
 
 from __future__ import annotations
@@ -32,12 +39,20 @@ from corpus_audit.pipeline.readers.base import (
     budget_left,
     register_format,
 )
-from corpus_audit.pipeline.readers.compression import OversizedLine, bounded_lines, open_decompressed, stream_errors
+from corpus_audit.pipeline.readers.compression import (
+    EXCERPT_BYTES,
+    OversizedLine,
+    bounded_lines,
+    open_decompressed,
+    stream_errors,
+)
 
-__all__ = ["FORMAT_JSONL", "SUFFIXES", "parse_json_fallback", "read_jsonl"]
+__all__ = ["FORMAT_JSONL", "SUFFIXES", "parse_json_fallback", "read_jsonl", "record_size"]
 
 FORMAT_JSONL = "jsonl"
-SUFFIXES = (".jsonl.zstd", ".ndjson.zst", ".ndjson.gz", ".jsonl.zst", ".jsonl.gz", ".ndjson", ".jsonl")
+_STEMS = (".jsonl", ".ndjson", ".json")
+_COMPRESSIONS = ("", ".gz", ".zst", ".zstd", ".bz2", ".xz")
+SUFFIXES = tuple(stem + compression for compression in _COMPRESSIONS for stem in _STEMS)
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -54,9 +69,11 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
     except Exception as exc:  # noqa: BLE001 - any open failure is reported, not raised
         yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
         return
+    max_bytes = config.max_document_bytes
     try:
         with raw, stream:
-            for position, line in enumerate(bounded_lines(stream, config.max_document_bytes + 1)):
+            # + 2: a record of exactly max_bytes still fits with its "\r\n" (the limit excludes it).
+            for position, line in enumerate(bounded_lines(stream, max_bytes + 2)):
                 if not budget_left(builder, start_read, budget):
                     break
                 if position == 0 and line.startswith(_UTF8_BOM):
@@ -65,18 +82,23 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
                     builder.accounting.blank_lines_ignored += 1
                     continue
                 records += 1
+                size = record_size(line)
+                # bytes_read counts the whole line; the record's own bytes are counted with it below.
+                builder.accounting.bytes_read += (line.line_bytes if isinstance(line, OversizedLine)
+                                                  else len(line)) - size
                 try:  # the common case inline; `_unusual_line` handles the rest
-                    record = None if isinstance(line, OversizedLine) else orjson.loads(line)
+                    record = None if size > max_bytes else orjson.loads(line)
                 except orjson.JSONDecodeError:
                     record = None
                 if not isinstance(record, dict):
-                    record = _unusual_line(builder, position, line)
+                    record = _unusual_line(builder, position, line, size)
                     if isinstance(record, SkipRecord):
                         yield record
                         continue
                 skipped = builder.add(position, record.get(text_field), record.get(id_field),
-                                      record.get(group_by) if group_by else None, len(line),
-                                      present=text_field in record)
+                                      record.get(group_by) if group_by else None, size,
+                                      present=text_field in record,
+                                      group_present=group_by in record if group_by else True)
                 if skipped is not None:
                     yield skipped
                 elif builder.full():
@@ -89,26 +111,39 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
         yield builder.skip(0, SKIP_EMPTY_FILE, detail="no records in file")
 
 
-def _unusual_line(builder: BatchBuilder, position: int, line: bytes) -> dict | SkipRecord:
+def record_size(line: bytes) -> int:
+    """The bytes of one record: its line without the ``\n`` / ``\r\n`` terminator."""
+    if isinstance(line, OversizedLine):
+        return line.size
+    if line.endswith(b"\r\n"):
+        return len(line) - 2
+    if line.endswith(b"\n"):
+        return len(line) - 1
+    return len(line)
+
+
+def _unusual_line(builder: BatchBuilder, position: int, line: bytes, size: int) -> dict | SkipRecord:
     """A line orjson did not read as an object: its skip, or the object the fallback parser read.
 
     Counts the skipped line (read, with its bytes) here; a returned object is counted by
     ``BatchBuilder.add``. The line is parsed again: this path is rare, and the loop stays flat.
+    Any exception of a parser on this line makes it a ``malformed_json`` skip, never the run's end.
     """
     accounting = builder.accounting
-    if isinstance(line, OversizedLine):
-        accounting.bytes_read += line.size
-        return builder.skip(position, SKIP_TOO_LARGE, bytes(line),
-                            detail=f"{line.size} bytes > --max-document-bytes {builder.config.max_document_bytes}")
+    limit = builder.config.max_document_bytes
+    if size > limit:
+        accounting.bytes_read += size
+        return builder.skip(position, SKIP_TOO_LARGE, bytes(line[:EXCERPT_BYTES]),
+                            detail=f"{size} bytes > --max-document-bytes {limit}")
     try:
         record = orjson.loads(line)
-    except orjson.JSONDecodeError:
+    except Exception:  # noqa: BLE001 - orjson.JSONDecodeError, or anything else on a hostile line
         record, reason, detail = parse_json_fallback(line, accounting)
         if record is None:
-            accounting.bytes_read += len(line)
+            accounting.bytes_read += size
             return builder.skip(position, reason, line, detail=detail)
     if not isinstance(record, dict):
-        accounting.bytes_read += len(line)
+        accounting.bytes_read += size
         return builder.skip(position, SKIP_NOT_AN_OBJECT, line,
                             detail=f"a JSON {type(record).__name__}, not an object")
     return record
@@ -128,8 +163,12 @@ def parse_json_fallback(line: bytes, accounting: ReadAccounting) -> tuple[object
         return None, SKIP_INVALID_UTF8, str(exc)
     try:
         record = json.loads(decoded)
+    except RecursionError:
+        return None, SKIP_MALFORMED_JSON, "nested too deeply to parse"
     except ValueError as exc:
         return None, SKIP_MALFORMED_JSON, str(exc)
+    except Exception as exc:  # noqa: BLE001 - ValueError, or any other failure on one line
+        return None, SKIP_MALFORMED_JSON, f"{type(exc).__name__}: {exc}"[:500]
     if isinstance(record, dict):
         for key, value in record.items():
             if isinstance(value, str):

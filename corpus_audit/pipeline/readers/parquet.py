@@ -1,8 +1,9 @@
 """Parquet (``.parquet``): one record per row; splits are ranges of row groups.
 
 Counts and skips are those of `read_arrow_batches` (positions are row numbers in the whole
-file); in addition an unreadable file and a file with no rows are one skip each. Only the
-text, id and group-by columns are read.
+file); in addition an unreadable file (also one whose schema has the text, id or group-by
+column more than once) and a file with no rows are one skip each. Only the text, id and
+group-by columns are read.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from corpus_audit.pipeline.readers.arrow import read_arrow_batches, wanted_colum
 from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
 from corpus_audit.pipeline.readers.splits import group_ranges
 
-__all__ = ["FORMAT_PARQUET", "SUFFIXES", "plan_parquet", "read_parquet"]
+__all__ = ["FORMAT_PARQUET", "SUFFIXES", "plan_parquet", "read_parquet", "schema_names"]
 
 FORMAT_PARQUET = "parquet"
 SUFFIXES = (".parquet",)
+
+
+def schema_names(path: str) -> list[str]:
+    """The column names of a Parquet file (from its footer only)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return list(pq.ParquetFile(f).schema_arrow.names)
 
 
 def plan_parquet(path: str, config: ReadConfig) -> list[tuple[int, int]]:

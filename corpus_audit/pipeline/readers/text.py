@@ -49,7 +49,7 @@ def read_text(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> R
         builder.accounting.bytes_read += len(data)
         yield builder.skip(0, SKIP_INVALID_UTF8, data, detail=str(exc))
         return
-    skipped = builder.add(0, text, None, None, len(data))
+    skipped = builder.add(0, text, None, None, len(data), group_present=False)  # a .txt file has no fields
     if skipped is not None:
         yield skipped
 
