@@ -44,7 +44,7 @@ def write_run_report(output_dir: str) -> None:
     from corpus_audit.cli.outputs import output_write_error
 
     try:
-        write_report(output_dir)
+        write_report(output_dir, check_complete=False)
     except Exception as exc:  # noqa: BLE001 - the audit itself succeeded
         if output_write_error(exc, output_dir) is not None:
             raise  # a full disk is the run's failure (exit 3), not the report's
@@ -73,6 +73,10 @@ def print_summary(summary: RunSummary, output_dir: str) -> None:
         print(f"  skipped {reason}: {count:,}", file=out)
     if not summary.accounting_balanced:
         print("corpus-audit: WARNING: documents read != analysed + skipped", file=out)
+    group_by = summary.run.settings.get("group_by") if summary.run is not None else None
+    if group_by and summary.documents_read and summary.group_by_field_missing == summary.documents_read:
+        print(f"corpus-audit: WARNING: the --group-by field {group_by!r} is absent from every "
+              f"record read; every group key is (missing)", file=out)
     for name, stage in summary.stages.items():
         if stage.get("status") == "not_computed":
             print(f"corpus-audit: WARNING: {name} was NOT computed: {stage.get('reason')}", file=out)

@@ -20,7 +20,8 @@ from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline import dataflow
 from corpus_audit.pipeline.assembly import AuditConfig
 from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
-from corpus_audit.pipeline.readers import InputFile, ReadConfig, expand_inputs
+from corpus_audit.pipeline.readers import InputFile, ReadConfig
+from corpus_audit.pipeline.readers.discovery import check_text_field, discover_inputs
 from corpus_audit.pipeline.summary import RunInfo
 from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
@@ -61,6 +62,9 @@ class RunPlan:
     overwrite: bool = False
     #: ``--attributes``: also write dolma attribute files (``"dolma"``), or None.
     attributes: str | None = None
+    #: Inputs that are not regular files, and names reaching a file already read (summary.json).
+    special_files: tuple[dict[str, str], ...] = ()
+    duplicates: tuple[dict[str, str], ...] = ()
 
     @property
     def stage_names(self) -> list[str]:
@@ -81,12 +85,16 @@ class RunPlan:
                 "group_by": self.read_config.group_by,
                 "max_document_bytes": self.read_config.max_document_bytes,
                 "limit": self.limit,
+                "sample_rate": self.read_config.sample_rate,
                 "stages": self.stage_names,
                 "runner": self.runner,
                 "workers": self.workers,
             },
             package_versions=package_versions(),
             checkpoint_dir=self.checkpoints.directory if self.checkpoints is not None else None,
+            ignored_special_files=list(self.special_files),
+            duplicate_inputs_count=len(self.duplicates),
+            duplicate_inputs=list(self.duplicates[:100]),
         )
 
     def audit_config(self) -> AuditConfig:
@@ -108,9 +116,12 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
     if dataflow.is_dataflow(args.runner):
         _check_remote_paths(args)
-    inputs, ignored = _inputs(args, output_dir)
+    inputs, ignored, special_files, duplicates = _inputs(args, output_dir)
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
-                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents)
+                             max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents,
+                             sample_rate=args.sample_rate)
+    if not args.dry_run:
+        check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
     checkpoints = None
     if args.checkpoint_dir:
         checkpoints = plan_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
@@ -121,7 +132,8 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
                    limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
                    options=options, dry_run=args.dry_run, quiet=args.quiet,
-                   overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None))
+                   overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None),
+                   special_files=tuple(special_files), duplicates=tuple(duplicates))
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
@@ -129,6 +141,8 @@ def _check_sizes(args: argparse.Namespace) -> None:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
     if args.max_document_bytes < 1 or args.batch_documents < 1:
         raise UsageError("--max-document-bytes and --batch-documents must be >= 1")
+    if args.sample_rate is not None and not 0 < args.sample_rate <= 1:
+        raise UsageError(f"--sample-rate must be in (0, 1], got {args.sample_rate}")
 
 
 def _analyses(args: argparse.Namespace) -> list[Analysis]:
@@ -148,7 +162,7 @@ def _check_remote_paths(args: argparse.Namespace) -> None:
                          f"the workers can read (local: {local[0]})")
 
 
-def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str]]:
+def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str], list[dict], list[dict]]:
     """The input files and the ignored ones, without anything inside the output directory
     (a run never reads its own outputs back as input). A dry run lists no remote input."""
     from corpus_audit.remote import apply_hf_data_files
@@ -157,14 +171,22 @@ def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile],
     _refuse_inputs_inside(args.inputs, output_dir, "--output")
     if args.checkpoint_dir:
         _refuse_inputs_inside(args.inputs, args.checkpoint_dir, "--checkpoint-dir")
-    inputs, ignored = dataflow.dry_run_inputs(args.inputs) if args.dry_run else expand_inputs(args.inputs)
+    special_files: list[dict] = []
+    duplicates: list[dict] = []
+    if args.dry_run:
+        inputs, ignored = dataflow.dry_run_inputs(args.inputs)
+    else:
+        found = discover_inputs(args.inputs)
+        inputs, ignored = found.inputs, found.ignored
+        special_files = [item.to_dict() for item in found.special_files]
+        duplicates = [item.to_dict() for item in found.duplicates]
     separator = "/" if is_remote(output_dir) else os.sep
     inside_output = output_dir.rstrip(separator) + separator
     inputs = [item for item in inputs if not item.path.startswith(inside_output)]
     ignored = [path for path in ignored if not path.startswith(inside_output)]
     if not inputs:
         raise InputError("no input left once the output directory is excluded")
-    return inputs, ignored
+    return inputs, ignored, special_files, duplicates
 
 
 def _refuse_inputs_inside(requested: list[str], directory: str, option: str) -> None:

@@ -47,6 +47,9 @@ def add_parser(commands: Any) -> None:
                      help="record field holding the document id (default: id; missing → <shard>:<record number>)")
     run.add_argument("--group-by", metavar="FIELD", help="also break tables down by this record field")
     run.add_argument("--limit", type=int, metavar="N", help="stop after N records, for a quick look")
+    run.add_argument("--sample-rate", type=float, metavar="R",
+                     help="analyse a stable fraction R of the documents (a hash of each id, the rule toxicity "
+                          "sampling uses); the rest are counted as documents_not_sampled")
     run.add_argument("--max-document-bytes", type=int, default=ReadConfig.max_document_bytes, metavar="BYTES",
                      help="larger documents are skipped as document_too_large (default 10 MB)")
     run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",

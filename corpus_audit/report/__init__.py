@@ -68,10 +68,12 @@ def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> lis
     return paths
 
 
-def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True) -> list[str]:
-    """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables."""
+def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True, *,
+                 check_complete: bool = True) -> list[str]:
+    """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables.
+    ``check_complete=False``: the finishing run's own report (its manifest still says running)."""
     metadata = load_metadata(metadata_path) if metadata_path else None
-    run = load_run(run_dir)
+    run = load_run(run_dir, check_complete=check_complete)
     if metadata and metadata.get("name"):
         run.name = metadata["name"]
     written = write_plots(run) if plots else []

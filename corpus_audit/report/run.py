@@ -151,7 +151,7 @@ def check_manifest(run_dir: str) -> None:
                           "manifest); finish it (corpus-audit finish / run again) before reporting on it")
 
 
-def load_run(run_dir: str) -> RunData:
+def load_run(run_dir: str, *, check_complete: bool = True) -> RunData:
     """Read ``summary.json`` and every ``tables/*.parquet`` of a run directory.
 
     A run whose manifest says it is not complete, and a summary whose fields have the wrong
@@ -161,7 +161,8 @@ def load_run(run_dir: str) -> RunData:
     summary_path = join(run_dir, "summary.json")
     if "://" not in run_dir and not os.path.isdir(run_dir):
         raise ReportError(f"run directory not found: {run_dir}")
-    check_manifest(run_dir)
+    if check_complete:  # False only for the run's own report, written before it marks itself complete
+        check_manifest(run_dir)
     if not exists(summary_path):
         raise ReportError(f"{run_dir} is not a corpus-audit run directory (no summary.json)")
     data = read_bytes(summary_path, MAX_SUMMARY_BYTES)
