@@ -82,7 +82,8 @@ def read_csv(path: Path) -> list[list[str]]:
 
 
 def assert_balanced(summary: dict) -> None:
-    assert summary["documents_read"] == summary["documents_analysed"] + sum(summary["documents_skipped"].values())
+    assert summary["documents_read"] == (summary["documents_analysed"] + sum(summary["documents_skipped"].values())
+                                         + summary.get("documents_not_sampled", 0))
     assert summary["accounting_balanced"] is True
 
 

@@ -79,7 +79,7 @@ def test_group_by_table(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_audit(write_jsonl(tmp_path / "c.jsonl", records), "--output", out, "--group-by", "source") == 0
     rows = read_csv(out / "tables" / "languages_by_source.csv")
-    assert rows == [["source", "language", "documents", "percent"], ["", "de", "1", "100.0000"],
+    assert rows == [["source", "language", "documents", "percent"], ["(missing)", "de", "1", "100.0000"],
                     ["books", "fr", "1", "100.0000"], ["web", "en", "1", "50.0000"], ["web", "fr", "1", "50.0000"]]
 
 

@@ -181,9 +181,13 @@ def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile],
         special_files = [item.to_dict() for item in found.special_files]
         duplicates = [item.to_dict() for item in found.duplicates]
     separator = "/" if is_remote(output_dir) else os.sep
-    inside_output = output_dir.rstrip(separator) + separator
-    inputs = [item for item in inputs if not item.path.startswith(inside_output)]
-    ignored = [path for path in ignored if not path.startswith(inside_output)]
+    # Never read our own outputs (or checkpoint entries, *.json) back as input.
+    excluded = [output_dir.rstrip(separator) + separator]
+    if args.checkpoint_dir:
+        checkpoint_dir = args.checkpoint_dir if is_remote(args.checkpoint_dir) else os.path.abspath(args.checkpoint_dir)
+        excluded.append(checkpoint_dir.rstrip(separator) + separator)
+    inputs = [item for item in inputs if not item.path.startswith(tuple(excluded))]
+    ignored = [path for path in ignored if not path.startswith(tuple(excluded))]
     if not inputs:
         raise InputError("no input left once the output directory is excluded")
     return inputs, ignored, special_files, duplicates

@@ -207,8 +207,8 @@ class LanguageIdentification(Analysis):
             "percent": pa.array([percent(row[2], group_totals[row[0]]) for row in rows], pa.float64()),
         })
         return Table(f"languages_by_{column}", data, f"Language distribution by {group_by}",
-                     [f"Percent of the analysed documents with that `{group_by}` value; an empty "
-                      f"`{column}` means the record has no `{group_by}` field."])
+                     [f"Percent of the analysed documents with that `{group_by}` value; `(missing)` means "
+                      f"the record has no `{group_by}` field (group keys: see the README)."])
 
     def settings(self) -> dict[str, Any]:
         return {
