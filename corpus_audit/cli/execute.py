@@ -40,7 +40,8 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
         return None
     from corpus_audit.pipeline.progress import RunProgress
 
-    with RunProgress([item.path for item in plan.inputs], enabled=not plan.quiet):
+    # Dataflow workers log their own progress; the launcher's line would stay at zero.
+    with RunProgress([item.path for item in plan.inputs], enabled=not plan.quiet and not dataflow.is_dataflow(plan.runner)):
         result = pipeline.run()
         result.wait_until_finish()
     return time.time() - started

@@ -9,9 +9,8 @@ group-by columns are read.
 from __future__ import annotations
 
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
+from corpus_audit import remote
 from corpus_audit.documents import SKIP_EMPTY_FILE, SKIP_UNREADABLE_FILE, ShardSplit
 from corpus_audit.pipeline.readers.arrow import read_arrow_batches, wanted_columns
 from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
@@ -25,13 +24,13 @@ SUFFIXES = (".parquet",)
 
 def schema_names(path: str) -> list[str]:
     """The column names of a Parquet file (from its footer only)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with remote.open_input(path) as f:
         return list(pq.ParquetFile(f).schema_arrow.names)
 
 
 def plan_parquet(path: str, config: ReadConfig) -> list[tuple[int, int]]:
     """Row-group index ranges of about ``rows_per_split`` rows, from the file's metadata."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with remote.open_input(path) as f:
         metadata = pq.ParquetFile(f).metadata
         group_rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     return group_ranges(group_rows, config.rows_per_split)
@@ -41,7 +40,7 @@ def read_parquet(split: ShardSplit, builder: BatchBuilder, budget: int | None) -
     """The rows of the split's row groups (all of them for a whole-file split)."""
     handle = None
     try:
-        handle = FileSystems.open(split.path, compression_type=CompressionTypes.UNCOMPRESSED)
+        handle = remote.open_input(split.path)
         parquet = pq.ParquetFile(handle)
         metadata = parquet.metadata
         groups = list(range(metadata.num_row_groups))

@@ -7,9 +7,8 @@ unreadable or empty file, a file over ``--max-document-bytes``, invalid UTF-8, a
 
 from __future__ import annotations
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
+from corpus_audit import remote
 from corpus_audit.documents import (
     SKIP_EMPTY_FILE,
     SKIP_INVALID_UTF8,
@@ -31,7 +30,7 @@ def read_text(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> R
     if budget is not None and budget <= 0:
         return
     try:
-        with FileSystems.open(split.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        with remote.open_input(split.path) as f:
             data = f.read(max_bytes + 1)
     except Exception as exc:  # noqa: BLE001
         yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
