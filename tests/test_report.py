@@ -338,7 +338,7 @@ def test_sample_run_writes_report_matching_its_tables(sample_run: Path) -> None:
         expected = list(csv.DictReader(f))
     assert len(expected) <= 20 and len(rows) == len(expected)
     for row, table_row in zip(rows, expected):
-        assert row["language"] == table_row["language"]
+        assert code_of(row["language"]) == table_row["language"]
         assert num(row["documents"]) == int(table_row["documents"])
         assert row["percent"] == table_row["percent"]  # both written with 4 decimals
     size = {r["quantity"]: num(r["value"]) for r in section(parse_markdown_tables(text), "Size")[0]}
