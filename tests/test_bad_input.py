@@ -119,18 +119,25 @@ def test_invalid_utf8_text_file(tmp_path: Path) -> None:
     assert skipped[0]["excerpt"] == "caf\\xe9 au lait"
 
 
-def test_parquet_without_text_column_counts_every_row(tmp_path: Path) -> None:
-    pq.write_table(pa.table({"id": ["a", "b", "c"], "content": ["x", "y", "z"]}), tmp_path / "notext.parquet")
-    pq.write_table(pa.table({"id": ["n1", "n2"], "text": pa.array([1, 2], pa.int64())}), tmp_path / "ints.parquet")
+def test_parquet_without_text_column_counts_every_row(tmp_path: Path, capsys) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pq.write_table(pa.table({"id": ["n1", "n2"], "text": pa.array([1, 2], pa.int64())}), corpus / "ints.parquet")
     pq.write_table(pa.table({"text": pa.array([SENTENCES["es"], None, "  "], pa.string())}),
-                   tmp_path / "nulls.parquet")
-    (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 definitely not parquet")
-    summary, docs, skipped = audit(tmp_path, tmp_path)
-    assert summary["documents_skipped"] == {"empty_text": 1, "missing_text_field": 4, "non_string_text": 2,
+                   corpus / "nulls.parquet")
+    (corpus / "corrupt.parquet").write_bytes(b"PAR1 definitely not parquet")
+    summary, docs, skipped = audit(tmp_path, corpus)
+    assert summary["documents_skipped"] == {"empty_text": 1, "missing_text_field": 1, "non_string_text": 2,
                                             "unreadable_file": 1}
     assert [d["language"] for d in docs] == ["es"]
-    notext = [s for s in skipped if s["shard"].endswith("notext.parquet")]
-    assert [(s["position"], s["id"]) for s in notext] == [(0, "a"), (1, "b"), (2, "c")]
+    # A Parquet file whose schema has no --text-field column is known before reading (issue 16):
+    # one line naming its columns, exit 2, nothing written.
+    notext = tmp_path / "notext.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "content": ["x", "y", "z"]}), notext)
+    assert run_audit(notext, "--output", tmp_path / "out2") == 2
+    error = capsys.readouterr().err
+    assert "content" in error and "notext.parquet" in error
+    assert not (tmp_path / "out2" / "summary.json").exists()
 
 
 def test_skipped_records_are_valid_json_lines(tmp_path: Path) -> None:

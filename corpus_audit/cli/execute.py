@@ -38,10 +38,14 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
     if plan.dry_run:
         print(dataflow.format_summary(dataflow.dry_run(pipeline, plan.options, config)))
         return None
-    from corpus_audit.pipeline.progress import RunProgress
+    import os
 
-    # Dataflow workers log their own progress; the launcher's line would stay at zero.
-    with RunProgress([item.path for item in plan.inputs], enabled=not plan.quiet and not dataflow.is_dataflow(plan.runner)):
+    from corpus_audit.pipeline.progress import PROGRESS_DIR_ENV, RunProgress
+
+    # Dataflow workers log their own progress (the launcher's line would stay at zero); a caller
+    # that already shows a progress line (an outer RunProgress, e.g. a notebook's) keeps its own.
+    show = not plan.quiet and not dataflow.is_dataflow(plan.runner) and PROGRESS_DIR_ENV not in os.environ
+    with RunProgress([item.path for item in plan.inputs], enabled=show):
         result = pipeline.run()
         result.wait_until_finish()
     return time.time() - started

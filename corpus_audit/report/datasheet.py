@@ -39,7 +39,10 @@ SECTION_TITLES = {
     "maintenance": "7. Maintenance",
 }
 #: Reading settings about how a run executed, not what it measured: left out of the datasheet.
-EXECUTION_SETTINGS = frozenset({"runner", "workers", "checkpoint_dir", "dry_run"})
+# How a run was executed: never a number of the datasheet, which is identical whatever the runner
+# and worker count (these stay in summary.json).
+EXECUTION_SETTINGS = frozenset({"runner", "workers", "checkpoint_dir", "dry_run", "cpu_threads_per_worker",
+                                "cpu_threads_rule"})
 
 
 #: A settings cell longer than this is summarised (its full value stays in summary.json).
@@ -286,7 +289,8 @@ class DatasheetBuilder:
         if self.run.stages:
             body = []
             for stage, settings in self.run.stages.items():
-                for key, value in setting_rows(settings or {}):
+                kept = {k: v for k, v in (settings or {}).items() if k not in EXECUTION_SETTINGS}
+                for key, value in setting_rows(kept):
                     body.append([code(stage), key, fmt_setting(value)])
             self.add(TableBlock(["stage", "setting", "value"], body))
         else:
