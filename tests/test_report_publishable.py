@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SENTENCES, SHARED_DATA, run_audit, write_jsonl
+from corpus_audit.pipeline.run_directory import MANIFEST_NAME
 from corpus_audit.cli import main
 from corpus_audit.report import load_run
 from corpus_audit.report.sections import descriptors as descriptor_section
@@ -134,15 +135,15 @@ def _one_error_line(capsys) -> str:
 def test_report_refuses_an_incomplete_run(real_run: Path, tmp_path: Path, capsys) -> None:
     copy = tmp_path / "run"
     shutil.copytree(real_run, copy)
-    (copy / ".corpus-audit-run.json").write_text(json.dumps({"tool": "corpus-audit", "status": "running",
+    (copy / MANIFEST_NAME).write_text(json.dumps({"tool": "corpus-audit", "status": "running",
                                                              "files": []}))
     for argv in (["report", str(copy)], ["datasheet", str(copy)]):
         assert main(argv) == 2
         assert "incomplete" in _one_error_line(capsys)
-    (copy / ".corpus-audit-run.json").write_text(json.dumps({"tool": "corpus-audit", "status": "complete",
+    (copy / MANIFEST_NAME).write_text(json.dumps({"tool": "corpus-audit", "status": "complete",
                                                              "files": []}))
     assert main(["datasheet", str(copy)]) == 0
-    (copy / ".corpus-audit-run.json").unlink()  # older runs have no manifest: still accepted
+    (copy / MANIFEST_NAME).unlink()  # older runs have no manifest: still accepted
     assert main(["datasheet", str(copy)]) == 0
 
 
