@@ -45,3 +45,16 @@ def wilson_percent_interval(successes: int, trials: int, z: float = Z_95) -> tup
         return None
     low, high = interval
     return round(100 * low, PERCENT_DECIMALS), round(100 * high, PERCENT_DECIMALS)
+
+
+#: A percentage over fewer documents than this is flagged (``small_sample`` columns, `is_small_sample`).
+SMALL_SAMPLE_DOCUMENTS = 30
+
+
+def is_small_sample(denominator: int | None) -> bool:
+    """Whether a percentage over ``denominator`` documents is a small sample (fewer than
+    `SMALL_SAMPLE_DOCUMENTS`); an empty or missing denominator is one too."""
+    return (denominator or 0) < SMALL_SAMPLE_DOCUMENTS
+
+
+__all__ += ["SMALL_SAMPLE_DOCUMENTS", "is_small_sample"]

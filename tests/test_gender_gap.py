@@ -358,8 +358,8 @@ def test_pipeline_table_and_document_columns(tmp_path: Path) -> None:
     assert en["documents_with_match"] == 2 and en["percent"] == 100.0
     # two identical documents: D - R t = 0 for both, so no spread
     assert en["feminine_minus_masculine_se"] == 0.0
-    assert list(pq.read_table(out / "tables" / "gender_gap.parquet").column_names[:16]) == [
-        "language", "lexicon", "documents", "tokens", "masculine", "feminine", "unspecified",
+    assert list(pq.read_table(out / "tables" / "gender_gap.parquet").column_names[:17]) == [
+        "language", "language_name", "lexicon", "documents", "tokens", "masculine", "feminine", "unspecified",
         "masculine_per_100_tokens", "feminine_per_100_tokens", "unspecified_per_100_tokens", "masculine_share",
         "feminine_share", "unspecified_share", "documents_with_match", "percent", "feminine_minus_masculine_se"]
     settings = summary["stages"]["gender_gap"]["lexicons"]

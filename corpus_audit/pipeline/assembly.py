@@ -73,7 +73,7 @@ class WriteReport(beam.DoFn):
         for analysis in config.analyses:
             for table in analysis.tables(aggregates[analysis.name], config.context):
                 write_table(config.output_dir, table.name, table.data, table.title, table.notes,
-                            table.markdown_rows)
+                            table.markdown_rows, table.markdown_columns, table.percent_columns)
                 written.append(table.name)
         stages = {analysis.name: analysis.settings() for analysis in config.analyses}
         for analysis in config.analyses:  # run counts some stages report (e.g. lines truncated)

@@ -55,7 +55,12 @@ class Table:
     """An output table (SPEC §7): written as ``tables/<name>.{csv,parquet,md}``.
 
     ``markdown_rows`` optionally restricts the Markdown view (e.g. the paper's 0.005%
-    threshold); the CSV and Parquet files always keep every row.
+    threshold) and ``markdown_columns`` its columns (the few a reader needs; default: all);
+    the CSV and Parquet files always keep every row and column. ``percent_columns`` names
+    percentage columns beyond those the Markdown view recognises by name (``percent``,
+    ``percent_*``, ``*_share``), e.g. the reference Gender-GAP pipeline's ``masculine``.
+    A boolean ``small_sample`` column marks the rows whose percentages are over fewer than
+    `corpus_audit.stats.SMALL_SAMPLE_DOCUMENTS` documents (flagged ``†`` in the Markdown view).
     """
 
     name: str
@@ -63,6 +68,8 @@ class Table:
     title: str
     notes: list[str] = field(default_factory=list)
     markdown_rows: list[int] | None = None
+    markdown_columns: tuple[str, ...] | None = None
+    percent_columns: tuple[str, ...] = ()
 
 
 class Analysis(ABC):

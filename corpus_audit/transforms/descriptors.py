@@ -37,7 +37,8 @@ from corpus_audit.lexicons.holistic_bias import (
 )
 from corpus_audit.lexicons.matching import TermMatcher
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.stats import percent
+from corpus_audit.language_names import language_names
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
@@ -229,6 +230,7 @@ class Descriptors(Analysis):
             "percent_unambiguous": pa.array([percent(unambiguous_documents[a], in_scope) for a in axis_documents],
                                             pa.float64()),
             "denominator": pa.array([in_scope] * len(axis_documents), pa.int64()),
+            "small_sample": pa.array([is_small_sample(in_scope)] * len(axis_documents), pa.bool_()),
         })
         ambiguous_listed = sorted(self.lexicon.terms[t][1] for t in self.lexicon.ambiguous)
         provenance = (f"Descriptors: {self.lexicon.name} {self.lexicon.version} "
@@ -239,7 +241,9 @@ class Descriptors(Analysis):
         tables = [Table("descriptor_axes", axes_table, "Demographic axes mentioned (Llama 2 Table 9b)", [
             f"Percent of the {in_scope:,} {english_scope.scope_description(self.scope)} "
             f"(of {analysed:,} analysed) that mention any descriptor of the axis: `percent` counts the ambiguous "
-            "terms as the paper does, `percent_unambiguous` does not.", provenance])]
+            "terms as the paper does, `percent_unambiguous` does not.", provenance],
+            markdown_columns=("axis", "documents", "percent", "documents_unambiguous", "percent_unambiguous",
+                              "denominator"))]
 
         # Every descriptor of the lexicon gets a row (0 when never found), so runs compare row by row.
         counts_by_axis: dict[str, dict[str, int]] = {axis: {} for axis in self.lexicon.axes}
@@ -265,18 +269,21 @@ class Descriptors(Analysis):
             "percent": pa.array([r[3] for r in rows], pa.float64()),
             "rank": pa.array([r[4] for r in rows], pa.int64()),
             "ambiguous": pa.array([r[5] for r in rows], pa.bool_()),
+            "small_sample": pa.array([is_small_sample(axis_documents[r[0]]) for r in rows], pa.bool_()),
         })
         shown = [i for i, row in enumerate(rows) if row[4] is not None and row[4] <= self.top_k and row[2] > 0]
         tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
             "Percent of the documents that mention the axis (a document counts once per descriptor); "
             f"the Markdown view shows the top {self.top_k} found per axis, the CSV/Parquet tables every "
-            "descriptor of the list (0 when never found).", provenance], shown))
+            "descriptor of the list (0 when never found); `small_sample`: the axis is mentioned in fewer than "
+            f"{SMALL_SAMPLE_DOCUMENTS} documents.", provenance], shown,
+            ("axis", "descriptor", "documents", "percent", "rank", "ambiguous")))
 
         tables.append(self._axes_breakdown("language", "descriptor_axes_by_language",
                                            aggregate, key_index=1, title="Demographic axes by language"))
         if context.group_by:
             column = snake_case(context.group_by)
-            if column in {"axis", "documents", "denominator", "percent", "language"}:
+            if column in {"axis", "documents", "denominator", "percent", "language", "language_name", "small_sample"}:
                 column = "group_value"
             tables.append(self._axes_breakdown(column, f"descriptor_axes_by_{snake_case(context.group_by)}",
                                                aggregate, key_index=0, title=f"Demographic axes by {context.group_by}"))
@@ -301,14 +308,21 @@ class Descriptors(Analysis):
                 counts.append(count)
                 denominators.append(in_scope[key])
                 percents.append(percent(count, in_scope[key]))
-        data = pa.table({
-            key_column: pa.array(keys, pa.string()),
+        columns: dict[str, pa.Array] = {key_column: pa.array(keys, pa.string())}
+        if key_column == "language":
+            columns["language_name"] = pa.array(language_names(keys), pa.string())
+        columns.update({
             "axis": pa.array(axes, pa.string()),
             "documents": pa.array(counts, pa.int64()),
             "denominator": pa.array(denominators, pa.int64()),
             "percent": pa.array(percents, pa.float64()),
+            "small_sample": pa.array([is_small_sample(d) for d in denominators], pa.bool_()),
         })
-        return Table(name, data, title, [f"Percent of the documents in scope ({self.scope}) with that value."])
+        shown = tuple(c for c in (key_column, "language_name", "axis", "documents", "denominator", "percent")
+                      if c in columns)
+        return Table(name, pa.table(columns), title,
+                     [f"Percent of the documents in scope ({self.scope}) with that value; `small_sample`: fewer "
+                      f"than {SMALL_SAMPLE_DOCUMENTS} such documents."], markdown_columns=shown)
 
     def settings(self) -> dict[str, Any]:
         return {

@@ -52,7 +52,8 @@ from corpus_audit.lexicons.matching import (
     split_normalised,
 )
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.stats import percent
+from corpus_audit.language_names import language_name, language_names
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.transforms.base import Analysis, ReportContext, Table
@@ -388,13 +389,19 @@ class NounMatcher:
         """(word tokens, masculine, feminine, unspecified) matches in ``text``; ``tokens``: its
         tokens when already known (English: `EnglishTokens.tokens`, shared with the pronoun and
         descriptor stages)."""
+        return self.count_all(text, tokens)[:4]
+
+    def count_all(self, text: str, tokens: list[str] | None = None) -> tuple[int, int, int, int, int]:
+        """`count` and, last, the matches counted both as masculine and as feminine (a form the
+        lexicon lists under both genders; the reference's ``ste_diff_fem_masc`` gives them a
+        difference of 0)."""
         normalised = None
         if tokens is None:
             normalised = normalise(text, self.code)
             tokens = self.tokenise(normalised)
         words = len(tokens) - tokens.count(HYPHEN_TOKEN) if self.separator else len(tokens)
         if not tokens or not self.key_count:
-            return words, 0, 0, 0
+            return words, 0, 0, 0, 0
         separator = self.separator
         joined = separator.join(tokens)
         candidates: list[tuple[int, int, int]] = []
@@ -427,7 +434,7 @@ class NounMatcher:
                 start = end - (value >> _LENGTH_SHIFT) + 1
                 if start in boundaries and end + 1 in boundaries:
                     candidates.append((start, -end, value))
-        masculine = feminine = unspecified = 0
+        masculine = feminine = unspecified = both = 0
         covered = -1
         for start, negative_end, value in sorted(candidates):
             if start <= covered:
@@ -436,7 +443,8 @@ class NounMatcher:
             masculine += value & 1
             feminine += (value >> 1) & 1
             unspecified += (value >> 2) & 1
-        return words, masculine, feminine, unspecified
+            both += (value & 3) == 3
+        return words, masculine, feminine, unspecified, both
 
 
 def _arabic_variants(key: str) -> list[str]:
@@ -461,26 +469,34 @@ def _arabic_variants(key: str) -> list[str]:
 
 # Accumulator slots per (language, lexicon code or None).
 DOCUMENTS, TOKENS, MASCULINE, FEMININE, UNSPECIFIED, WITH_MATCH, WITH_MASCULINE, WITH_FEMININE, \
-    WITH_UNSPECIFIED, SUM_DIFF_SQUARED, SUM_DIFF_TOKENS, SUM_TOKENS_SQUARED = range(12)
-SLOTS = 12
+    WITH_UNSPECIFIED, SUM_DIFF_SQUARED, SUM_DIFF_TOKENS, SUM_TOKENS_SQUARED, MASCULINE_AND_FEMININE = range(13)
+SLOTS = 13
+#: Batch-scratch column (not written to ``documents/``): per document, the matches counted both
+#: as masculine and as feminine (`NounMatcher.count_all`), for the reference view's standard error.
+BOTH_COLUMN = "_gender_gap_masculine_and_feminine"
 
 
 class GenderGapCombineFn(beam.CombineFn):
     """Exact integer sums per (language, lexicon): documents, tokens, matches per gender,
     documents with a match (any / per gender), and the per-document sums the standard error
-    needs (sum of D², D·t and t² with D = feminine - masculine and t = tokens of a document).
+    needs (sum of D², D·t and t² with D = feminine - masculine and t = tokens of a document),
+    and the matches counted both as masculine and as feminine (for the reference view's
+    token-level standard error, `reference_standard_error`).
 
     Input per batch: ``{"language", "lexicon", "tokens", "masculine", "feminine", "unspecified"}``
-    lists (``lexicon`` None and counts None for documents without a lexicon).
+    lists (``lexicon`` None and counts None for documents without a lexicon), optionally
+    ``"both"`` (absent: 0 for every document).
     """
 
     def create_accumulator(self) -> dict[tuple[str, str | None], list[int]]:
         return {}
 
     def add_input(self, accumulator, batch_input):
-        for language, code, tokens, masculine, feminine, unspecified in zip(
-                batch_input["language"], batch_input["lexicon"], batch_input["tokens"],
-                batch_input["masculine"], batch_input["feminine"], batch_input["unspecified"]):
+        codes = batch_input["lexicon"]
+        both_column = batch_input.get("both") or [0] * len(codes)
+        for language, code, tokens, masculine, feminine, unspecified, both in zip(
+                batch_input["language"], codes, batch_input["tokens"],
+                batch_input["masculine"], batch_input["feminine"], batch_input["unspecified"], both_column):
             sums = accumulator.get((language, code))
             if sums is None:
                 sums = accumulator[(language, code)] = [0] * SLOTS
@@ -499,6 +515,7 @@ class GenderGapCombineFn(beam.CombineFn):
             sums[SUM_DIFF_SQUARED] += diff * diff
             sums[SUM_DIFF_TOKENS] += diff * tokens
             sums[SUM_TOKENS_SQUARED] += tokens * tokens
+            sums[MASCULINE_AND_FEMININE] += both or 0
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -507,7 +524,7 @@ class GenderGapCombineFn(beam.CombineFn):
             for key, sums in accumulator.items():
                 target = merged.get(key)
                 if target is None:
-                    merged[key] = list(sums)
+                    merged[key] = list(sums) + [0] * (SLOTS - len(sums))  # an older, shorter accumulator
                 else:
                     for i, value in enumerate(sums):
                         target[i] += value
@@ -532,6 +549,25 @@ def difference_standard_error(documents: int, tokens: int, sum_diff: int, sum_di
                  + sum_diff * sum_diff * sum_tokens_squared)
     variance = documents * max(numerator, 0) / ((documents - 1) * tokens ** 4)
     return round(100.0 * math.sqrt(variance), 6)
+
+
+def reference_standard_error(tokens: int, masculine: int, feminine: int, masculine_and_feminine: int = 0) -> float | None:
+    """The reference pipeline's ``ste_diff_fem_masc``, from exact counts.
+
+    The reference (ResponsibleNLP ``gender_gap_pipeline``) gives every token d = 1 when it is a
+    masculine noun, minus 1 when feminine (0 when both or neither), and reports the standard
+    error of the mean of d over all n tokens of the language: ``std(d, ddof=1) / sqrt(n)``, a
+    fraction. With S = sum(d) = masculine - feminine and Q = sum(d²) = the matches of exactly one
+    of the two genders, std² = (Q - S²/n) / (n - 1), so the result is
+    sqrt((n Q - S²) / (n² (n - 1))). Here each match is one unit (a multi-word entry counts
+    once, as one token would). None with fewer than 2 tokens (the reference's NaN).
+    """
+    if tokens < 2:
+        return None
+    total = masculine - feminine
+    squares = masculine + feminine - 2 * masculine_and_feminine
+    numerator = tokens * squares - total * total
+    return math.sqrt(max(numerator, 0) / (tokens * tokens * (tokens - 1)))
 
 
 def _rate(count: int, tokens: int) -> float | None:
@@ -599,6 +635,7 @@ class GenderGap(Analysis):
         masculine: list[int | None] = []
         feminine: list[int | None] = []
         unspecified: list[int | None] = []
+        both: list[int] = []
         # English tokens made by the pronoun/descriptor stages for this batch (one tokenisation).
         english = columns.get(english_scope.TOKENS_COLUMN)
         if english is None or len(english) != len(batch):
@@ -607,23 +644,25 @@ class GenderGap(Analysis):
             code = lexicon_code(language, available)
             codes.append(code)
             if code is None:
-                counts: tuple = (None, None, None, None)
+                counts: tuple = (None, None, None, None, 0)
             elif code == ENGLISH and shared is not None:
-                counts = self.matcher(code).count(text, shared.tokens)
+                counts = self.matcher(code).count_all(text, shared.tokens)
             else:
-                counts = self.matcher(code).count(text)
+                counts = self.matcher(code).count_all(text)
             tokens.append(counts[0])
             masculine.append(counts[1])
             feminine.append(counts[2])
             unspecified.append(counts[3])
+            both.append(counts[4])
         return {"gender_gap_lexicon": codes, "gender_gap_tokens": tokens, "gender_gap_masculine": masculine,
-                "gender_gap_feminine": feminine, "gender_gap_unspecified": unspecified}
+                "gender_gap_feminine": feminine, "gender_gap_unspecified": unspecified, BOTH_COLUMN: both}
 
     # -- aggregation ---------------------------------------------------------------------
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
         return {"language": columns["language"], "lexicon": columns["gender_gap_lexicon"],
                 "tokens": columns["gender_gap_tokens"], "masculine": columns["gender_gap_masculine"],
-                "feminine": columns["gender_gap_feminine"], "unspecified": columns["gender_gap_unspecified"]}
+                "feminine": columns["gender_gap_feminine"], "unspecified": columns["gender_gap_unspecified"],
+                "both": columns.get(BOTH_COLUMN)}
 
     def combine_fn(self) -> beam.CombineFn:
         return GenderGapCombineFn()
@@ -634,7 +673,9 @@ class GenderGap(Analysis):
         columns: dict[str, list] = {name: [] for name in TABLE_COLUMNS}
         for (language, code), sums in rows:
             documents = sums[DOCUMENTS]
-            row: dict[str, Any] = {"language": language, "lexicon": code or NO_LEXICON, "documents": documents}
+            row: dict[str, Any] = {"language": language, "language_name": language_name(language),
+                                   "lexicon": code or NO_LEXICON, "documents": documents,
+                                   "small_sample": is_small_sample(documents)}
             if code is not None:
                 tokens = sums[TOKENS]
                 matches = sums[MASCULINE] + sums[FEMININE] + sums[UNSPECIFIED]
@@ -656,9 +697,11 @@ class GenderGap(Analysis):
                 columns[name].append(row.get(name))
         data = pa.table({name: pa.array(values, TABLE_COLUMNS[name]) for name, values in columns.items()})
         lexicons = self.lexicons
+        provenance = (f"Lexicons: {lexicons.name}" + (f" {lexicons.version}" if lexicons.version else "")
+                      + f" ({lexicons.source}; digest {lexicons.digest()[:12]}); {len(lexicons.languages)} "
+                      "language(s).")
         notes = [
-            f"Lexicons: {lexicons.name}" + (f" {lexicons.version}" if lexicons.version else "")
-            + f" ({lexicons.source}: {lexicons.directory}); {len(lexicons.languages)} language(s).",
+            provenance,
             "tokens = word tokens (punctuation not counted, hyphenated words count each part; the reference pipeline's Stanza tokens include "
             "punctuation, so its rates per 100 tokens are a little lower). Regex word splitting for languages "
             "written with spaces; jieba (Chinese), SudachiPy mode C (Japanese), pythainlp newmm (Thai).",
@@ -670,8 +713,71 @@ class GenderGap(Analysis):
             "as clusters (ratio estimator). The reference pipeline's ste_diff_fem_masc treats tokens as "
             "independent and is a fraction (divide per-100 values by 100).",
             f"Documents whose language has no lexicon are counted in `{NO_LEXICON}` rows (no tokens counted).",
+            f"language_name: English name of the fastText code (langcodes); small_sample: fewer than "
+            f"{SMALL_SAMPLE_DOCUMENTS} documents in the row (its percentages are over them).",
+            "Beside it, `gender_gap_reference` gives the reference pipeline's own columns per lexicon.",
         ]
-        return [Table("gender_gap", data, "Gender-GAP: gendered person nouns per language", notes)]
+        return [Table("gender_gap", data, "Gender-GAP: gendered person nouns per language", notes,
+                      markdown_columns=MARKDOWN_COLUMNS),
+                self._reference_table(aggregate, provenance)]
+
+    def _reference_table(self, aggregate: Mapping[tuple[str, str | None], tuple[int, ...]],
+                         provenance: str) -> Table:
+        """``gender_gap_reference``: per lexicon, the columns of the reference pipeline's report
+        (facebookresearch/ResponsibleNLP ``gender_gap_pipeline``, ``reports/report.csv``)."""
+        by_lexicon: dict[str, list[int]] = {}
+        languages: dict[str, list[str]] = {}
+        for (language, code), sums in aggregate.items():
+            if code is None:
+                continue
+            target = by_lexicon.setdefault(code, [0] * SLOTS)
+            for i, value in enumerate(sums):
+                target[i] += value
+            languages.setdefault(code, []).append(language)
+        order = sorted(by_lexicon, key=lambda code: (-by_lexicon[code][DOCUMENTS], code))
+        columns: dict[str, list] = {name: [] for name in REFERENCE_COLUMNS}
+        for code in order:
+            sums = by_lexicon[code]
+            tokens, documents = sums[TOKENS], sums[DOCUMENTS]
+            row = {
+                "lang": code, "language_name": language_name(code),
+                "language": ", ".join(sorted(languages[code])), "documents": documents,
+                "masculine": 100.0 * sums[MASCULINE] / tokens if tokens else None,
+                "feminine": 100.0 * sums[FEMININE] / tokens if tokens else None,
+                "unspecified": 100.0 * sums[UNSPECIFIED] / tokens if tokens else None,
+                "total": tokens,
+                "n_doc_w_match": 100.0 * sums[WITH_MATCH] / documents if documents else None,
+                "ste_diff_fem_masc": reference_standard_error(tokens, sums[MASCULINE], sums[FEMININE],
+                                                              sums[MASCULINE_AND_FEMININE]),
+                "small_sample": is_small_sample(documents),
+            }
+            for name in REFERENCE_COLUMNS:
+                columns[name].append(row[name])
+        data = pa.table({name: pa.array(values, REFERENCE_COLUMNS[name]) for name, values in columns.items()})
+        notes = [
+            "The columns of the Gender-GAP reference pipeline's report (Muller et al. 2023; "
+            "facebookresearch/ResponsibleNLP gender_gap_pipeline, reports/report.csv), one row per lexicon "
+            "(`lang`, ISO 639-3; `language`: the fastText codes counted in it): masculine / feminine / "
+            "unspecified = matches in % of the word tokens, total = word tokens, n_doc_w_match = % of "
+            "documents with at least one match, ste_diff_fem_masc = std(d, ddof=1) / sqrt(total) with d = 1 "
+            "for a masculine token, -1 for a feminine one, 0 otherwise (a fraction, tokens independent). "
+            "Unrounded here as there; the reference's `dataset` column is the run itself.",
+            "Unit: the reference counts samples, a line of a text file or a record of a dataset (its "
+            "newlines replaced by spaces); here a sample is a document, so on a JSONL or Parquet corpus "
+            "n_doc_w_match is what the reference reports for the same records.",
+            "Tokens differ from the reference's Stanza tokens: total here counts words only (Stanza's tokens "
+            "include punctuation, so its total is larger and its percentages smaller); a hyphen is a token "
+            "of its own here, not counted (Stanza follows its UD treebank, several of which keep a hyphenated "
+            "word whole); English clitics ('s, 're) are split off here as in spaCy; Chinese, Japanese and "
+            "Thai use jieba, SudachiPy and pythainlp here (Stanza's segmenters for Chinese and Japanese, "
+            "pythainlp for Thai, there). The reference matches single tokens only, after str.lower(); here "
+            "multi-word entries match too (one unit each), after casefolding. See the README (Gender-GAP).",
+            provenance,
+        ]
+        return Table("gender_gap_reference", data, "Gender-GAP: the reference pipeline's columns", notes,
+                     markdown_columns=("lang", "language_name", "masculine", "feminine", "unspecified", "total",
+                                       "n_doc_w_match", "ste_diff_fem_masc"),
+                     percent_columns=("n_doc_w_match",))
 
     def settings(self) -> dict[str, Any]:
         described = self.lexicons.describe()
@@ -684,7 +790,7 @@ class GenderGap(Analysis):
 
 
 TABLE_COLUMNS: dict[str, pa.DataType] = {
-    "language": pa.string(), "lexicon": pa.string(), "documents": pa.int64(), "tokens": pa.int64(),
+    "language": pa.string(), "language_name": pa.string(), "lexicon": pa.string(), "documents": pa.int64(), "tokens": pa.int64(),
     "masculine": pa.int64(), "feminine": pa.int64(), "unspecified": pa.int64(),
     "masculine_per_100_tokens": pa.float64(), "feminine_per_100_tokens": pa.float64(),
     "unspecified_per_100_tokens": pa.float64(),
@@ -694,6 +800,16 @@ TABLE_COLUMNS: dict[str, pa.DataType] = {
     "documents_with_masculine": pa.int64(), "documents_with_feminine": pa.int64(),
     "documents_with_unspecified": pa.int64(), "percent_with_masculine": pa.float64(),
     "percent_with_feminine": pa.float64(), "percent_with_unspecified": pa.float64(),
+    "small_sample": pa.bool_(),
+}
+#: The compact Markdown view of ``gender_gap`` (the CSV and Parquet files keep every column).
+MARKDOWN_COLUMNS = ("language", "language_name", "documents", "tokens", "masculine_per_100_tokens",
+                    "feminine_per_100_tokens", "unspecified_per_100_tokens", "percent")
+#: ``gender_gap_reference``: the reference pipeline's report columns, with our keys around them.
+REFERENCE_COLUMNS: dict[str, pa.DataType] = {
+    "lang": pa.string(), "language_name": pa.string(), "language": pa.string(), "documents": pa.int64(),
+    "masculine": pa.float64(), "feminine": pa.float64(), "unspecified": pa.float64(), "total": pa.int64(),
+    "n_doc_w_match": pa.float64(), "ste_diff_fem_masc": pa.float64(), "small_sample": pa.bool_(),
 }
 
 
@@ -711,4 +827,4 @@ def _segmenter_versions() -> dict[str, str]:
 
 __all__ = ["GenderGap", "GenderGapCombineFn", "NO_LEXICON", "NounMatcher", "RegexSplitter", "SEGMENTED",
            "SegmenterSplitter", "SpacySplitter", "Splitter", "default_splitter", "difference_standard_error", "normalise",
-           "spacy_language", "word_pattern"]
+           "reference_standard_error", "spacy_language", "word_pattern"]

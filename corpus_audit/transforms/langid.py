@@ -18,7 +18,8 @@ import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.stats import percent
+from corpus_audit.language_names import language_names
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.storage import file_sha256
 from corpus_audit.errors import UsageError
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
@@ -169,21 +170,27 @@ class LanguageIdentification(Analysis):
             characters[language] += chars
         total = sum(overall.values())
         rows = sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+        codes = [language for language, _ in rows]
         data = pa.table({
-            "language": pa.array([language for language, _ in rows], pa.string()),
+            "language": pa.array(codes, pa.string()),
+            "language_name": pa.array(language_names(codes), pa.string()),
             "documents": pa.array([documents for _, documents in rows], pa.int64()),
             "percent": pa.array([percent(documents, total) for _, documents in rows], pa.float64()),
             "characters": pa.array([characters[language] for language, _ in rows], pa.int64()),
+            "small_sample": pa.array([is_small_sample(total)] * len(rows), pa.bool_()),
         })
         shown = [i for i, (_, documents) in enumerate(rows)
                  if percent(documents, total) >= self.markdown_min_percent]
         hidden = len(rows) - len(shown)
         notes = [f"fastText {os.path.basename(self.model_path)}; top label kept when its probability "
-                 f">= {self.threshold}, else `unknown`. Percent of {total:,} analysed documents."]
+                 f">= {self.threshold}, else `unknown`. Percent of {total:,} analysed documents"
+                 + (f" (fewer than {SMALL_SAMPLE_DOCUMENTS}: `small_sample`)." if is_small_sample(total) else "."),
+                 "language_name: English name of the fastText code (langcodes); empty where it has none."]
         if hidden:
             notes.append(f"{hidden} language(s) below {self.markdown_min_percent}% not shown here "
                          "(the CSV/Parquet tables keep every language).")
-        tables = [Table("languages", data, "Language distribution (Llama 2 Table 10)", notes, shown)]
+        tables = [Table("languages", data, "Language distribution (Llama 2 Table 10)", notes, shown,
+                        ("language", "language_name", "documents", "percent"))]
         if context.group_by:
             tables.append(self._group_table(aggregate, context.group_by))
         return tables
@@ -198,17 +205,24 @@ class LanguageIdentification(Analysis):
             key=lambda row: (row[0] is not None, row[0] or "", -row[2], row[1]),
         )
         column = snake_case(group_by)
-        if column in {"language", "documents", "percent"}:
+        if column in {"language", "language_name", "documents", "percent", "denominator", "small_sample"}:
             column = "group"
+        codes = [row[1] for row in rows]
+        denominators = [group_totals[row[0]] for row in rows]
         data = pa.table({
             column: pa.array([row[0] for row in rows], pa.string()),
-            "language": pa.array([row[1] for row in rows], pa.string()),
+            "language": pa.array(codes, pa.string()),
+            "language_name": pa.array(language_names(codes), pa.string()),
             "documents": pa.array([row[2] for row in rows], pa.int64()),
-            "percent": pa.array([percent(row[2], group_totals[row[0]]) for row in rows], pa.float64()),
+            "percent": pa.array([percent(row[2], total) for row, total in zip(rows, denominators)], pa.float64()),
+            "denominator": pa.array(denominators, pa.int64()),
+            "small_sample": pa.array([is_small_sample(total) for total in denominators], pa.bool_()),
         })
         return Table(f"languages_by_{column}", data, f"Language distribution by {group_by}",
-                     [f"Percent of the analysed documents with that `{group_by}` value; `(missing)` means "
-                      f"the record has no `{group_by}` field (group keys: see the README)."])
+                     [f"Percent of the analysed documents with that `{group_by}` value (`denominator`); `(missing)` "
+                      f"means the record has no `{group_by}` field (group keys: see the README); `small_sample`: "
+                      f"fewer than {SMALL_SAMPLE_DOCUMENTS} documents with that value."],
+                     markdown_columns=(column, "language", "language_name", "documents", "percent"))
 
     def settings(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,8 @@ import pyarrow as pa
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.stats import percent
+from corpus_audit.language_names import language_names
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
@@ -164,6 +165,7 @@ class Pronouns(Analysis):
             "documents": pa.array([r[1] for r in rows], pa.int64()),
             "denominator": pa.array([r[2] for r in rows], pa.int64()),
             "percent": pa.array([r[3] for r in rows], pa.float64()),
+            "small_sample": pa.array([is_small_sample(r[2]) for r in rows], pa.bool_()),
         })
         notes = [
             f"English pronoun lists of Llama 2 Appendix A.4.3 ({self.lexicon.name} {self.lexicon.version}), "
@@ -172,12 +174,13 @@ class Pronouns(Analysis):
             f"{overall[_ANALYSED]:,} analysed; she / he / unspecified are % of the "
             f"{overall[_ROW_INDEX['gendered']]:,} gendered documents (as in the paper).",
         ]
-        tables = [Table("pronouns", data, "Pronoun usage (Llama 2 Table 9a)", notes)]
+        tables = [Table("pronouns", data, "Pronoun usage (Llama 2 Table 9a)", notes,
+                        markdown_columns=("group", "documents", "denominator", "percent"))]
         tables.append(self._breakdown("language", "pronouns_by_language", by_language,
                                       "Pronoun usage by language"))
         if context.group_by:
             column = snake_case(context.group_by)
-            if column in {"group", "documents", "denominator", "percent", "language"}:
+            if column in {"group", "documents", "denominator", "percent", "language", "language_name", "small_sample"}:
                 column = "group_value"
             tables.append(self._breakdown(column, f"pronouns_by_{snake_case(context.group_by)}", by_group,
                                           f"Pronoun usage by {context.group_by}"))
@@ -204,14 +207,21 @@ class Pronouns(Analysis):
                 documents.append(docs)
                 denominators.append(denominator)
                 percents.append(pct)
-        data = pa.table({
-            key_column: pa.array(keys, pa.string()),
+        columns: dict[str, pa.Array] = {key_column: pa.array(keys, pa.string())}
+        if key_column == "language":
+            columns["language_name"] = pa.array(language_names(keys), pa.string())
+        columns.update({
             "group": pa.array(groups, pa.string()),
             "documents": pa.array(documents, pa.int64()),
             "denominator": pa.array(denominators, pa.int64()),
             "percent": pa.array(percents, pa.float64()),
+            "small_sample": pa.array([is_small_sample(d) for d in denominators], pa.bool_()),
         })
-        return Table(name, data, title, [f"Only values with documents in scope ({self.scope}) are listed."])
+        shown = tuple(c for c in (key_column, "language_name", "group", "documents", "denominator", "percent")
+                      if c in columns)
+        return Table(name, pa.table(columns), title,
+                     [f"Only values with documents in scope ({self.scope}) are listed; `small_sample`: a "
+                      f"denominator of fewer than {SMALL_SAMPLE_DOCUMENTS} documents."], markdown_columns=shown)
 
     def settings(self) -> dict[str, Any]:
         return {
