@@ -40,29 +40,30 @@ EXPECTED_DOCUMENT_DESCRIPTORS = {
     "d5": ["gender_and_sex:non-binary", "gender_and_sex:nonbinary", "religion:muslim"],
     "d6": [],
 }
-AXES_HEADER = ["axis", "documents", "percent", "documents_unambiguous", "percent_unambiguous", "denominator"]
+AXES_HEADER = ["axis", "documents", "percent", "documents_unambiguous", "percent_unambiguous", "denominator",
+               "small_sample"]
 EXPECTED_AXES = [  # percent as the paper (d3's ambiguous terms count), percent_unambiguous without them
-    ["gender_and_sex", "1", "16.6667", "1", "16.6667", "6"],
-    ["sexual_orientation", "2", "33.3333", "1", "16.6667", "6"],
-    ["nationality", "1", "16.6667", "1", "16.6667", "6"],
-    ["race_ethnicity", "2", "33.3333", "1", "16.6667", "6"],
-    ["religion", "2", "33.3333", "2", "33.3333", "6"],
+    ["gender_and_sex", "1", "16.6667", "1", "16.6667", "6", "True"],
+    ["sexual_orientation", "2", "33.3333", "1", "16.6667", "6", "True"],
+    ["nationality", "1", "16.6667", "1", "16.6667", "6", "True"],
+    ["race_ethnicity", "2", "33.3333", "1", "16.6667", "6", "True"],
+    ["religion", "2", "33.3333", "2", "33.3333", "6", "True"],
 ]
 EXPECTED_DESCRIPTORS = [  # ambiguous rows: no rank, after the ranked ones
-    ["gender_and_sex", "non-binary", "1", "100.0000", "1", "False"],
-    ["gender_and_sex", "nonbinary", "1", "100.0000", "2", "False"],
-    ["sexual_orientation", "gay", "1", "50.0000", "1", "False"],
-    ["sexual_orientation", "queer", "1", "50.0000", "2", "False"],
-    ["sexual_orientation", "straight", "1", "50.0000", "", "True"],
-    ["nationality", "american", "1", "100.0000", "1", "False"],
-    ["nationality", "mexican-american", "1", "100.0000", "2", "False"],
-    ["race_ethnicity", "african-american", "1", "50.0000", "1", "False"],
-    ["race_ethnicity", "native american", "1", "50.0000", "2", "False"],
-    ["race_ethnicity", "black", "1", "50.0000", "", "True"],
-    ["race_ethnicity", "white", "1", "50.0000", "", "True"],
-    ["religion", "buddhist", "1", "50.0000", "1", "False"],
-    ["religion", "catholic", "1", "50.0000", "2", "False"],
-    ["religion", "muslim", "1", "50.0000", "3", "False"],
+    ["gender_and_sex", "non-binary", "1", "100.0000", "1", "False", "True"],
+    ["gender_and_sex", "nonbinary", "1", "100.0000", "2", "False", "True"],
+    ["sexual_orientation", "gay", "1", "50.0000", "1", "False", "True"],
+    ["sexual_orientation", "queer", "1", "50.0000", "2", "False", "True"],
+    ["sexual_orientation", "straight", "1", "50.0000", "", "True", "True"],
+    ["nationality", "american", "1", "100.0000", "1", "False", "True"],
+    ["nationality", "mexican-american", "1", "100.0000", "2", "False", "True"],
+    ["race_ethnicity", "african-american", "1", "50.0000", "1", "False", "True"],
+    ["race_ethnicity", "native american", "1", "50.0000", "2", "False", "True"],
+    ["race_ethnicity", "black", "1", "50.0000", "", "True", "True"],
+    ["race_ethnicity", "white", "1", "50.0000", "", "True", "True"],
+    ["religion", "buddhist", "1", "50.0000", "1", "False", "True"],
+    ["religion", "catholic", "1", "50.0000", "2", "False", "True"],
+    ["religion", "muslim", "1", "50.0000", "3", "False", "True"],
 ]
 
 
@@ -96,7 +97,7 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
     summary = _run_fixture(descriptor_corpus, out, *extra)
     assert _rows(out, "descriptor_axes") == [AXES_HEADER, *EXPECTED_AXES]
     descriptors = _rows(out, "descriptors")
-    assert descriptors[0] == ["axis", "descriptor", "documents", "percent", "rank", "ambiguous"]
+    assert descriptors[0] == ["axis", "descriptor", "documents", "percent", "rank", "ambiguous", "small_sample"]
     assert [row for row in descriptors[1:] if row[2] != "0"] == EXPECTED_DESCRIPTORS
     # The table keeps every descriptor of the list, never-found ones with 0, ranked after.
     lexicon = load_descriptor_lexicon(None if version == "default" else str(HOLISTIC_BIAS / version))
@@ -117,7 +118,7 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
                       "counted_under": "sexual_orientation"}]
     assert settings["ambiguous_terms"] == ["black", "straight", "white"]
     markdown = (out / "tables" / "descriptors.md").read_text()
-    assert "| religion | muslim | 1 | 50.0000 | 3 | False |" in markdown
+    assert "| religion | muslim | 1 | 50.00 \u2020 | 3 | no |" in markdown  # 2 documents mention religion
     assert "| white |" not in markdown and "| straight |" not in markdown  # never in the top-k view
 
 
@@ -153,7 +154,7 @@ def test_repeated_terms_count_once_per_document(tmp_path, empty_cache):
     ])
     out = tmp_path / "out"
     _run_fixture(corpus, out)
-    assert ["religion", "catholic", "2", "100.0000", "1", "False"] in _rows(out, "descriptors")
+    assert ["religion", "catholic", "2", "100.0000", "1", "False", "True"] in _rows(out, "descriptors")
 
 
 def test_descriptors_on_all_documents_and_by_language(tmp_path, empty_cache):
@@ -172,7 +173,9 @@ def test_descriptors_on_all_documents_and_by_language(tmp_path, empty_cache):
                                                                      ["race_ethnicity", "0", "0.0000"],
                                                                      ["religion", "1", "25.0000"]]
     assert {row[5] for row in _rows(out, "descriptor_axes")[1:]} == {"4"}  # every document in scope
-    by_language = {(row[0], row[1]): row[2:] for row in _rows(out, "descriptor_axes_by_language")[1:]}
+    by_language = {(row[0], row[2]): row[3:6] for row in _rows(out, "descriptor_axes_by_language")[1:]}
+    assert {(row[0], row[1]) for row in _rows(out, "descriptor_axes_by_language")[1:]} == {
+        ("en", "English"), ("fr", "French"), ("de", "German")}
     assert by_language[("en", "religion")] == ["1", "2", "50.0000"]
     assert by_language[("en", "nationality")] == ["1", "2", "50.0000"]
     assert by_language[("fr", "religion")] == ["0", "1", "0.0000"]

@@ -31,14 +31,18 @@ def test_languages_table_on_hand_built_corpus(tmp_path: Path) -> None:
     assert docs["u1"]["language"] == "unknown" and docs["u1"]["language_score"] < 0.5
     assert docs["u2"]["language"] == "unknown"
     rows = read_csv(out / "tables" / "languages.csv")
-    assert rows[0] == ["language", "documents", "percent", "characters"]
+    assert rows[0] == ["language", "language_name", "documents", "percent", "characters", "small_sample"]
     # Sorted by documents desc, then language code; percent of all 14 analysed, 4 decimals.
-    assert [r[:3] for r in rows[1:]] == [
+    assert [[r[0], *r[2:4]] for r in rows[1:]] == [
         ["en", "6", "42.8571"], ["fr", "3", "21.4286"], ["de", "2", "14.2857"], ["unknown", "2", "14.2857"],
         ["ja", "1", "7.1429"]]
-    assert int(rows[1][3]) == 6 * len(SENTENCES["en"])
+    assert [r[1] for r in rows[1:]] == ["English", "French", "German", "unknown (no language above the threshold)",
+                                        "Japanese"]
+    assert {r[5] for r in rows[1:]} == {"True"}  # 14 analysed documents: under 30
+    assert int(rows[1][4]) == 6 * len(SENTENCES["en"])
     md = (out / "tables" / "languages.md").read_text()
-    assert "| en | 6 | 42.8571 |" in md
+    assert "| en | English | 6 | 42.86 † |" in md and "fewer than 30 documents" in md
+    assert "characters" not in md.splitlines()[2]  # compact view: the CSV keeps the character counts
     import pyarrow.parquet as pq
 
     table = pq.read_table(out / "tables" / "languages.parquet")
@@ -79,8 +83,11 @@ def test_group_by_table(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_audit(write_jsonl(tmp_path / "c.jsonl", records), "--output", out, "--group-by", "source") == 0
     rows = read_csv(out / "tables" / "languages_by_source.csv")
-    assert rows == [["source", "language", "documents", "percent"], ["(missing)", "de", "1", "100.0000"],
-                    ["books", "fr", "1", "100.0000"], ["web", "en", "1", "50.0000"], ["web", "fr", "1", "50.0000"]]
+    assert rows == [["source", "language", "language_name", "documents", "percent", "denominator", "small_sample"],
+                    ["(missing)", "de", "German", "1", "100.0000", "1", "True"],
+                    ["books", "fr", "French", "1", "100.0000", "1", "True"],
+                    ["web", "en", "English", "1", "50.0000", "2", "True"],
+                    ["web", "fr", "French", "1", "50.0000", "2", "True"]]
 
 
 def _batch_input(pairs: list[tuple[str | None, str]]) -> dict:

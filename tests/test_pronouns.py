@@ -111,16 +111,16 @@ def test_pronoun_table_matches_hand_counts(pronoun_corpus, tmp_path):
     assert {key for key, row in documents.items() if row["language"] == "en"} == set(ENGLISH)
 
     header, rows = _table(out)
-    assert header == ["group", "documents", "denominator", "percent"]
-    assert rows == [
-        ["gendered", "3", "6", "50.0000"],
-        ["she", "2", "3", "66.6667"],
-        ["he", "1", "3", "33.3333"],
-        ["unspecified", "1", "3", "33.3333"],
-        ["any", "5", "6", "83.3333"],
-        ["first_person", "2", "6", "33.3333"],
-        ["second_person", "1", "6", "16.6667"],
-        ["third_person", "4", "6", "66.6667"],
+    assert header == ["group", "documents", "denominator", "percent", "small_sample"]
+    assert rows == [  # denominators of 6 and 3 documents: every percentage is a small sample
+        ["gendered", "3", "6", "50.0000", "True"],
+        ["she", "2", "3", "66.6667", "True"],
+        ["he", "1", "3", "33.3333", "True"],
+        ["unspecified", "1", "3", "33.3333", "True"],
+        ["any", "5", "6", "83.3333", "True"],
+        ["first_person", "2", "6", "33.3333", "True"],
+        ["second_person", "1", "6", "16.6667", "True"],
+        ["third_person", "4", "6", "66.6667", "True"],
     ]
     for key, (_, groups) in ENGLISH.items():
         row = documents[key]
@@ -139,12 +139,13 @@ def test_english_lexicons_on_all_documents(pronoun_corpus, tmp_path):
     out = tmp_path / "out"
     assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns", "--english-lexicons-on", "all") == 0
     _, by_language = _table(out, "pronouns_by_language")
-    italian = {row[1]: row[2:] for row in by_language if row[0] == "it"}
+    italian = {row[2]: row[3:6] for row in by_language if row[0] == "it"}
+    assert {row[1] for row in by_language if row[0] == "it"} == {"Italian"}
     assert italian["first_person"] == ["1", "1", "100.0000"] and italian["gendered"] == ["0", "1", "0.0000"]
-    french = {row[1]: row[2:] for row in by_language if row[0] == "fr"}
+    french = {row[2]: row[3:6] for row in by_language if row[0] == "fr"}
     assert french["any"] == ["0", "1", "0.0000"]
     _, rows = _table(out)
-    by_group = {row[0]: row[1:] for row in rows}
+    by_group = {row[0]: row[1:4] for row in rows}
     assert by_group["gendered"] == ["3", "8", "37.5000"]
     assert by_group["any"] == ["6", "8", "75.0000"]  # + the Italian "i"
     assert by_group["first_person"] == ["3", "8", "37.5000"]
@@ -155,13 +156,13 @@ def test_pronoun_breakdowns_by_language_and_group(pronoun_corpus, tmp_path):
     out = tmp_path / "out"
     assert run_audit(pronoun_corpus, "--output", out, "--stages", "pronouns", "--group-by", "source") == 0
     header, rows = _table(out, "pronouns_by_language")
-    assert header == ["language", "group", "documents", "denominator", "percent"]
-    assert {row[0] for row in rows} == {"en"}  # only English documents are in scope by default
+    assert header == ["language", "language_name", "group", "documents", "denominator", "percent", "small_sample"]
+    assert {(row[0], row[1]) for row in rows} == {("en", "English")}  # only English documents are in scope by default
     _, overall = _table(out)
-    assert [row[1:] for row in rows] == overall  # ... so the English rows are the overall table
+    assert [row[2:] for row in rows] == overall  # ... so the English rows are the overall table
     header, rows = _table(out, "pronouns_by_source")
-    assert header == ["source", "group", "documents", "denominator", "percent"]
-    by_key = {(row[0], row[1]): row[2:] for row in rows}
+    assert header == ["source", "group", "documents", "denominator", "percent", "small_sample"]
+    by_key = {(row[0], row[1]): row[2:5] for row in rows}
     # web: p1, p2, p3 in scope (p7, p8 are not English); books: p4, p5, p6.
     assert by_key[("web", "gendered")] == ["2", "3", "66.6667"]
     assert by_key[("web", "second_person")] == ["1", "3", "33.3333"]
