@@ -59,7 +59,8 @@ import pyarrow as pa
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
 from corpus_audit.sampling import is_sampled, sample_threshold
-from corpus_audit.stats import percent, wilson_interval
+from corpus_audit.language_names import language_name
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent, wilson_interval
 from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
@@ -97,6 +98,9 @@ MEAN_SCALE = 1_000_000
 #: Quantiles are nearest-rank over scores rounded to 1e-4 (a sparse histogram of 10,001 bins).
 QUANTILE_SCALE = 10_000
 QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999))
+#: The compact Markdown view of ``toxicity_summary`` (the CSV and Parquet files keep every column).
+SUMMARY_MARKDOWN_COLUMNS = ("scope", "group", "language_name", "documents", "toxic_documents", "percent",
+                            "percent_ci_low", "percent_ci_high")
 
 
 class _BeamMemoryWarningFilter(logging.Filter):
@@ -398,16 +402,19 @@ class Toxicity(ScoredAnalysis):
                  f"{aggregate['errors']:,} scoring errors).",
                  "percent = documents scoring >= 0.5, in % of the scored documents of the row, with its Wilson "
                  "95% interval; mean exact to 1e-6, quantiles nearest-rank over scores rounded to 1e-4; "
-                 "axis rows: documents mentioning a HolisticBias descriptor of that axis."]
+                 "axis rows: documents mentioning a HolisticBias descriptor of that axis.",
+                 f"language_name: English name of a language row's code; small_sample: fewer than "
+                 f"{SMALL_SAMPLE_DOCUMENTS} scored documents in the row."]
         return [Table("toxicity_histogram", histogram, "Toxicity of documents (Llama 2 Figure 13; plot the "
                       "documents on a log-scale y axis)", notes[:2]),
-                Table("toxicity_summary", self._summary_table(keys, scopes), "Toxicity summary", notes)]
+                Table("toxicity_summary", self._summary_table(keys, scopes), "Toxicity summary", notes,
+                      markdown_columns=SUMMARY_MARKDOWN_COLUMNS)]
 
     @staticmethod
     def _summary_table(keys: list[tuple[str, str | None]], scopes: Mapping) -> pa.Table:
         columns: dict[str, list] = {name: [] for name in (
             "scope", "group", "documents", "lines", "toxic_documents", "percent", "mean", "p50", "p90", "p99",
-            "p99_9", "percent_ci_low", "percent_ci_high", "truncated_lines")}
+            "p99_9", "percent_ci_low", "percent_ci_high", "truncated_lines", "language_name", "small_sample")}
         for key in keys:
             scope = scopes[key]
             n = scope["documents"]
@@ -424,8 +431,11 @@ class Toxicity(ScoredAnalysis):
             columns["percent_ci_low"].append(round(100 * low, 4))
             columns["percent_ci_high"].append(round(100 * high, 4))
             columns["truncated_lines"].append(scope["truncated_lines"])
+            columns["language_name"].append(language_name(key[1]) if key[0] == "language" else None)
+            columns["small_sample"].append(is_small_sample(n))
         types = {"scope": pa.string(), "group": pa.string(), "documents": pa.int64(), "lines": pa.int64(),
-                 "toxic_documents": pa.int64(), "truncated_lines": pa.int64()}
+                 "toxic_documents": pa.int64(), "truncated_lines": pa.int64(), "language_name": pa.string(),
+                 "small_sample": pa.bool_()}
         return pa.table({name: pa.array(values, types.get(name, pa.float64())) for name, values in columns.items()})
 
     def run_statistics(self, aggregate: Mapping[str, Any]) -> dict[str, Any]:
