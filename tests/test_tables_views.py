@@ -87,6 +87,12 @@ def test_markdown_view_without_small_samples_or_hidden_columns_has_no_extra_note
     assert "| en | 1,234 | 12.35 | 0.047 | a | no |" in markdown
 
 
+def test_hiding_only_small_sample_needs_no_pointer_to_the_csv() -> None:
+    columns = ("language", "documents", "percent", "rate", "extra")
+    markdown = table_to_markdown(_table(), "T", [], columns=columns).decode()
+    assert "Compact view" not in markdown and f"50.00 {SMALL_SAMPLE_MARK}" in markdown
+
+
 def test_markdown_view_rejects_unknown_columns() -> None:
     with pytest.raises(ValueError, match="nope"):
         table_to_markdown(_table(), "T", [], columns=("language", "nope"))
@@ -140,6 +146,10 @@ def test_reference_table_merges_the_languages_of_one_lexicon() -> None:
     gender_gap = {(r["language"], r["lexicon"]): r for r in tables["gender_gap"].data.to_pylist()}
     assert gender_gap[("uk", "no_lexicon")]["language_name"] == "Ukrainian"
     assert [gender_gap[k]["small_sample"] for k in sorted(gender_gap)] == [True, True, True]
+    view = table_to_markdown(tables["gender_gap"].data, "t", tables["gender_gap"].notes,
+                             tables["gender_gap"].markdown_rows, tables["gender_gap"].markdown_columns).decode()
+    assert "| uk |" not in view and "the 1 without one (1 document) are in the `no_lexicon` rows" in view
+    assert "| en | English | 2 | 30 |" in view and "| sco |" in view
 
 
 def test_reference_view_of_a_run_with_a_form_under_two_genders(tmp_path: Path) -> None:

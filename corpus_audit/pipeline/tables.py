@@ -139,7 +139,7 @@ def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[
     if marked:
         footer.append(f"{SMALL_SAMPLE_MARK} fewer than {SMALL_SAMPLE_DOCUMENTS} documents in the denominator "
                       f"(column `{SMALL_SAMPLE_COLUMN}`): read that percentage with care.")
-    if len(names) < table.num_columns:
+    if set(table.column_names) - set(names) - {SMALL_SAMPLE_COLUMN}:  # small_sample is shown by the mark
         where = f"`{name}.csv` / `{name}.parquet`" if name else "the CSV / Parquet files"
         footer.append(f"Compact view: {len(names)} of {table.num_columns} columns; the full table "
                       f"({table.num_columns} columns, full precision) is in {where}.")

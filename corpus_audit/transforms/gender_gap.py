@@ -717,8 +717,15 @@ class GenderGap(Analysis):
             f"{SMALL_SAMPLE_DOCUMENTS} documents in the row (its percentages are over them).",
             "Beside it, `gender_gap_reference` gives the reference pipeline's own columns per lexicon.",
         ]
+        with_lexicon = [i for i, ((_, code), _) in enumerate(rows) if code is not None]
+        if len(with_lexicon) < len(rows):
+            without = [sums[DOCUMENTS] for (_, code), sums in rows if code is None]
+            count = sum(without)
+            notes.append(f"This view lists the languages with a lexicon; the {len(without)} without one "
+                         f"({count:,} document{'' if count == 1 else 's'}) are in the `{NO_LEXICON}` rows of "
+                         "gender_gap.csv.")
         return [Table("gender_gap", data, "Gender-GAP: gendered person nouns per language", notes,
-                      markdown_columns=MARKDOWN_COLUMNS),
+                      markdown_rows=with_lexicon, markdown_columns=MARKDOWN_COLUMNS),
                 self._reference_table(aggregate, provenance)]
 
     def _reference_table(self, aggregate: Mapping[tuple[str, str | None], tuple[int, ...]],
