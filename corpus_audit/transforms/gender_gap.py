@@ -6,7 +6,11 @@ nouns (singular and plural forms, multi-word and hyphenated entries included). T
 ``gender_gap`` gives per language: documents, word tokens, matches of each gender, their
 rates per 100 tokens, each gender's share of the matches, % of documents with a match, and
 the standard error of the feminine - masculine rate difference. Documents in languages
-without a lexicon (and ``unknown``) are counted in ``no_lexicon`` rows.
+without a lexicon (and ``unknown``) are counted in ``no_lexicon`` rows. The table
+``gender_gap_reference`` gives, per lexicon, the columns of the reference pipeline's report
+(ResponsibleNLP ``gender_gap_pipeline``: % of word tokens per gender, total words, % of
+documents with a match, ``ste_diff_fem_masc`` as it computes it), so that published
+Gender-GAP numbers can be set beside a run.
 
 Tokenisation (speed matters: the reference pipeline's Stanza models are far slower than
 language ID): a regex word splitter for languages written with spaces (words may hold
@@ -703,7 +707,7 @@ class GenderGap(Analysis):
         notes = [
             provenance,
             "tokens = word tokens (punctuation not counted, hyphenated words count each part; the reference pipeline's Stanza tokens include "
-            "punctuation, so its rates per 100 tokens are a little lower). Regex word splitting for languages "
+            "punctuation, so its rates per 100 tokens are lower: about a sixth on English text). Regex word splitting for languages "
             "written with spaces; jieba (Chinese), SudachiPy mode C (Japanese), pythainlp newmm (Thai).",
             "Matches are case-insensitive on token sequences, singular and plural forms, multi-word and "
             "hyphenated entries included; a form listed under two genders counts for both.",
@@ -773,7 +777,8 @@ class GenderGap(Analysis):
             "newlines replaced by spaces); here a sample is a document, so on a JSONL or Parquet corpus "
             "n_doc_w_match is what the reference reports for the same records.",
             "Tokens differ from the reference's Stanza tokens: total here counts words only (Stanza's tokens "
-            "include punctuation, so its total is larger and its percentages smaller); a hyphen is a token "
+            "include punctuation, so its total is larger and its percentages smaller: about a sixth on English "
+            "text); a hyphen is a token "
             "of its own here, not counted (Stanza follows its UD treebank, several of which keep a hyphenated "
             "word whole); English clitics ('s, 're) are split off here as in spaCy; Chinese, Japanese and "
             "Thai use jieba, SudachiPy and pythainlp here (Stanza's segmenters for Chinese and Japanese, "
