@@ -476,6 +476,12 @@ def _md_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
+def _md_setting(value: Any) -> str:
+    """A setting as recorded (``0.55``, not rounded), shortened past 80 characters."""
+    text = "–" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 def _md_difference(row: Row) -> str:
     value = row.difference
     if value is None:
@@ -526,7 +532,7 @@ def render_markdown(comparison: Comparison) -> str:
     lines += ["", "## What differs in inputs and settings", ""]
     if c.differences:
         lines += _md_table(["table", "stage", "setting", "A", "B"],
-                           [[r.table, str(dict(r.keys).get("stage", "")), r.metric, _md_value(r.a), _md_value(r.b)]
+                           [[r.table, str(dict(r.keys).get("stage", "")), r.metric, _md_setting(r.a), _md_setting(r.b)]
                             for r in c.differences])
     else:
         lines.append("Inputs and settings are the same.")
