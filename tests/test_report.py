@@ -463,30 +463,35 @@ def test_compare_two_runs(tmp_path: Path, capsys) -> None:
     before = _tiny_run(tmp_path / "before", {"en": 8, "fr": 2}, {"empty_text": 1}, None)
     after = _tiny_run(tmp_path / "after", {"en": 5, "fr": 2, "de": 1}, {"malformed_json": 2}, (1, 4))
     out = tmp_path / "diff.csv"
-    assert main(["compare", str(before), str(after), "--output", str(out)]) == 0
+    assert main(["compare", str(before), str(after), "--output", str(out), "--all"]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    got = {(r["table"], r["key"], r["metric"]): (r["a"], r["b"], r["difference"]) for r in rows}
+    got = {(r["table"], r.get("language") or r.get("reason") or r.get("stage") or "", r["metric"]):
+           (r["a"], r["b"], r["difference"]) for r in rows}
     # Hand-computed: before has 10 analysed + 1 skipped, after 8 analysed + 2 skipped.
     assert got[("summary", "", "documents_read")] == ("11", "10", "-1")
     assert got[("summary", "", "documents_analysed")] == ("10", "8", "-2")
     assert got[("summary", "", "bytes_read")] == ("10000", "8000", "-2000")
     assert got[("summary", "", "documents_skipped")] == ("1", "2", "1")
-    assert got[("summary", "empty_text", "documents_skipped")] == ("1", "0", "-1")
-    assert got[("summary", "malformed_json", "documents_skipped")] == ("0", "2", "2")
+    assert got[("documents_skipped", "empty_text", "documents")] == ("1", "0", "-1")
+    assert got[("documents_skipped", "malformed_json", "documents")] == ("0", "2", "2")
     assert got[("languages", "en", "documents")] == ("8", "5", "-3")
-    assert got[("languages", "en", "percent")] == ("80.0000", "62.5000", "-17.5000")
-    assert got[("languages", "fr", "percent")] == ("20.0000", "25.0000", "5.0000")
+    assert got[("languages", "en", "percent")] == ("80.0", "62.5", "-17.5")  # full precision in CSV
+    assert got[("languages", "fr", "percent")] == ("20.0", "25.0", "5.0")
     assert got[("languages", "fr", "characters")] == ("200", "200", "0")
     assert got[("languages", "de", "documents")] == ("absent", "1", "")
-    assert got[("toxicity_summary", "", "table")] == ("absent", "present", "only in run B")
-    assert got[("settings", "toxicity", "stage")] == ("not run", "ran", "changed")
-    assert got[("timings", "", "wall_seconds")] == ("2", "2", "0")
+    # Toxicity was not run in A, and B wrote its summary table but no histogram: not compared, and
+    # the stage is "not run" / "not computed (...)", never "ran".
+    assert not any(r["table"].startswith("toxicity") for r in rows)
+    assert got[("stages", "toxicity", "status")] == ("not run", "not computed (the run wrote no table for it)",
+                                                     "changed")
+    assert got[("timings", "", "wall_seconds")] == ("2.0", "2.0", "0.0")
 
     assert main(["compare", str(before), str(after)]) == 0
     markdown = capsys.readouterr().out
     assert markdown.startswith("# Comparison: before (A) vs after (B)\n")
-    assert "| en | percent | 80.0000 | 62.5000 | -17.5000 |" in markdown
-    assert "| fr | percent | 20.0000 | 25.0000 | +5.0000 |" in markdown
+    assert "| en | percent | 80.00 | 62.50 | -17.50 pp |" in markdown
+    assert "| fr | percent | 20.00 | 25.00 | +5.00 pp |" in markdown
+    assert "| fr | characters |" not in markdown  # unchanged: only with --all
 
     assert main(["compare", str(before), str(tmp_path / "nothing")]) == 2
     assert "run directory not found" in error_line(capsys)
