@@ -196,7 +196,8 @@ def test_csv_is_wide_with_separate_key_columns_and_hand_computed_tests(before_af
     assert trans["significant"] == "false"
 
     en = _find(rows, "languages", "percent", language="en")
-    # 80 of 100 analysed → 60 of 100: chi-square 200·2000²/(100·100·140·60) = 9.5238, p = erfc(2.18218) = 0.002028.
+    # 80 of 100 analysed → 60 of 100: chi-square 200·2000²/(100·100·140·60) = 9.5238,
+    # p = erfc(sqrt(9.5238 / 2)) = erfc(2.18218) = 0.002028.
     assert (en["a"], en["b"], en["difference"]) == ("80.0", "60.0", "-20.0")
     assert (en["a_count"], en["a_base"], en["b_count"], en["b_base"]) == ("80", "100", "60", "100")
     assert float(en["p_value"]) == pytest.approx(_chi_square_p(80, 100, 60, 100), rel=1e-9)
@@ -263,7 +264,8 @@ def test_markdown_one_section_per_table_rounded_and_ordered(before_after, capsys
     assert text.startswith("# Comparison: before (A) vs after (B)\n")
     assert "| language | metric | A | B | B − A | 95% CI of B − A | p | significant |" in text
     assert "| axis | descriptor | metric | A | B | B − A | 95% CI of B − A | p | significant |" in text
-    assert "| en | percent | 80.00 | 60.00 | -20.00 pp | [-31.85, -7.31] | 0.002 | yes |" in text  # _newcombe_pp(80, 100, 60, 100)
+    # The interval is _newcombe_pp(80, 100, 60, 100); p as in the CSV test.
+    assert "| en | percent | 80.00 | 60.00 | -20.00 pp | [-31.85, -7.31] | 0.002 | yes |" in text
     assert "| settings | langid | threshold | 0.5 | 0.6 |" in text  # settings as recorded
     assert "| fr | percent | 20.00 | 30.00 | +10.00 pp | " in text
     assert "| gender_and_sex | trans | percent | 40.00 | 60.00 | +20.00 pp |" in text

@@ -103,7 +103,9 @@ class Row:
 
     @property
     def changed(self) -> bool:
-        """Whether A and B differ (a row or table only one run has counts as a change)."""
+        """Whether A and B differ (a row or table only one run has counts as a change; NaN equals NaN)."""
+        if isinstance(self.a, float) and isinstance(self.b, float) and math.isnan(self.a) and math.isnan(self.b):
+            return False
         return self.a != self.b
 
 
@@ -367,9 +369,9 @@ def _differences(run_a: RunData, run_b: RunData) -> list[Row]:
     for stage in _stage_names(run_a, run_b):
         rows += _setting_rows("settings", (("stage", stage),), run_a.stage_settings(stage),
                               run_b.stage_settings(stage), skip=("status", "reason"))
-    rows += _setting_rows("settings", (("stage", "(run)"),),
-                          {**(sa.get("settings") or {}), "corpus_audit_version": sa.get("corpus_audit_version", ABSENT)},
-                          {**(sb.get("settings") or {}), "corpus_audit_version": sb.get("corpus_audit_version", ABSENT)})
+    run_settings = [{**(s.get("settings") or {}), "corpus_audit_version": s.get("corpus_audit_version", ABSENT)}
+                    for s in (sa, sb)]
+    rows += _setting_rows("settings", (("stage", "(run)"),), run_settings[0], run_settings[1])
     rows += _setting_rows("settings", (("stage", "(packages)"),), sa.get("package_versions") or {},
                           sb.get("package_versions") or {})
     return rows
@@ -405,7 +407,8 @@ def _order(rows: list[Row]) -> list[Row]:
     tables = {row.table: i for i, row in reversed(list(enumerate(rows)))}
     metrics: dict[tuple[str, str], tuple[int, int]] = {}
     for i, row in enumerate(rows):
-        metrics.setdefault((row.table, row.metric), (0 if _is_percent(row.metric) or row.metric == "fraction" else 1, i))
+        share = _is_percent(row.metric) or row.metric == "fraction"
+        metrics.setdefault((row.table, row.metric), (0 if share else 1, i))
 
     def key(item: tuple[int, Row]) -> tuple[Any, ...]:
         position, row = item
