@@ -138,6 +138,10 @@ def _run(path: Path, *, languages: dict[str, int], she_he: tuple[int, int, int],
     if toxicity is None:
         stages["toxicity"] = {"status": "not_computed", "reason": "model not available",
                               "model": "tomh/toxigen_hatebert"}
+        # As a real run without its model: the tables exist, with nothing scored.
+        _write(path, "toxicity_histogram", [{"bin_lower": 0.0, "bin_upper": 0.5, "documents": 0, "fraction": 0.0},
+                                            {"bin_lower": 0.5, "bin_upper": 1.0, "documents": 0, "fraction": 0.0}],
+               "toxicity")
     else:
         toxic, scored = toxicity
         stages["toxicity"] = {"status": "computed", "model": "tomh/toxigen_hatebert"}
@@ -249,7 +253,7 @@ def test_stage_status_and_what_differs(before_after, tmp_path) -> None:
     assert (gender_gap["a"], gender_gap["b"]) == ("not run", "not run")
     assert _find(rows, "stages", "status", stage="langid")["a"] == "computed"
     assert not any(r["a"] == "ran" or r["b"] == "ran" for r in rows)
-    # Toxicity was not computed in A: its tables are not compared (no "0 → 10%").
+    # Toxicity was not computed in A: its zero-filled histogram is not compared (no "0 → 18 documents").
     assert not [r for r in rows if r["table"].startswith("toxicity")]
     threshold = _find(rows, "settings", "threshold", stage="langid")
     assert (threshold["a"], threshold["b"]) == ("0.5", "0.6")
