@@ -459,9 +459,8 @@ def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> C
 
 def _short(value: float) -> str:
     """1–2 decimals (two significant digits under 0.01), thousands separators."""
-    if value == 0:
-        return "0"
-    if abs(value) < 0.01:
+    value = value + 0.0  # -0.0 → 0.0
+    if value != 0 and abs(value) < 0.01:
         return f"{value:.2g}"
     return f"{value:,.2f}"
 
