@@ -342,3 +342,19 @@ def test_real_runs_langid_pronouns(tmp_path) -> None:
     assert _find(rows, "stages", "status", stage="pronouns")["b"] == "computed"
     # Same English documents: the pronoun shares did not change, so no pronoun row is listed.
     assert not [r for r in rows if r["table"] == "pronouns"]
+
+
+def test_a_run_against_itself_lists_no_change(before_after, tmp_path, capsys) -> None:
+    before, _ = before_after
+    assert main(["compare", str(before), str(before)]) == 0
+    text = capsys.readouterr().out
+    # The same name on both sides: titled parent/name (never the full path).
+    assert text.splitlines()[0] == f"# Comparison: {tmp_path.name}/before (A) vs {tmp_path.name}/before (B)"
+    assert "Showing only the rows that changed (`--all` shows every row): 0 of " in text
+    assert "Inputs and settings are the same." in text
+    assert "No change in: `summary`, `languages`, `pronouns`, `descriptor_axes`, `descriptors`." in text
+    assert "\n## languages" not in text and str(tmp_path) not in text  # no local path in the output
+    out = tmp_path / "same.csv"
+    assert main(["compare", str(before), str(before), "-o", str(out)]) == 0
+    _, rows = _csv_rows(out)
+    assert {r["table"] for r in rows} == {"stages"}  # only the stages' status, always listed

@@ -419,8 +419,10 @@ def _order(rows: list[Row]) -> list[Row]:
     return [row for _, row in sorted(enumerate(rows), key=key)]
 
 
-def _run_label(run: RunData) -> str:
-    return os.path.basename(run.run_dir.rstrip("/")) or run.run_dir
+def _run_label(run: RunData, parts: int = 1) -> str:
+    """The last ``parts`` components of the run directory (a title, never the machine's full path)."""
+    components = [c for c in run.run_dir.replace(os.sep, "/").rstrip("/").split("/") if c]
+    return "/".join(components[-parts:]) or run.run_dir
 
 
 def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> Comparison:
@@ -446,8 +448,8 @@ def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> C
     kept = rows if all_rows else [row for row in rows if row.changed and row.table != "timings"]
     changed_tables = {row.table for row in rows if row.changed}
     label_a, label_b = _run_label(run_a), _run_label(run_b)
-    if label_a == label_b:
-        label_a, label_b = "A", "B"
+    if label_a == label_b:  # before/run vs after/run
+        label_a, label_b = _run_label(run_a, 2), _run_label(run_b, 2)
     stages = [StageStatus(stage, stage_status(run_a, stage), stage_status(run_b, stage))
               for stage in _stage_names(run_a, run_b)]
     return Comparison(label_a, label_b, _order(kept), total, all_rows, stages, _differences(run_a, run_b),
