@@ -58,13 +58,12 @@ def write_plots(run: RunData) -> list[str]:
 
 def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> list[str]:
     """Write ``datasheet.md`` and ``datasheet.html``; ``metadata`` from `load_metadata`."""
-    from corpus_audit.report.datasheet import build_datasheet, render_html, render_markdown
+    from corpus_audit.report.datasheet import build_context, render
 
-    answers = (metadata or {}).get("answers") or {}
-    blocks = build_datasheet(run, answers)
+    context = build_context(run, metadata)
     paths = [join(run.run_dir, "datasheet.md"), join(run.run_dir, "datasheet.html")]
-    _write(paths[0], render_markdown(blocks).encode("utf-8"))
-    _write(paths[1], render_html(blocks).encode("utf-8"))
+    _write(paths[0], render("datasheet.md.j2", context).encode("utf-8"))
+    _write(paths[1], render("datasheet.html.j2", context).encode("utf-8"))
     return paths
 
 
