@@ -231,8 +231,10 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
         assert len(row) <= 8  # a compact view: tokens and rates stay in the CSV
         for column in ("documents", "masculine", "feminine", "unspecified"):
             assert num(row[column]) == expected[column], column
+        few = expected["masculine"] + expected["feminine"] + expected["unspecified"] < 30
         for column in ("masculine_share", "feminine_share"):
-            assert_percent(row[column], expected[column])
+            assert row[column].endswith("‡") == few  # a share over a handful of matched nouns is marked
+            assert_percent(row[column].removesuffix("‡"), expected[column])
         assert_percent(row["percent"], expected["percent"], expected["documents"])
         feminine = sum(d["gender_gap_feminine"] for d in documents if d["language"] == row["language"])
         assert num(row["feminine"]) == feminine

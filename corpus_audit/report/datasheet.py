@@ -401,7 +401,7 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
 
 
 _INLINE = re.compile(r"`([^`]*)`|\*\*(.+?)\*\*")
-_NUMBER = re.compile(r"^[-+<>]?[0-9][0-9,]*(\.[0-9]+)?%?" + SMALL_SAMPLE_MARK + "?$")
+_NUMBER = re.compile(r"^[-+<>]?[0-9][0-9,]*(\.[0-9]+)?%?[†‡]?$")
 
 
 def _inline_html(text: str) -> Markup:

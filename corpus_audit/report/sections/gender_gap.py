@@ -22,6 +22,8 @@ TOP_GENDER_GAP_LANGUAGES = 20
 GENDERS = ("masculine", "feminine", "unspecified")
 #: Shares over fewer matched nouns are drawn pale (and flagged small in the datasheet).
 MIN_MATCHES = 30
+#: Marks a share over fewer than MIN_MATCHES matched nouns in the datasheet.
+FEW_MATCHES_MARK = "‡"
 GENDER_COLOURS = {"masculine": "#4C72B0", "feminine": "#DD8452", "unspecified": "#55A868"}
 #: Optional share columns, shown in the datasheet when the table has them (the per-100-token rates
 #: and every other column are in tables/gender_gap.csv): the datasheet's table stays at 8 columns.
@@ -110,11 +112,19 @@ def datasheet(builder: DatasheetBuilder) -> None:
     columns = run.columns.get("gender_gap", [])
     extra = [c for c in DERIVED_COLUMNS if c in columns]
     header = ["language", "documents", *GENDERS, *extra, "percent"]
+    def share(row: dict[str, Any], column: str) -> str:
+        # A share over fewer than MIN_MATCHES matched nouns is a handful of words: marked, as the plot pales it.
+        few = sum(int(row[g] or 0) for g in GENDERS) < MIN_MATCHES and row.get(column) is not None
+        return fmt_percent(row.get(column)) + (FEW_MATCHES_MARK if few else "")
+
     body = [[language_label(r["language"]), fmt_int(r["documents"]), *[fmt_int(r[g]) for g in GENDERS],
-             *[fmt_percent(r.get(c)) for c in extra], fmt_percent(r.get("percent"), denominator=r["documents"])]
+             *[share(r, c) for c in extra], fmt_percent(r.get("percent"), denominator=r["documents"])]
             for r in rows]
     if body:
         builder.add(TableBlock(header, body))
+        if any(FEW_MATCHES_MARK in cell for row in body for cell in row):
+            builder.add(Paragraph(f"{FEW_MATCHES_MARK} share over fewer than {MIN_MATCHES} matched nouns (the "
+                                  "counts beside it): too few to read as a balance."))
     else:
         builder.add(Paragraph("No analysed document is in a language with a Gender-GAP lexicon."))
     if without:
