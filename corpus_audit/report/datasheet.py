@@ -35,7 +35,7 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context", "build_datasheet",
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context",
            "fmt_setting", "publishable", "render", "setting_rows", "template_environment"]
 
 SECTION_TITLES = {
@@ -362,11 +362,6 @@ class DatasheetBuilder:
 
 
 # ----------------------------------------------------------------------------- context and templates
-
-
-def build_datasheet(run: RunData, answers: dict[tuple[str, str], str] | None = None) -> list[Block]:
-    """The datasheet's blocks; ``answers`` maps ``(section, question)`` to the authors' text."""
-    return DatasheetBuilder(run, answers).build()
 
 
 def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
