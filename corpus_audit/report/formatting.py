@@ -3,7 +3,7 @@ percents, integers and other numbers, so no view shows ``36.0`` beside ``25.0000
 
 Rule (one for every view a person reads; CSV/Parquet keep full precision):
 
-* a percent has 1 decimal (``36.0``), or 2 under 1% (``0.42``), so small shares such as the
+* a percent has 1 decimal (``36.0``), or 2 under 1% (``0.42``; ``0.9987`` is ``1.0``), so small shares such as the
   ~0.2% toxic documents of Llama 2 keep two significant digits; a share above 0 that would
   round to ``0.00`` is ``<0.01`` (never a false zero);
 * any other float (rates per 100 tokens, shares, scores) has 2 decimals;
@@ -54,7 +54,7 @@ def fmt_percent(value: Any, style: PercentStyle = "fixed", denominator: Any = No
         text = "0.0"
     elif size < 0.005:
         text = "<0.01" if number > 0 else ">-0.01"
-    elif size < 1:
+    elif size < 0.995:  # (0.995 and above round to 1.00: shown as 1.0, like every share from 1%)
         text = f"{number:.2f}"
     else:
         text = f"{number:.1f}"
