@@ -75,13 +75,13 @@ def num(cell: str) -> float:
 
 def assert_percent(cell: str, value: float, denominator: int | None = None) -> None:
     """``cell`` shows ``value`` (a percent of the tables, full precision) with the datasheet's rule:
-    1 decimal, 2 under 1%, ``<0.01`` for a positive share below that; ``†`` iff ``denominator`` < 30."""
+    1 decimal, 2 under 1% (0.995 and up: 1.0), ``<0.01`` for a positive share below that; ``†`` iff ``denominator`` < 30."""
     assert cell.endswith("†") == (denominator is not None and denominator < 30), (cell, denominator)
     text = cell.rstrip("†")
     if 0 < value < 0.005:
         assert text == "<0.01", (cell, value)
         return
-    decimals = 2 if abs(value) < 1 and value != 0 else 1
+    decimals = 2 if abs(value) < 0.995 and value != 0 else 1  # 0.995 and up round to 1.0
     assert len(text.partition(".")[2]) == decimals, (cell, value)
     assert abs(num(text) - value) <= 0.5 * 10 ** -decimals + 1e-9, (cell, value)
 
