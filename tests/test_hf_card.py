@@ -186,3 +186,18 @@ def test_no_view_has_more_than_two_decimals(run: Path) -> None:
         assert len(cells) > 100, name
         long = [number for cell in cells for number in re.findall(r"(?<![\d.])\d+\.\d{3,}(?![\d.])", cell)]
         assert not long, (name, long[:5])
+
+
+def test_card_figures_link_to_the_runs_plots_wherever_it_is_written(run: Path, tmp_path: Path) -> None:
+    assert main(["report", str(run)]) == 0  # draws plots/
+    elsewhere = tmp_path / "cards" / "card.md"
+    elsewhere.parent.mkdir()
+    assert main(["datasheet", str(run), "--format", "hf-card", "--output", str(elsewhere)]) == 0
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    for card in (elsewhere, run / "README.md"):
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", card.read_text(encoding="utf-8"))
+        assert links, card
+        for link in links:
+            assert (card.parent / link).resolve().is_file(), (card, link)
+    assert all(link.startswith("plots/") for link in
+               re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "README.md").read_text(encoding="utf-8")))

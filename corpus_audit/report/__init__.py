@@ -115,11 +115,22 @@ def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: 
     path = output or default
     _check_card_destination(path)
     threshold = DEFAULT_LANGUAGE_THRESHOLD if language_threshold is None else language_threshold
-    text = render_card(run, metadata, threshold)
+    text = render_card(run, metadata, threshold, _plots_seen_from(run.run_dir, path))
     _write(path, text.encode("utf-8"))
     if path == default or ("://" not in path and os.path.abspath(path) == os.path.abspath(default)):
         _own_in_manifest(run.run_dir, "README.md")
     return path
+
+
+def _plots_seen_from(run_dir: str, card_path: str) -> str:
+    """The run's ``plots/`` folder as a link from the card's folder: relative for local paths,
+    the run's own URL for a remote run (a card elsewhere then still shows the figures)."""
+    if "://" in card_path or "://" in run_dir:
+        same_folder = card_path.rsplit("/", 1)[0].rstrip("/") == run_dir.rstrip("/")
+        return "plots" if same_folder else join(run_dir, "plots")
+    relative = os.path.relpath(os.path.join(os.path.abspath(run_dir), "plots"),
+                               os.path.dirname(os.path.abspath(card_path)))
+    return relative.replace(os.sep, "/")
 
 
 def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True, *,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corpus_audit.report.blocks import Image
 from corpus_audit.report.datasheet import build_context, render
 from corpus_audit.report.formatting import fmt_percent, language_label, language_name
 from corpus_audit.report.metadata import HUB_LIST_KEYS
@@ -95,11 +96,16 @@ def front_matter(run: RunData, metadata: dict[str, Any] | None = None,
 
 
 def card_context(run: RunData, metadata: dict[str, Any] | None = None,
-                 threshold: float = DEFAULT_LANGUAGE_THRESHOLD) -> dict[str, Any]:
-    """The datasheet's context with what the card adds: front matter, its languages, the marker."""
+                 threshold: float = DEFAULT_LANGUAGE_THRESHOLD, plots_at: str = "plots") -> dict[str, Any]:
+    """The datasheet's context with what the card adds: front matter, its languages, the marker.
+    ``plots_at``: the run's ``plots/`` folder as seen from where the card is written."""
     import yaml
 
     context = build_context(run, metadata)
+    if plots_at != "plots":
+        for block in context["blocks"]:
+            if isinstance(block, Image) and block.path.startswith("plots/"):
+                block.path = f"{plots_at.rstrip('/')}/{block.path[len('plots/'):]}"
     data = front_matter(run, metadata, threshold)
     context.update(
         front_matter=yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False),
@@ -113,6 +119,6 @@ def card_context(run: RunData, metadata: dict[str, Any] | None = None,
 
 
 def render_card(run: RunData, metadata: dict[str, Any] | None = None,
-                threshold: float = DEFAULT_LANGUAGE_THRESHOLD) -> str:
-    """The card's text (``README.md``)."""
-    return render("hf_card.md.j2", card_context(run, metadata, threshold))
+                threshold: float = DEFAULT_LANGUAGE_THRESHOLD, plots_at: str = "plots") -> str:
+    """The card's text (``README.md``); its figures link to ``plots_at``/<name>.png."""
+    return render("hf_card.md.j2", card_context(run, metadata, threshold, plots_at))
