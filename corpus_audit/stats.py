@@ -1,14 +1,18 @@
-"""The statistics every table and report shares: one percent, one Wilson interval.
+"""The statistics every table and report shares: one percent, one Wilson interval, one
+two-proportion test.
 
-Tables round percentages to ``PERCENT_DECIMALS``; the interval is returned unrounded, as
-fractions, and each caller states how it publishes it.
+Tables round percentages to ``PERCENT_DECIMALS``; intervals are returned unrounded, as
+fractions, and each caller states how it publishes them. ``compare`` uses
+`two_proportion_test` to say whether a percentage moved beyond sampling noise between two runs.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-__all__ = ["PERCENT_DECIMALS", "Z_95", "percent", "wilson_interval", "wilson_percent_interval"]
+__all__ = ["PERCENT_DECIMALS", "ProportionDifference", "SMALL_SAMPLE_DOCUMENTS", "Z_95", "is_small_sample", "percent",
+           "two_proportion_test", "wilson_interval", "wilson_percent_interval"]
 
 PERCENT_DECIMALS = 4
 #: Two-sided 95% normal quantile.
@@ -47,6 +51,46 @@ def wilson_percent_interval(successes: int, trials: int, z: float = Z_95) -> tup
     return round(100 * low, PERCENT_DECIMALS), round(100 * high, PERCENT_DECIMALS)
 
 
+@dataclass(frozen=True)
+class ProportionDifference:
+    """B − A of two proportions, as fractions: the difference, its 95% interval and the test's p-value."""
+
+    difference: float
+    ci_low: float
+    ci_high: float
+    #: Two-sided p-value of the pooled two-proportion z-test (1.0 when both shares are 0 or both 1).
+    p_value: float
+
+
+def two_proportion_test(successes_a: int, trials_a: int, successes_b: int, trials_b: int,
+                        z: float = Z_95) -> ProportionDifference | None:
+    """Compare ``successes_b / trials_b`` with ``successes_a / trials_a`` (independent samples).
+
+    The interval of ``p_b − p_a`` is Newcombe's hybrid score interval (his method 10, from the two
+    Wilson intervals): unlike the Wald interval it is not degenerate at 0% or 100%, which matters
+    for rare shares such as toxic documents. The p-value is the two-sided pooled z-test
+    (the chi-square test of the 2×2 table without continuity correction), from ``math.erfc``.
+    ``None`` when either side has no trials.
+    """
+    if trials_a <= 0 or trials_b <= 0:
+        return None
+    interval_a = wilson_interval(successes_a, trials_a, z)
+    interval_b = wilson_interval(successes_b, trials_b, z)
+    assert interval_a is not None and interval_b is not None
+    share_a, share_b = successes_a / trials_a, successes_b / trials_b
+    (low_a, high_a), (low_b, high_b) = interval_a, interval_b
+    difference = share_b - share_a
+    ci_low = difference - math.sqrt((share_b - low_b) ** 2 + (high_a - share_a) ** 2)
+    ci_high = difference + math.sqrt((high_b - share_b) ** 2 + (share_a - low_a) ** 2)
+    pooled = (successes_a + successes_b) / (trials_a + trials_b)
+    variance = pooled * (1 - pooled) * (1 / trials_a + 1 / trials_b)
+    if variance <= 0:
+        p_value = 1.0
+    else:
+        p_value = math.erfc(abs(difference) / math.sqrt(variance) / math.sqrt(2))
+    return ProportionDifference(difference, max(-1.0, ci_low), min(1.0, ci_high), min(1.0, p_value))
+
+
 #: A percentage over fewer documents than this is flagged (``small_sample`` columns, `is_small_sample`).
 SMALL_SAMPLE_DOCUMENTS = 30
 
@@ -55,6 +99,3 @@ def is_small_sample(denominator: int | None) -> bool:
     """Whether a percentage over ``denominator`` documents is a small sample (fewer than
     `SMALL_SAMPLE_DOCUMENTS`); an empty or missing denominator is one too."""
     return (denominator or 0) < SMALL_SAMPLE_DOCUMENTS
-
-
-__all__ += ["SMALL_SAMPLE_DOCUMENTS", "is_small_sample"]

@@ -70,7 +70,20 @@ def code_of(cell: str) -> str:
 
 
 def num(cell: str) -> float:
-    return float(cell.replace(",", "").strip("`"))
+    return float(cell.replace(",", "").strip("`").rstrip("†"))
+
+
+def assert_percent(cell: str, value: float, denominator: int | None = None) -> None:
+    """``cell`` shows ``value`` (a percent of the tables, full precision) with the datasheet's rule:
+    1 decimal, 2 under 1% (0.995 and up: 1.0), ``<0.01`` for a positive share below that; ``†`` iff ``denominator`` < 30."""
+    assert cell.endswith("†") == (denominator is not None and denominator < 30), (cell, denominator)
+    text = cell.rstrip("†")
+    if 0 < value < 0.005:
+        assert text == "<0.01", (cell, value)
+        return
+    decimals = 2 if abs(value) < 0.995 and value != 0 else 1  # 0.995 and up round to 1.0
+    assert len(text.partition(".")[2]) == decimals, (cell, value)
+    assert abs(num(text) - value) <= 0.5 * 10 ** -decimals + 1e-9, (cell, value)
 
 
 def read_table(run: Path, name: str) -> list[dict]:
@@ -168,12 +181,12 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
     for row in shown[:20]:
         table_row = by_language[row["language"]]
         assert num(row["documents"]) == table_row["documents"] == per_document[row["language"]]
-        assert num(row["percent"]) == pytest.approx(table_row["percent"], abs=1e-9)
+        assert_percent(row["percent"], table_row["percent"], len(documents))
         assert num(row["characters"]) == table_row["characters"]
     other = shown[20]
     assert other["language"] == f"other ({len(languages) - 20} languages)"
     assert num(other["documents"]) == sum(r["documents"] for r in languages[20:])
-    assert num(other["percent"]) == pytest.approx(100 * num(other["documents"]) / len(documents), abs=1e-4)
+    assert_percent(other["percent"], 100 * num(other["documents"]) / len(documents), len(documents))
 
     pronouns = {r["group"]: r for r in read_table(run, "pronouns")}
     rows = section(tables, "Demographic representation: pronouns")[0]
@@ -182,15 +195,16 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
         expected = pronouns[row["group"].strip("`")]
         assert num(row["documents"]) == expected["documents"]
         assert num(row["denominator"]) == expected["denominator"]
-        assert num(row["percent"]) == pytest.approx(expected["percent"], abs=1e-9)
+        assert_percent(row["percent"], expected["percent"], expected["denominator"])
     english = [d for d in documents if d["language"] == "en"]
     she = sum(1 for d in english if d["doc_has_she_pronoun"])
     assert num(next(r for r in rows if r["group"] == "`she`")["documents"]) == she
 
     axes_rows, top_rows = section(tables, "Demographic representation: HolisticBias")
     axes = read_table(run, "descriptor_axes")
-    assert [(r["axis"], num(r["documents"]), num(r["percent"])) for r in axes_rows] == \
-        [(r["axis"], r["documents"], pytest.approx(r["percent"], abs=1e-9)) for r in axes]
+    assert [(r["axis"], num(r["documents"])) for r in axes_rows] == [(r["axis"], r["documents"]) for r in axes]
+    for row, expected in zip(axes_rows, axes):
+        assert_percent(row["percent"], expected["percent"], len(english))
     descriptors = read_table(run, "descriptors")
     for axis in (r["axis"] for r in axes):
         listed = [r for r in top_rows if r["axis"] == axis]
@@ -200,7 +214,8 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
         for row in listed:
             match = next(r for r in of_axis if r["descriptor"] == row["descriptor"])
             assert num(row["documents"]) == match["documents"]
-            assert num(row["percent"]) == pytest.approx(match["percent"], abs=1e-9)
+            axis_documents = next(r["documents"] for r in axes if r["axis"] == axis)
+            assert_percent(row["percent"], match["percent"], axis_documents)
             assert num(row["rank"]) == match["rank"]
             with_descriptor = sum(1 for d in documents if f"{axis}:{row['descriptor']}" in d["holistic_bias_descriptors"])
             assert num(row["documents"]) == with_descriptor
@@ -213,10 +228,14 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
     assert sorted(r["language"] for r in gap_rows) == sorted(r["language"] for r in with_lexicon)
     for row in gap_rows:
         expected = gap[row["language"]]
-        for column in ("documents", "tokens", "masculine", "feminine", "unspecified"):
+        assert len(row) <= 8  # a compact view: tokens and rates stay in the CSV
+        for column in ("documents", "masculine", "feminine", "unspecified"):
             assert num(row[column]) == expected[column], column
-        for column in ("masculine_share", "feminine_per_100_tokens", "percent"):
-            assert num(row[column]) == pytest.approx(expected[column], abs=5e-5), column
+        few = expected["masculine"] + expected["feminine"] + expected["unspecified"] < 30
+        for column in ("masculine_share", "feminine_share"):
+            assert row[column].endswith("‡") == few  # a share over a handful of matched nouns is marked
+            assert_percent(row[column].removesuffix("‡"), expected[column])
+        assert_percent(row["percent"], expected["percent"], expected["documents"])
         feminine = sum(d["gender_gap_feminine"] for d in documents if d["language"] == row["language"])
         assert num(row["feminine"]) == feminine
 
@@ -226,14 +245,28 @@ def test_datasheet_numbers_equal_the_tables(synthetic_run: Path) -> None:
     scored = [d["toxicity"] for d in documents if d["toxicity"] is not None]
     assert values["documents scored (sample)"] == overall["documents"] == len(scored)
     assert values["toxic documents (score ≥ 0.5)"] == overall["toxic_documents"] == sum(s >= 0.5 for s in scored)
-    assert values["percent toxic (sampled estimate)"] == pytest.approx(overall["percent"], abs=1e-9)
+    cells = {r["quantity"]: r["value"] for r in toxicity_overall}
+    assert_percent(cells["percent toxic (sampled estimate)"], overall["percent"], overall["documents"])
     low, high = wilson_interval(overall["toxic_documents"], overall["documents"])
-    assert (values["95% CI low (Wilson)"], values["95% CI high (Wilson)"]) == pytest.approx((low, high), abs=1e-9)
-    assert values["score mean"] == pytest.approx(overall["mean"], abs=5e-5)
+    assert_percent(cells["95% CI low (Wilson)"], low)
+    assert_percent(cells["95% CI high (Wilson)"], high)
+    assert values["score mean"] == pytest.approx(overall["mean"], abs=0.005)
     expected_histogram = sorted(read_table(run, "toxicity_histogram"), key=lambda r: r["bin_lower"])
     assert [(num(r["bin_lower"]), num(r["documents"])) for r in histogram] == \
         [(pytest.approx(r["bin_lower"]), r["documents"]) for r in expected_histogram]
     text = (run / "datasheet.md").read_text()
+    # Per-language toxicity: every row flagged exactly when fewer than 30 documents were scored,
+    # and its Wilson interval kept (issue 15, "Small samples").
+    by_language = section(tables, "Toxicity")[2]
+    groups = {r["group"]: r for r in read_table(run, "toxicity_summary") if r["scope"] == "language"}
+    for row in by_language:
+        expected = groups[row["language"]]
+        assert_percent(row["percent"], expected["percent"], expected["documents"])
+        low, high = wilson_interval(expected["toxic_documents"], expected["documents"])
+        assert_percent(row["ci_low"], low)
+        assert_percent(row["ci_high"], high)
+    assert any(r["percent"].endswith("†") for r in by_language) and not by_language[0]["percent"].endswith("†")
+    assert "† fewer than 30 documents in the denominator" in text
     assert "**These numbers are sampled estimates.**" in text
     assert "~30% sample" in text
 
@@ -246,8 +279,18 @@ def test_datasheet_sections_prompts_and_settings(synthetic_run: Path) -> None:
     for section_name, questions in PROMPTS.items():
         for key, question in questions.items():
             assert f"> **[Authors: {question}]** (`{section_name}.{key}`)" in text
-    settings = parse_markdown_tables(text)["The audit run (labels added to each document)"][0]
-    recorded = {(r["stage"].strip("`"), r["setting"]): r["value"] for r in settings}
+    # The settings appendix is a short nested list ("- `stage`" then "  - setting: value"), never a
+    # table cell of JSON or a Python dict repr (issue 15).
+    recorded: dict[tuple[str, str], str] = {}
+    stage = ""
+    for line in text.split("### The audit run (labels added to each document)")[1].split("\n## ")[0].splitlines():
+        if line.startswith("- "):
+            stage = line[2:].strip("`")
+        elif line.startswith("  - "):
+            key, _, value = line[4:].partition(": ")
+            recorded[(stage, key)] = value
+            assert len(value) <= 200 and "{" not in value and "'" not in value, line
+    assert ("langid", "threshold") in recorded and ("reading", "text_field") in recorded
     assert recorded[("descriptors", "lexicon_version")] == "v1.1"
     assert recorded[("toxicity", "model")] == "tomh/toxigen_hatebert"
     # How the run executed (command, runner, workers) stays in summary.json: the datasheet is the
@@ -340,7 +383,7 @@ def test_sample_run_writes_report_matching_its_tables(sample_run: Path) -> None:
     for row, table_row in zip(rows, expected):
         assert code_of(row["language"]) == table_row["language"]
         assert num(row["documents"]) == int(table_row["documents"])
-        assert row["percent"] == table_row["percent"]  # both written with 4 decimals
+        assert_percent(row["percent"], float(table_row["percent"]), 400)
     size = {r["quantity"]: num(r["value"]) for r in section(parse_markdown_tables(text), "Size")[0]}
     assert size["documents analysed"] == 400 == sum(int(r["documents"]) for r in expected)
     # Each analysis section whose stage is not in this run says so.
@@ -463,30 +506,35 @@ def test_compare_two_runs(tmp_path: Path, capsys) -> None:
     before = _tiny_run(tmp_path / "before", {"en": 8, "fr": 2}, {"empty_text": 1}, None)
     after = _tiny_run(tmp_path / "after", {"en": 5, "fr": 2, "de": 1}, {"malformed_json": 2}, (1, 4))
     out = tmp_path / "diff.csv"
-    assert main(["compare", str(before), str(after), "--output", str(out)]) == 0
+    assert main(["compare", str(before), str(after), "--output", str(out), "--all"]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    got = {(r["table"], r["key"], r["metric"]): (r["a"], r["b"], r["difference"]) for r in rows}
+    got = {(r["table"], r.get("language") or r.get("reason") or r.get("stage") or "", r["metric"]):
+           (r["a"], r["b"], r["difference"]) for r in rows}
     # Hand-computed: before has 10 analysed + 1 skipped, after 8 analysed + 2 skipped.
     assert got[("summary", "", "documents_read")] == ("11", "10", "-1")
     assert got[("summary", "", "documents_analysed")] == ("10", "8", "-2")
     assert got[("summary", "", "bytes_read")] == ("10000", "8000", "-2000")
     assert got[("summary", "", "documents_skipped")] == ("1", "2", "1")
-    assert got[("summary", "empty_text", "documents_skipped")] == ("1", "0", "-1")
-    assert got[("summary", "malformed_json", "documents_skipped")] == ("0", "2", "2")
+    assert got[("documents_skipped", "empty_text", "documents")] == ("1", "0", "-1")
+    assert got[("documents_skipped", "malformed_json", "documents")] == ("0", "2", "2")
     assert got[("languages", "en", "documents")] == ("8", "5", "-3")
-    assert got[("languages", "en", "percent")] == ("80.0000", "62.5000", "-17.5000")
-    assert got[("languages", "fr", "percent")] == ("20.0000", "25.0000", "5.0000")
+    assert got[("languages", "en", "percent")] == ("80.0", "62.5", "-17.5")  # full precision in CSV
+    assert got[("languages", "fr", "percent")] == ("20.0", "25.0", "5.0")
     assert got[("languages", "fr", "characters")] == ("200", "200", "0")
     assert got[("languages", "de", "documents")] == ("absent", "1", "")
-    assert got[("toxicity_summary", "", "table")] == ("absent", "present", "only in run B")
-    assert got[("settings", "toxicity", "stage")] == ("not run", "ran", "changed")
-    assert got[("timings", "", "wall_seconds")] == ("2", "2", "0")
+    # Toxicity was not run in A, and B wrote its summary table but no histogram: not compared, and
+    # the stage is "not run" / "not computed (...)", never "ran".
+    assert not any(r["table"].startswith("toxicity") for r in rows)
+    assert got[("stages", "toxicity", "status")] == ("not run", "not computed (the run wrote no table for it)",
+                                                     "changed")
+    assert got[("timings", "", "wall_seconds")] == ("2.0", "2.0", "0.0")
 
     assert main(["compare", str(before), str(after)]) == 0
     markdown = capsys.readouterr().out
     assert markdown.startswith("# Comparison: before (A) vs after (B)\n")
-    assert "| en | percent | 80.0000 | 62.5000 | -17.5000 |" in markdown
-    assert "| fr | percent | 20.0000 | 25.0000 | +5.0000 |" in markdown
+    assert "| en | percent | 80.00 | 62.50 | -17.50 pp |" in markdown
+    assert "| fr | percent | 20.00 | 25.00 | +5.00 pp |" in markdown
+    assert "| fr | characters |" not in markdown  # unchanged: only with --all
 
     assert main(["compare", str(before), str(tmp_path / "nothing")]) == 2
     assert "run directory not found" in error_line(capsys)

@@ -1,4 +1,5 @@
-"""``corpus-audit compare RUN_A RUN_B``: every metric of two runs side by side, with B - A."""
+"""``corpus-audit compare RUN_A RUN_B``: what changed between two runs (B - A), and whether each
+percentage moved beyond noise. The parser imports nothing heavy; the comparison is loaded on use."""
 
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ ERRORS: tuple[type[Exception], ...] = (ReportError, UsageError, OSError)
 def add_parser(commands: Any) -> None:
     """Add ``compare`` to the subcommands."""
     compare = commands.add_parser(
-        "compare", help="side-by-side table of every metric of two runs, with differences", allow_abbrev=False,
-        description="Compare two runs (e.g. before/after filtering): every number of summary.json and the tables, "
-                    "with B - A. Markdown on stdout, or --output FILE (.md, or .csv for CSV).")
+        "compare", help="what changed between two runs (B - A), with a significance test per percentage",
+        allow_abbrev=False,
+        description="Compare two runs (e.g. before/after filtering): one row per table key and metric with A, B "
+                    "and B - A (percentages in percentage points), the changed rows only (largest change first), "
+                    "a two-proportion test (95% CI of the difference, p-value) for every percentage, the stages' "
+                    "status and what differs in inputs and settings. Markdown on stdout, or --output FILE "
+                    "(.md, or .csv for CSV).")
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
     compare.add_argument("--output", "-o", metavar="FILE", help="write here (.csv → CSV, else Markdown)")
+    compare.add_argument("--all", dest="all_rows", action="store_true",
+                         help="list every compared row (and the timings), not only the rows that changed")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -37,14 +44,16 @@ def command(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output, [args.run_a, args.run_b])  # before any work: refuse early
     run_a, run_b = report.load_run(args.run_a), report.load_run(args.run_b)
-    rows = compare_runs(run_a, run_b)
+    comparison = compare_runs(run_a, run_b, all_rows=getattr(args, "all_rows", False))
     if args.output and args.output.lower().endswith(".csv"):
-        text = render_csv(rows)
+        text = render_csv(comparison)
     else:
-        text = render_markdown(rows, run_a, run_b)
+        text = render_markdown(comparison)
     if args.output:
         write_bytes(args.output, text.encode("utf-8"), create_parents=False)
-        print(f"corpus-audit: comparison of {len(rows):,} metrics written to {args.output}", file=sys.stderr)
+        what = "every row" if comparison.all_rows else "the changed rows"
+        print(f"corpus-audit: comparison ({what}: {len(comparison.rows):,} of {comparison.total_rows:,} values) "
+              f"written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

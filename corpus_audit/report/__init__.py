@@ -2,16 +2,20 @@
 ``plots/*.png|svg``, ``datasheet.md`` and ``datasheet.html``, and run comparisons.
 
 ``write_report(run_dir)`` is what ``corpus-audit run`` calls at the end and what
-``corpus-audit report RUN_DIR`` runs.
+``corpus-audit report RUN_DIR`` runs; ``write_hf_card`` is ``corpus-audit datasheet RUN_DIR --format
+hf-card`` (a Hub ``README.md``, never over a file corpus-audit did not write).
 
 Layout: ``run`` loads a run directory; ``sections/<stage>.py`` hold each analysis's report
 (tables, row selectors, plot, datasheet section), listed in ``sections.SECTION_MODULES`` and
 served by ``registry``; ``plots`` (matplotlib, imported lazily), ``datasheet`` and ``compare``
-iterate the registry; ``formatting`` and ``blocks`` are what the sections share.
+iterate the registry; ``datasheet`` builds the one context the Jinja2 templates of ``templates/``
+render (the datasheet in Markdown and HTML, and ``hf_card``'s Hub card); ``formatting`` and
+``blocks`` are what the sections share.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -21,8 +25,8 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData, load_run
 from corpus_audit.storage import join, list_files
 
-__all__ = ["MetadataError", "ReportError", "ReportSection", "RunData", "default_registry", "load_run",
-           "write_datasheet", "write_plots", "write_report"]
+__all__ = ["MetadataError", "ReportError", "ReportSection", "RunData", "default_registry", "load_metadata", "load_run",
+           "write_datasheet", "write_hf_card", "write_plots", "write_report"]
 
 
 def _write(path: str, data: bytes) -> None:
@@ -58,14 +62,75 @@ def write_plots(run: RunData) -> list[str]:
 
 def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> list[str]:
     """Write ``datasheet.md`` and ``datasheet.html``; ``metadata`` from `load_metadata`."""
-    from corpus_audit.report.datasheet import build_datasheet, render_html, render_markdown
+    from corpus_audit.report.datasheet import build_context, render
 
-    answers = (metadata or {}).get("answers") or {}
-    blocks = build_datasheet(run, answers)
+    context = build_context(run, metadata)
     paths = [join(run.run_dir, "datasheet.md"), join(run.run_dir, "datasheet.html")]
-    _write(paths[0], render_markdown(blocks).encode("utf-8"))
-    _write(paths[1], render_html(blocks).encode("utf-8"))
+    _write(paths[0], render("datasheet.md.j2", context).encode("utf-8"))
+    _write(paths[1], render("datasheet.html.j2", context).encode("utf-8"))
     return paths
+
+
+def _check_card_destination(path: str) -> None:
+    """Refuse a card destination that is a directory, a link, in a missing folder, or an existing
+    file corpus-audit did not write (it lacks `hf_card.CARD_MARKER`): nothing is overwritten."""
+    from corpus_audit.report.hf_card import CARD_MARKER
+    from corpus_audit.storage import exists, is_remote, read_bytes
+
+    if not is_remote(path):
+        if path.endswith(("/", os.sep)) or os.path.isdir(path):
+            raise ReportError(f"{path} is a directory; give the card's file name (e.g. README.md)")
+        if os.path.islink(path):
+            raise ReportError(f"{path} is a symbolic link; corpus-audit does not write through links")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise ReportError(f"{path}: the folder {folder} does not exist (it is not created)")
+    if exists(path) and CARD_MARKER.encode("utf-8") not in read_bytes(path, 16 * 1024 * 1024):
+        raise ReportError(f"{path} exists and was not written by corpus-audit; nothing was written: move it or "
+                          "give another --output")
+
+
+def _own_in_manifest(run_dir: str, name: str) -> None:
+    """List ``name`` among the run's files in its manifest (when it has one), so a later run with
+    --overwrite replaces it rather than refusing it as a foreign file."""
+    from corpus_audit.pipeline.run_directory import MANIFEST_NAME, read_manifest
+
+    manifest = read_manifest(run_dir)
+    if manifest is None or name in manifest["files"]:
+        return
+    manifest["files"] = sorted({*manifest["files"], name})
+    _write(join(run_dir, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: str | None = None,
+                  language_threshold: float | None = None) -> str:
+    """Write the run's Hub dataset card to ``output`` (default ``<run>/README.md``); returns its path.
+
+    ``language_threshold``: percent of the analysed documents a language needs to be in the
+    card's ``language:`` (default `hf_card.DEFAULT_LANGUAGE_THRESHOLD`).
+    """
+    from corpus_audit.report.hf_card import DEFAULT_LANGUAGE_THRESHOLD, render_card
+
+    default = join(run.run_dir, "README.md")
+    path = output or default
+    _check_card_destination(path)
+    threshold = DEFAULT_LANGUAGE_THRESHOLD if language_threshold is None else language_threshold
+    text = render_card(run, metadata, threshold, _plots_seen_from(run.run_dir, path))
+    _write(path, text.encode("utf-8"))
+    if path == default or ("://" not in path and os.path.abspath(path) == os.path.abspath(default)):
+        _own_in_manifest(run.run_dir, "README.md")
+    return path
+
+
+def _plots_seen_from(run_dir: str, card_path: str) -> str:
+    """The run's ``plots/`` folder as a link from the card's folder: relative for local paths,
+    the run's own URL for a remote run (a card elsewhere then still shows the figures)."""
+    if "://" in card_path or "://" in run_dir:
+        same_folder = card_path.rsplit("/", 1)[0].rstrip("/") == run_dir.rstrip("/")
+        return "plots" if same_folder else join(run_dir, "plots")
+    relative = os.path.relpath(os.path.join(os.path.abspath(run_dir), "plots"),
+                               os.path.dirname(os.path.abspath(card_path)))
+    return relative.replace(os.sep, "/")
 
 
 def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True, *,

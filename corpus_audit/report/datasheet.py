@@ -5,29 +5,38 @@ Distribution, Maintenance. Everything the run measured is filled in from ``summa
 the tables; questions only the corpus' authors can answer are prompts
 (``> **[Authors: ...]**``) unless a metadata YAML answers them.
 
-The datasheet is built as a list of blocks (``report/blocks.py``) rendered twice (Markdown,
-HTML), and holds nothing that changes between two reports of the same run: no time of
-generation, no timings. Each analysis's subsection is written by its registered report section
-(``report/sections/``); this module names no stage.
+The datasheet is built as a list of blocks (``report/blocks.py``), with named parts (the size
+table, each analysis, the Llama 2 comparison, the settings), and the measured facts, the sizes
+and the authors' answers beside them: one context (`build_context`) that every template of
+``report/templates/`` renders (``datasheet.md.j2``, ``datasheet.html.j2``, and the Hub card
+``hf_card.md.j2``, see `corpus_audit.report.hf_card`). It holds nothing that changes between two
+reports of the same run: no time of generation, no timings. Each analysis's subsection is
+written by its registered report section (``report/sections/``); this module names no stage.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
 import posixpath
 import re
 import shlex
-from typing import Any
+from typing import Any, Iterator
 
-from corpus_audit.report.blocks import Block, Bullets, Code, Heading, Image, Paragraph, Prompt, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent
+from markupsafe import Markup
+
+from corpus_audit.report.blocks import (Block, Bullets, Heading, Image, Paragraph, Prompt, SettingList, TableBlock,
+                                        code)
+from corpus_audit.report.formatting import (SMALL_SAMPLE_MARK, SMALL_SAMPLE_NOTE, fmt_int, fmt_percent,
+                                            language_label)
 from corpus_audit.report.metadata import PROMPTS
 from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_datasheet", "fmt_setting",
-           "publishable", "render_html", "render_markdown", "setting_rows"]
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context",
+           "fmt_setting", "publishable", "render", "setting_rows", "template_environment"]
 
 SECTION_TITLES = {
     "motivation": "1. Motivation",
@@ -125,10 +134,26 @@ class DatasheetBuilder:
         self.sections = default_registry()
         self.plots = set(self.sections.available_plots(run))
         self.blocks: list[Block] = []
+        #: Named slices of `blocks` (``size``, each analysis's name, ``llama2``, ``settings``, ...).
+        self.parts: dict[str, list[Block]] = {}
+        self.facts: list[str] = []
 
     # helpers
     def add(self, *blocks: Block) -> None:
-        self.blocks.extend(blocks)
+        """Append blocks; a table with a small-sample mark gets the footnote right below it."""
+        for block in blocks:
+            self.blocks.append(block)
+            cells = ([cell for row in block.rows for cell in row] if isinstance(block, TableBlock)
+                     else block.items if isinstance(block, Bullets) else [])
+            if any(SMALL_SAMPLE_MARK in cell for cell in cells):
+                self.blocks.append(Paragraph(SMALL_SAMPLE_NOTE))
+
+    @contextlib.contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Record the blocks added inside the ``with`` as the part ``name`` (the Hub card reuses them)."""
+        start = len(self.blocks)
+        yield
+        self.parts[name] = self.blocks[start:]
 
     def prompt(self, section: str, key: str) -> None:
         self.add(Prompt(f"{section}.{key}", PROMPTS[section][key], self.answers.get((section, key))))
@@ -166,9 +191,10 @@ class DatasheetBuilder:
     def analysis(self, section: ReportSection) -> None:
         """One analysis's subsection of "Composition": its heading, then its blocks or why there are none."""
         self.add(Heading(3, section.title))
-        if self.stage_missing(section):
-            return
-        section.datasheet(self)
+        with self.part(section.name):
+            if self.stage_missing(section):
+                return
+            section.datasheet(self)
 
     # sections
     def build(self) -> list[Block]:
@@ -184,6 +210,9 @@ class DatasheetBuilder:
             "(Llama 2 §4.1 analyses) in the run described in section 4; they are exact counts over the analysed "
             f"documents{sampled}. Percentages are percent of documents (a document counts once however often "
             "a term occurs); each table and figure names its denominator."))
+        self.add(Paragraph(
+            "Percentages have 1 decimal, 2 under 1%; one whose denominator is under 30 documents is marked "
+            f"{SMALL_SAMPLE_MARK} (a small sample)."))
         self.add(Paragraph(
             "Lines marked **[Authors: ...]** are questions the audit cannot answer; answer them in a YAML file and "
             f"run {code('corpus-audit datasheet RUN_DIR --metadata meta.yaml')}."))
@@ -203,11 +232,22 @@ class DatasheetBuilder:
         self.prompts("motivation")
 
     def composition(self) -> None:
-        summary = self.summary
         self.add(Heading(2, SECTION_TITLES["composition"]))
         self.prompt("composition", "instances")
         self.prompt("composition", "sampling")
         self.add(Heading(3, "Size"))
+        with self.part("size"):
+            self.size()
+        for section in self.sections:
+            self.analysis(section)
+        with self.part("llama2"):
+            self.llama2()
+        self.prompt("composition", "sensitive_data")
+        self.prompt("composition", "offensive_content")
+
+    def size(self) -> None:
+        """The Size table and the skipped records."""
+        summary = self.summary
         skipped = summary.get("documents_skipped") or {}
         rows = [
             ["documents read", fmt_int(summary.get("documents_read", 0))],
@@ -234,15 +274,10 @@ class DatasheetBuilder:
             self.add(Paragraph("Records the audit could not analyse, by reason (one record per skip in "
                                f"{code('skipped/*.jsonl')}, with an excerpt):"))
             self.add(TableBlock(["reason", "documents", "percent of read"],
-                                [[code(reason), fmt_int(count), fmt_percent(percent(count, read))]
+                                [[code(reason), fmt_int(count), fmt_percent(percent(count, read), denominator=read)]
                                  for reason, count in skipped.items()]))
         else:
             self.add(Paragraph("No record was skipped."))
-        for section in self.sections:
-            self.analysis(section)
-        self.llama2()
-        self.prompt("composition", "sensitive_data")
-        self.prompt("composition", "offensive_content")
 
     def llama2(self) -> None:
         """This corpus beside the figures Llama 2 published for its pretraining corpus."""
@@ -258,12 +293,12 @@ class DatasheetBuilder:
                            "pretraining corpus, beside this corpus' (percent; difference = this corpus − Llama 2). "
                            "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
                            "and mostly English: read the differences as orientation, not as a test."))
-        def two(value: Any) -> str:
-            return f"{float(value):.2f}" if value is not None else "–"
+        def key(row: dict[str, Any]) -> str:
+            return language_label(row["key"]) if row["metric"] == "language" else str(row["key"])
 
         self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
-                            [[row["metric"], row["key"], two(row["this_corpus"]), two(row["llama2"]),
-                              two(row["difference"]), row["of"]] for row in rows]))
+                            [[row["metric"], key(row), fmt_percent(row["this_corpus"], denominator=row.get("denominator")),
+                              fmt_percent(row["llama2"]), fmt_percent(row["difference"]), row["of"]] for row in rows]))
         sources = list(dict.fromkeys(f"{row['metric']}: {row['source']}" for row in rows))
         self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
                            f"{code('corpus_audit/report/data/llama2.json')}):"))
@@ -279,20 +314,24 @@ class DatasheetBuilder:
             self.add(Bullets([code(publishable(str(item))) for item in sorted(str(i) for i in inputs)]))
 
     def preprocessing(self, command: str) -> None:
-        summary = self.summary
         self.add(Heading(2, SECTION_TITLES["preprocessing"]))
         self.prompts("preprocessing")
         self.add(Heading(3, "The audit run (labels added to each document)"))
         self.add(Paragraph("The audit does not change the corpus. It labelled every analysed document (columns of "
                            f"{code('documents/*.parquet')}) with the stages below, using these models and lexicons "
                            f"(from {code('summary.json')}):"))
+        with self.part("settings"):
+            self.settings(command)
+
+    def settings(self, command: str) -> None:
+        """The stages' settings and the reading settings: a short list, execution settings left out."""
+        summary = self.summary
         if self.run.stages:
-            body = []
+            groups = []
             for stage, settings in self.run.stages.items():
                 kept = {k: v for k, v in (settings or {}).items() if k not in EXECUTION_SETTINGS}
-                for key, value in setting_rows(kept):
-                    body.append([code(stage), key, fmt_setting(value)])
-            self.add(TableBlock(["stage", "setting", "value"], body))
+                groups.append((code(stage), [(key, fmt_setting(value)) for key, value in setting_rows(kept)]))
+            self.add(SettingList(groups))
         else:
             self.add(Paragraph("No analysis stage ran."))
         # How the run was executed (runner, workers, command line, output path) does not change
@@ -301,65 +340,67 @@ class DatasheetBuilder:
                    if key not in EXECUTION_SETTINGS}
         if reading:
             self.add(Paragraph("Reading settings:"))
-            self.add(TableBlock(["setting", "value"], [[key, fmt_setting(value)] for key, value in reading.items()]))
+            self.add(SettingList([("reading", [(key, fmt_setting(value)) for key, value in reading.items()])]))
         if command:
             self.add(Paragraph(f"The command line, runner, worker count and timings of the run are in "
                                f"{code('summary.json')} ({code('command')}, {code('settings')}, {code('timings')})."))
         versions = summary.get("package_versions") or {}
         if versions:
-            self.add(Paragraph("Package versions:"))
-            self.add(TableBlock(["package", "version"], [[name, str(v)] for name, v in versions.items()]))
+            self.add(Paragraph("Package versions: " + ", ".join(f"{name} {code(v)}" for name, v in versions.items())
+                               + "."))
 
     def uses(self) -> None:
         self.add(Heading(2, SECTION_TITLES["uses"]))
         self.prompts("uses")
         facts = [fact for section in self.sections if section.computed(self.run) for fact in section.facts(self.run)]
+        self.facts = facts
         if facts:
             self.add(Paragraph("Measured facts to weigh when choosing uses (see section 2):"))
             self.add(Bullets(facts))
 
 
-# ----------------------------------------------------------------------------- rendering
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# ----------------------------------------------------------------------------- context and templates
 
 
-def _md_answer(answer: str) -> str:
-    return answer.strip()
-
-
-def render_markdown(blocks: list[Block]) -> str:
-    parts: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {block.text}")
-        elif isinstance(block, Paragraph):
-            parts.append(block.text)
-        elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {item}" for item in block.items))
-        elif isinstance(block, TableBlock):
-            lines = [f"| {' | '.join(_md_cell(h) for h in block.header)} |",
-                     f"|{'|'.join('---' for _ in block.header)}|"]
-            lines += [f"| {' | '.join(_md_cell(c) for c in row)} |" for row in block.rows]
-            parts.append("\n".join(lines))
-        elif isinstance(block, Code):
-            parts.append(f"```\n{block.text}\n```")
-        elif isinstance(block, Image):
-            parts.append(f"![{block.alt}]({block.path})")
-        elif isinstance(block, Prompt):
-            if block.answer is None:
-                parts.append(f"> **[Authors: {block.question}]** ({code(block.key)})")
-            else:
-                parts.append(f"**{block.question}**\n\n{_md_answer(block.answer)}")
-    return "\n\n".join(parts) + "\n"
+def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one context every template renders: the datasheet's blocks and named parts, the
+    measured facts, the sizes, the settings, the authors' answers (metadata) and the prompts."""
+    metadata = metadata or {}
+    answers = metadata.get("answers") or {}
+    builder = DatasheetBuilder(run, answers)
+    blocks = builder.build()
+    summary = run.summary
+    prompts = {f"{section}.{key}": Prompt(f"{section}.{key}", question, answers.get((section, key)))
+               for section, questions in PROMPTS.items() for key, question in questions.items()}
+    return {
+        "title": next((b.text for b in blocks if isinstance(b, Heading)), "Datasheet"),
+        "corpus_name": run.corpus_name,
+        "version": summary.get("corpus_audit_version", "?"),
+        "blocks": blocks,
+        "parts": builder.parts,
+        "analyses": [{"name": s.name, "title": s.title, "computed": s.computed(run), "blocks": builder.parts[s.name]}
+                     for s in builder.sections],
+        "facts": builder.facts,
+        "sizes": {"documents_read": int(summary.get("documents_read") or 0),
+                  "documents_analysed": run.documents_analysed,
+                  "documents_skipped": sum((summary.get("documents_skipped") or {}).values()),
+                  "bytes_read": int(summary.get("bytes_read") or 0),
+                  "input_files": int(summary.get("input_files") or 0)},
+        "settings": builder.parts.get("settings", []),
+        "prompts": prompts,
+        "hub": metadata.get("hub") or {},
+        "small_sample_note": SMALL_SAMPLE_NOTE,
+    }
 
 
 _INLINE = re.compile(r"`([^`]*)`|\*\*(.+?)\*\*")
+_NUMBER = re.compile(r"^[-+<>]?[0-9][0-9,]*(\.[0-9]+)?%?[†‡]?$")
 
 
-def _inline_html(text: str) -> str:
+def _inline_html(text: str) -> Markup:
+    """The two inline markups of a block's text (``code``, **bold**) as HTML, everything else escaped."""
     out: list[str] = []
     position = 0
     for match in _INLINE.finditer(text):
@@ -370,64 +411,34 @@ def _inline_html(text: str) -> str:
             out.append(f"<strong>{_inline_html(match.group(2))}</strong>")
         position = match.end()
     out.append(html.escape(text[position:]))
-    return "".join(out)
+    return Markup("".join(out))
 
 
-def _answer_html(answer: str) -> str:
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", answer.strip()) if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+def _md_cell(text: str) -> str:
+    """A Markdown table cell: ``|`` escaped, newlines as spaces."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem; margin: 2rem auto;
-       padding: 0 1rem; line-height: 1.5; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: left; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f2f2f2; }
-blockquote.prompt { border-left: 4px solid #d9822b; background: #fff6ec; margin: 0.6rem 0; padding: 0.4rem 0.8rem; }
-div.answer { border-left: 4px solid #4c72b0; margin: 0.6rem 0; padding: 0.1rem 0.8rem; }
-pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; white-space: pre-wrap; }
-img { max-width: 100%; }
-"""
-_NUMBER = re.compile(r"^[-+]?[0-9][0-9,]*(\.[0-9]+)?$")
+def _paragraphs(text: str) -> list[str]:
+    """An answer's paragraphs (separated by blank lines)."""
+    return [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
 
 
-def render_html(blocks: list[Block]) -> str:
-    title = next((b.text for b in blocks if isinstance(b, Heading)), "Datasheet")
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>"]
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append(f"<h{block.level}>{_inline_html(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            parts.append(f"<p>{_inline_html(block.text)}</p>")
-        elif isinstance(block, Bullets):
-            parts.append("<ul>" + "".join(f"<li>{_inline_html(item)}</li>" for item in block.items) + "</ul>")
-        elif isinstance(block, TableBlock):
-            head = "".join(f"<th>{_inline_html(h)}</th>" for h in block.header)
-            rows = []
-            for row in block.rows:
-                cells = "".join(
-                    f'<td class="number">{html.escape(c)}</td>' if _NUMBER.match(c) else f"<td>{_inline_html(c)}</td>"
-                    for c in row)
-                rows.append(f"<tr>{cells}</tr>")
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-        elif isinstance(block, Code):
-            parts.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
-        elif isinstance(block, Image):
-            parts.append(f'<p><img src="{html.escape(block.path)}" alt="{html.escape(block.alt)}"></p>')
-        elif isinstance(block, Prompt):
-            if block.answer is None:
-                parts.append(f'<blockquote class="prompt"><strong>[Authors: {html.escape(block.question)}]'
-                             f"</strong> (<code>{html.escape(block.key)}</code>)</blockquote>")
-            else:
-                parts.append(f'<div class="answer"><p><strong>{html.escape(block.question)}</strong></p>'
-                             f"{_answer_html(block.answer)}</div>")
-    parts += ["</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+@functools.lru_cache(maxsize=1)
+def template_environment() -> Any:
+    """The Jinja2 environment of the shipped templates: autoescape for ``*.html.j2`` only; the
+    filters ``md_cell``, ``inline`` (HTML of the inline markup) and ``paragraphs``, the test ``number``."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("corpus_audit.report", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs)
+    environment.tests["number"] = lambda cell: bool(_NUMBER.match(str(cell)))
+    return environment
 
 
-def build_datasheet(run: RunData, answers: dict[tuple[str, str], str] | None = None) -> list[Block]:
-    """The datasheet's blocks; ``answers`` maps ``(section, question)`` to the authors' text."""
-    return DatasheetBuilder(run, answers).build()
+def render(template: str, context: dict[str, Any]) -> str:
+    """Render one shipped template (``datasheet.md.j2``, ``datasheet.html.j2``, ``hf_card.md.j2``)."""
+    return template_environment().get_template(template).render(**context)

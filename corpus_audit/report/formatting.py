@@ -1,8 +1,16 @@
-"""Number formatting shared by the plots and the datasheet: one percent, one integer, one number.
+"""Number formatting shared by the plots, the datasheet and the Hub card: one formatter each for
+percents, integers and other numbers, so no view shows ``36.0`` beside ``25.0000``.
 
-Percentages come in two styles: ``"fixed"`` (4 decimals, as the tables' percent columns, for
-datasheet cells) and ``"short"`` (precision that shrinks with the value, with a ``%`` sign, for
-plot annotations). A missing value is ``MISSING`` in a table cell.
+Rule (one for every view a person reads; CSV/Parquet keep full precision):
+
+* a percent has 1 decimal (``36.0``), or 2 under 1% (``0.42``; ``0.9987`` is ``1.0``), so small shares such as the
+  ~0.2% toxic documents of Llama 2 keep two significant digits; a share above 0 that would
+  round to ``0.00`` is ``<0.01`` (never a false zero);
+* any other float (rates per 100 tokens, shares, scores) has 2 decimals;
+* a percent whose denominator is under `SMALL_SAMPLE` documents carries `SMALL_SAMPLE_MARK`
+  (the datasheet's footnote: `SMALL_SAMPLE_NOTE`).
+
+``style="short"`` adds the ``%`` sign (plot annotations). A missing value is ``MISSING``.
 """
 
 from __future__ import annotations
@@ -10,12 +18,17 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-__all__ = ["MISSING", "PercentStyle", "as_float", "fmt_int", "fmt_number", "fmt_percent", "language_label",
-           "language_name", "plural"]
+__all__ = ["MISSING", "PercentStyle", "SMALL_SAMPLE", "SMALL_SAMPLE_MARK", "SMALL_SAMPLE_NOTE", "as_float",
+           "fmt_int", "fmt_number", "fmt_percent", "is_small_sample", "language_label", "language_name", "plural"]
 
 #: A cell whose value the run did not write.
 MISSING = "–"
 PercentStyle = Literal["fixed", "short"]
+#: A percentage over fewer documents than this is flagged as a small sample.
+SMALL_SAMPLE = 30
+SMALL_SAMPLE_MARK = "†"
+SMALL_SAMPLE_NOTE = (f"{SMALL_SAMPLE_MARK} fewer than {SMALL_SAMPLE} documents in the denominator: "
+                     "a small sample, read the percentage as indicative only.")
 
 
 def fmt_int(value: Any) -> str:
@@ -23,25 +36,35 @@ def fmt_int(value: Any) -> str:
     return f"{int(value):,}" if value is not None else MISSING
 
 
-def fmt_percent(value: Any, style: PercentStyle = "fixed") -> str:
-    """A percentage (already ×100): ``"fixed"`` → ``12.3457`` (``MISSING`` for ``None``);
-    ``"short"`` → ``12.3%`` / ``0.12%`` / ``0.0012%`` / ``0%`` (``None`` counts as 0)."""
-    if style == "fixed":
-        return f"{float(value):.4f}" if value is not None else MISSING
-    if style != "short":
+def is_small_sample(denominator: Any) -> bool:
+    """Whether a percentage over ``denominator`` documents is flagged (``None``: not known, not flagged)."""
+    return denominator is not None and int(denominator) < SMALL_SAMPLE
+
+
+def fmt_percent(value: Any, style: PercentStyle = "fixed", denominator: Any = None) -> str:
+    """A percentage (already ×100): ``36.0``, ``0.42``, ``<0.01``, ``0.0`` (``MISSING`` for ``None``);
+    ``style="short"`` adds ``%`` (and draws ``None`` as 0). With ``denominator`` under `SMALL_SAMPLE`, `SMALL_SAMPLE_MARK` follows."""
+    if style not in ("fixed", "short"):
         raise ValueError(f"unknown percent style {style!r}")
-    value = float(value or 0.0)
-    if value == 0:
-        return "0%"
-    if value < 0.01:
-        return f"{value:.4f}%"
-    if value < 1:
-        return f"{value:.2f}%"
-    return f"{value:.1f}%"
+    if value is None and style == "fixed":
+        return MISSING
+    number = float(value or 0.0)  # a plot annotation draws a missing share as 0
+    size = abs(number)
+    if size == 0:
+        text = "0.0"
+    elif size < 0.005:
+        text = "<0.01" if number > 0 else ">-0.01"
+    elif size < 0.995:  # (0.995 and above round to 1.00: shown as 1.0, like every share from 1%)
+        text = f"{number:.2f}"
+    else:
+        text = f"{number:.1f}"
+    if style == "short":
+        text += "%"
+    return text + (SMALL_SAMPLE_MARK if is_small_sample(denominator) else "")
 
 
 def fmt_number(value: Any) -> str:
-    """Integers with separators, floats with 4 decimals (as the tables' percent columns)."""
+    """Integers with separators, floats with 2 decimals, booleans as yes / no."""
     if value is None:
         return MISSING
     if isinstance(value, bool):
@@ -49,7 +72,7 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:,.2f}"
     return str(value)
 
 

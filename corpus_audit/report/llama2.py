@@ -17,7 +17,8 @@ from corpus_audit.report.run import RunData
 
 __all__ = ["Llama2Row", "llama2_figures", "llama2_rows"]
 
-#: One comparison row: metric, key, this corpus' percent, Llama 2's percent, denominator, source.
+#: One comparison row: metric, key, this corpus' percent, Llama 2's percent, their difference,
+#: what the percent is of (``of``), this corpus' denominator (``denominator``, documents), source.
 Llama2Row = dict[str, Any]
 
 
@@ -28,10 +29,11 @@ def llama2_figures() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _row(metric: str, key: str, ours: Any, theirs: float, of: str, source: str) -> Llama2Row:
+def _row(metric: str, key: str, ours: Any, theirs: float, of: str, source: str, denominator: Any) -> Llama2Row:
     value = float(ours) if ours is not None else None
     return {"metric": metric, "key": key, "this_corpus": value, "llama2": float(theirs),
-            "difference": None if value is None else round(value - float(theirs), 4), "of": of, "source": source}
+            "difference": None if value is None else round(value - float(theirs), 4), "of": of,
+            "denominator": int(denominator) if denominator is not None else None, "source": source}
 
 
 def llama2_rows(run: RunData, computed: set[str] | None = None) -> list[Llama2Row]:
@@ -49,15 +51,17 @@ def llama2_rows(run: RunData, computed: set[str] | None = None) -> list[Llama2Ro
             if group in ours:
                 gendered = group in ("she", "he", "unspecified")
                 rows.append(_row("pronouns", group, ours[group].get("percent"), theirs,
-                                 "gendered documents" if gendered else "documents in scope", spec["source"]))
+                                 "gendered documents" if gendered else "documents in scope", spec["source"],
+                                 ours[group].get("denominator")))
     if usable("descriptor_axes"):
         ours = {str(r["axis"]): r for r in run.table("descriptor_axes") or []}
         spec = figures["descriptor_axes"]
         for axis, theirs in spec["rows"].items():
             if axis in ours:
                 rows.append(_row("descriptor axis", axis, ours[axis].get("percent"), theirs, "documents in scope",
-                                 spec["source"]))
+                                 spec["source"], ours[axis].get("denominator")))
     if usable("descriptors"):
+        axis_documents = {str(r["axis"]): r.get("documents") for r in run.table("descriptor_axes") or []}
         ours_terms = {(str(r["axis"]), str(r["descriptor"])): r for r in run.table("descriptors") or []}
         spec = figures["descriptors"]
         for axis, terms in spec["rows"].items():
@@ -65,17 +69,17 @@ def llama2_rows(run: RunData, computed: set[str] | None = None) -> list[Llama2Ro
                 row = ours_terms.get((axis, term))
                 if row is not None:
                     rows.append(_row("descriptor", f"{axis} / {term}", row.get("percent"), theirs,
-                                     "the axis' documents", spec["source"]))
+                                     "the axis' documents", spec["source"], axis_documents.get(axis)))
     if usable("languages"):
         ours = {str(r["language"]): r for r in run.table("languages") or []}
         spec = figures["languages"]
         for language, theirs in spec["rows"].items():
             rows.append(_row("language", language, (ours.get(language) or {}).get("percent", 0.0), theirs,
-                             "all documents", spec["source"]))
+                             "all documents", spec["source"], run.documents_analysed))
     if usable("toxicity_summary"):
         overall = next((r for r in run.table("toxicity_summary") or [] if str(r.get("scope")) == "all"), None)
         spec = figures["toxicity"]
         if overall is not None and int(overall.get("documents") or 0) > 0:
             rows.append(_row("toxicity", "score >= 0.5", overall.get("percent"), spec["rows"]["share_at_least_0_5"],
-                             "scored documents (a sample)", spec["source"]))
+                             "scored documents (a sample)", spec["source"], overall.get("documents")))
     return rows

@@ -8,6 +8,13 @@ Format (every key optional; answers are text)::
       creators: The data team of ...
     distribution:
       license: CC-BY-4.0
+    hub:                              # the Hub card's front matter (datasheet --format hf-card)
+      license: cc-by-4.0              # a Hub licence identifier
+      pretty_name: My Web Corpus 2024 # default: name
+      tags: [web, pretraining]        # tags and task categories come only from here
+      task_categories: [text-generation]
+      citation: |                     # BibTeX for the card's Citation section
+        @misc{...}
 
 Only ``yaml.safe_load`` is used (no Python object tags). Unknown sections or questions are
 errors that list the accepted ones, so a typo never silently leaves a prompt unanswered.
@@ -22,8 +29,8 @@ from typing import Any
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import read_bytes
 
-__all__ = ["MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "MetadataError", "PROMPTS", "load_metadata",
-           "parse_metadata"]
+__all__ = ["HUB_LIST_KEYS", "HUB_TEXT_KEYS", "MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "MetadataError", "PROMPTS",
+           "load_metadata", "parse_metadata"]
 
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_ANSWER_CHARACTERS = 20_000
@@ -71,7 +78,12 @@ PROMPTS: dict[str, dict[str, str]] = {
                    "learn of it?",
     },
 }
-TOP_LEVEL_KEYS = ("name",)
+TOP_LEVEL_KEYS = ("name", "hub")
+#: ``hub`` keys holding one text (the card's front matter, except ``citation``: its Citation section).
+HUB_TEXT_KEYS = ("pretty_name", "citation")
+#: ``hub`` keys holding a list of identifiers (a single text is taken as a list of one).
+HUB_LIST_KEYS = ("license", "tags", "task_categories", "task_ids", "annotations_creators", "language_creators",
+                 "multilinguality", "source_datasets")
 
 
 class MetadataError(ReportError):
@@ -95,8 +107,29 @@ def _answer(value: Any, where: str, path: str) -> str:
     return text
 
 
+def _hub(value: Any, path: str) -> dict[str, Any]:
+    """The ``hub`` mapping: texts for `HUB_TEXT_KEYS`, lists of identifiers for `HUB_LIST_KEYS`."""
+    if not isinstance(value, dict):
+        kind = "nothing" if value is None else type(value).__name__
+        raise MetadataError(f"{path}: section 'hub' must be a mapping, got {kind}")
+    allowed = list(HUB_TEXT_KEYS) + list(HUB_LIST_KEYS)
+    hub: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or key not in allowed:
+            raise MetadataError(f"{path}: unknown key hub.{key}{_suggest(str(key), allowed)}; "
+                                f"accepted in hub: {', '.join(allowed)}")
+        if key in HUB_TEXT_KEYS:
+            hub[key] = _answer(item, f"hub.{key}", path)
+            continue
+        items = item if isinstance(item, list) else [item]
+        if not items:
+            raise MetadataError(f"{path}: hub.{key} is empty (leave it out)")
+        hub[key] = [_answer(entry, f"hub.{key}", path) for entry in items]
+    return hub
+
+
 def parse_metadata(text: str, path: str = "metadata") -> dict[str, Any]:
-    """Validate YAML text; returns ``{"name": str | None, "answers": {(section, key): text}}``."""
+    """Validate YAML text; returns ``{"name": str | None, "answers": {(section, key): text}, "hub": {...}}``."""
     import yaml
 
     try:
@@ -124,13 +157,16 @@ def parse_metadata(text: str, path: str = "metadata") -> dict[str, Any]:
         raise MetadataError(f"{path}: expected a mapping of datasheet sections at the top level, "
                             f"got {type(data).__name__}")
     allowed = list(TOP_LEVEL_KEYS) + list(PROMPTS)
-    result: dict[str, Any] = {"name": None, "answers": {}}
+    result: dict[str, Any] = {"name": None, "answers": {}, "hub": {}}
     for section, value in data.items():
         if not isinstance(section, str) or section not in allowed:
             raise MetadataError(f"{path}: unknown key {section!r}{_suggest(str(section), allowed)}; "
                                 f"accepted: {', '.join(allowed)}")
         if section == "name":
             result["name"] = _answer(value, "name", path)
+            continue
+        if section == "hub":
+            result["hub"] = _hub(value, path)
             continue
         if not isinstance(value, dict):
             kind = "nothing" if value is None else type(value).__name__

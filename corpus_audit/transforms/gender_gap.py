@@ -265,9 +265,11 @@ def _jieba_tokeniser(words: list[str]) -> Callable[[str], list[str]]:
 
     import jieba
 
+    from corpus_audit.lexicons import jieba_dictionary
+
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+    jieba_dictionary.initialise(tokenizer)  # a JSON cache: ~5x faster than jieba's own
     for word in words:
         tokenizer.add_word(word)
     cut = tokenizer.lcut

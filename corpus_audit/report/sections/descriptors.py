@@ -125,8 +125,9 @@ def datasheet(builder: DatasheetBuilder) -> None:
                               f"{code('percent_unambiguous')} leaves out the ambiguous terms "
                               f"({', '.join(map(str, ambiguous)) or 'none'}), which are never in the top lists."))
     builder.add(TableBlock(["axis", "documents", "percent"] + (["percent_unambiguous"] if both else []),
-                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"])]
-                            + ([fmt_percent(r.get("percent_unambiguous"))] if both else []) for r in axes]))
+                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"], denominator=count)]
+                            + ([fmt_percent(r.get("percent_unambiguous"), denominator=count)] if both else [])
+                            for r in axes]))
     builder.add(Paragraph(f"Top {TOP_DESCRIPTORS} descriptors per axis; percent of the documents mentioning "
                           f"that axis ({code('tables/descriptors.csv')} has every descriptor):"))
     grouped = by_axis(run)
@@ -135,7 +136,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         axis = str(axis_row["axis"])
         for row in top_descriptors(grouped.get(axis, [])):
             body.append([axis, fmt_int(row.get("rank")), str(row["descriptor"]), fmt_int(row["documents"]),
-                         fmt_percent(row["percent"])])
+                         fmt_percent(row["percent"], denominator=axis_row["documents"])])
     if body:
         builder.add(TableBlock(["axis", "rank", "descriptor", "documents", "percent"], body))
     else:

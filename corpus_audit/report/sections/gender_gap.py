@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, language_label, plural
+from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -22,10 +22,12 @@ TOP_GENDER_GAP_LANGUAGES = 20
 GENDERS = ("masculine", "feminine", "unspecified")
 #: Shares over fewer matched nouns are drawn pale (and flagged small in the datasheet).
 MIN_MATCHES = 30
+#: Marks a share over fewer than MIN_MATCHES matched nouns in the datasheet.
+FEW_MATCHES_MARK = "‡"
 GENDER_COLOURS = {"masculine": "#4C72B0", "feminine": "#DD8452", "unspecified": "#55A868"}
-#: Optional rate and share columns, shown in the datasheet when the table has them.
-DERIVED_COLUMNS = ("masculine_per_100_tokens", "feminine_per_100_tokens", "unspecified_per_100_tokens",
-                   "masculine_share", "feminine_share", "unspecified_share")
+#: Optional share columns, shown in the datasheet when the table has them (the per-100-token rates
+#: and every other column are in tables/gender_gap.csv): the datasheet's table stays at 8 columns.
+DERIVED_COLUMNS = ("masculine_share", "feminine_share")
 
 
 def lexicon_rows(run: RunData) -> list[dict[str, Any]]:
@@ -104,16 +106,25 @@ def datasheet(builder: DatasheetBuilder) -> None:
     without = [r for r in all_rows if str(r.get("lexicon")) == "no_lexicon"]
     builder.add(Paragraph(
         "Matches of gendered person nouns in the lexicon of each document's language"
-        + (f" ({code(lexicon)})" if lexicon else "") + ": counts, per 100 tokens, share of each gender "
-        "among the matches, and percent of the language's documents with at least one match."))
+        + (f" ({code(lexicon)})" if lexicon else "") + ": counts, the masculine and feminine share (percent of "
+        "the language's matches), and percent of the language's documents with at least one match "
+        f"({code('tables/gender_gap.csv')} also has the tokens and the rates per 100 tokens)."))
     columns = run.columns.get("gender_gap", [])
     extra = [c for c in DERIVED_COLUMNS if c in columns]
-    header = ["language", "lexicon", "documents", "tokens", *GENDERS, *extra, "percent"]
-    body = [[language_label(r["language"]), str(r["lexicon"]), fmt_int(r["documents"]), fmt_int(r["tokens"]),
-             *[fmt_int(r[g]) for g in GENDERS], *[fmt_number(as_float(r.get(c))) for c in extra],
-             fmt_percent(r.get("percent"))] for r in rows]
+    header = ["language", "documents", *GENDERS, *extra, "percent"]
+    def share(row: dict[str, Any], column: str) -> str:
+        # A share over fewer than MIN_MATCHES matched nouns is a handful of words: marked, as the plot pales it.
+        few = sum(int(row[g] or 0) for g in GENDERS) < MIN_MATCHES and row.get(column) is not None
+        return fmt_percent(row.get(column)) + (FEW_MATCHES_MARK if few else "")
+
+    body = [[language_label(r["language"]), fmt_int(r["documents"]), *[fmt_int(r[g]) for g in GENDERS],
+             *[share(r, c) for c in extra], fmt_percent(r.get("percent"), denominator=r["documents"])]
+            for r in rows]
     if body:
         builder.add(TableBlock(header, body))
+        if any(FEW_MATCHES_MARK in cell for row in body for cell in row):
+            builder.add(Paragraph(f"{FEW_MATCHES_MARK} share over fewer than {MIN_MATCHES} matched nouns (the "
+                                  "counts beside it): too few to read as a balance."))
     else:
         builder.add(Paragraph("No analysed document is in a language with a Gender-GAP lexicon."))
     if without:

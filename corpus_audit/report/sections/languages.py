@@ -91,14 +91,16 @@ def datasheet(builder: DatasheetBuilder) -> None:
     header = ["language", "documents", "percent"] + (["characters"] if has_chars else [])
     body = []
     for row in rows[:TOP_LANGUAGES]:
-        body.append([language_label(row["language"]), fmt_int(row["documents"]), fmt_percent(row["percent"])]
+        body.append([language_label(row["language"]), fmt_int(row["documents"]),
+                     fmt_percent(row["percent"], denominator=run.documents_analysed)]
                     + ([fmt_int(row["characters"])] if has_chars else []))
     rest = rows[TOP_LANGUAGES:]
     if rest:
         # Recomputed from counts: a sum of rounded percents could be off in the last decimal.
         other = sum(int(r["documents"]) for r in rest)
         body.append([f"other ({len(rest)} language{'' if len(rest) == 1 else 's'})", fmt_int(other),
-                     fmt_percent(percent(other, sum(int(r["documents"]) for r in rows)))]
+                     fmt_percent(percent(other, sum(int(r["documents"]) for r in rows)),
+                                 denominator=run.documents_analysed)]
                     + ([fmt_int(sum(int(r["characters"] or 0) for r in rest))] if has_chars else []))
     builder.add(TableBlock(header, body))
     builder.plot(SECTION.name, "Language distribution")
@@ -117,8 +119,9 @@ def facts(run: RunData) -> list[str]:
     if not languages:
         return []
     top = next(iter(languages.values()))
-    return [f"The most frequent language is {code(top['language'])} with "
-            f"{fmt_percent(top['percent'])}% of documents; {len(languages):,} labels in all."]
+    return [f"The most frequent language is {language_label(top['language'])} with "
+            f"{fmt_percent(top['percent'], 'short', run.documents_analysed)} of the {fmt_int(run.documents_analysed)} "
+            f"analysed documents; {len(languages):,} labels in all."]
 
 
 SECTION = ReportSection(

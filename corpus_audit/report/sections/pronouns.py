@@ -107,7 +107,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         label = group.label if group is not None else str(row["group"])
         base = "gendered documents" if group is not None and group.of_gendered else "documents"
         body.append([code(row["group"]), label, fmt_int(row["documents"]), fmt_int(row.get("denominator")),
-                     base, fmt_percent(row["percent"])])
+                     base, fmt_percent(row["percent"], denominator=row.get("denominator"))])
     builder.add(TableBlock(["group", "label", "documents", "denominator", "of", "percent"], body))
     builder.plot(SECTION.name, "Pronoun groups")
 
@@ -116,9 +116,11 @@ def facts(run: RunData) -> list[str]:
     rows = groups(run)
     if "she" not in rows or "he" not in rows:
         return []
-    gendered = fmt_int(rows["she"].get("denominator"))
-    return [f"Of the {gendered} gendered documents, {fmt_percent(rows['she']['percent'])}% use a she pronoun "
-            f"and {fmt_percent(rows['he']['percent'])}% a he pronoun."]
+    denominator = rows["she"].get("denominator")
+    count, noun = run.lexicon_scope("pronouns")
+    return [f"Of the {fmt_int(denominator)} gendered documents (of {fmt_int(count)} {noun}), "
+            f"{fmt_percent(rows['she']['percent'], 'short', denominator)} use a she pronoun "
+            f"and {fmt_percent(rows['he']['percent'], 'short', denominator)} a he pronoun."]
 
 
 SECTION = ReportSection(

@@ -142,7 +142,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         rows = [["documents scored (sample)", fmt_int(row["documents"])],
                 ["lines scored", fmt_int(row.get("lines"))],
                 ["toxic documents (score ≥ 0.5)", fmt_int(row["toxic_documents"])],
-                ["percent toxic (sampled estimate)", fmt_percent(row["percent"])],
+                ["percent toxic (sampled estimate)", fmt_percent(row["percent"], denominator=row["documents"])],
                 ["95% CI low (Wilson)", fmt_percent(low)],
                 ["95% CI high (Wilson)", fmt_percent(high)]]
         rows += [[f"score {name}", fmt_number(as_float(row.get(name)))]
@@ -164,7 +164,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         for r in shown:
             low, high = interval(r)
             body.append([str(r["group"]), fmt_int(r["documents"]), fmt_int(r["toxic_documents"]),
-                         fmt_percent(r["percent"]), fmt_percent(low), fmt_percent(high),
+                         fmt_percent(r["percent"], denominator=r["documents"]), fmt_percent(low), fmt_percent(high),
                          fmt_number(as_float(r.get("mean")))])
         builder.add(TableBlock([scope, "documents", "toxic_documents", "percent", "ci_low", "ci_high", "mean"], body))
 
@@ -174,8 +174,10 @@ def facts(run: RunData) -> list[str]:
     if row is None:
         return []
     low, high = interval(row)
-    return [f"An estimated {fmt_percent(row['percent'])}% of documents (95% CI "
-            f"{fmt_percent(low)}–{fmt_percent(high)}%) score ≥ 0.5 for toxicity."]
+    scored = row["documents"]
+    return [f"An estimated {fmt_percent(row['percent'], 'short', scored)} of documents (95% Wilson CI "
+            f"{fmt_percent(low)}–{fmt_percent(high, 'short')}; of {fmt_int(scored)} scored, a sample) "
+            "score ≥ 0.5 for toxicity."]
 
 
 SECTION = ReportSection(

@@ -1,0 +1,203 @@
+"""The Hugging Face Hub dataset card (issue 15): ``corpus-audit datasheet RUN --format hf-card``.
+
+The card's front matter is parsed back with huggingface_hub's ``DatasetCard`` / ``DatasetCardData``
+(offline) and compared with what the run's tables say, counted here by hand; the card never
+replaces a README.md corpus-audit did not write. Also the datasheet's number formatting
+(1–2 decimals everywhere a person reads) and the small-sample flag.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from corpus_audit.cli import main
+from corpus_audit.pipeline.run_directory import MANIFEST_NAME, RunDirectory
+from corpus_audit.report.formatting import fmt_percent
+from corpus_audit.report.hf_card import CARD_MARKER, hub_language_code, size_category
+from report_synthetic import make_run
+
+DOCUMENTS = 1500
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return make_run(tmp_path_factory.mktemp("card") / "run", seed=3, documents=DOCUMENTS)
+
+
+@pytest.fixture()
+def run(run_dir: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the synthetic run for each test (cards are written into it)."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def _languages(run: Path) -> list[dict]:
+    return pq.read_table(run / "tables" / "languages.parquet").to_pylist()
+
+
+def _card(path: Path) -> DatasetCard:
+    return DatasetCard(path.read_text(encoding="utf-8"))
+
+
+def test_size_categories_and_language_codes() -> None:
+    # The Hub's buckets, at and around their bounds.
+    assert [size_category(n) for n in (0, 999, 1000, 1500, 9999, 10_000, 999_999, 1_000_000, 2 * 10**12)] == [
+        "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "n>1T"]
+    # ISO 639-1 where it exists, else ISO 639-3; unknown labels are no language.
+    assert hub_language_code("en") == "en"
+    assert hub_language_code("eng") == "en"
+    assert hub_language_code("deu") == "de"
+    assert hub_language_code("nds") == "nds"
+    assert hub_language_code("unknown") is None
+    assert hub_language_code("zz-not-a-code") is None
+
+
+def test_card_front_matter_validates_and_matches_the_tables(run: Path) -> None:
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    # Hand-counted from the languages table: every label but unknown with >= 1% of the documents.
+    rows = sorted(_languages(run), key=lambda r: -r["documents"])
+    expected = [r["language"] for r in rows if r["language"] != "unknown" and 100 * r["documents"] / DOCUMENTS >= 1]
+    assert expected[:2] == ["en", "fr"] and "unknown" not in card.data.language
+    assert card.data.language == expected
+    assert card.data.size_categories == ["1K<n<10K"]
+    assert card.data.pretty_name == "synthetic"
+    data = card.data.to_dict()
+    assert not {"tags", "task_categories", "license"} & set(data)  # only ever from the metadata
+    assert DatasetCardData(**data).to_dict() == data  # round-trips through the Hub's own class
+    text = card.text
+    assert CARD_MARKER in text
+    for heading in ("## Dataset Summary", "## Dataset Structure", "## Bias, Risks, and Limitations", "## Citation"):
+        assert f"\n{heading}\n" in text
+    # Findings with their denominators; sampled figures keep their Wilson interval.
+    english = next(r["documents"] for r in rows if r["language"] == "en")
+    assert f"of the {english:,} English documents" in text
+    assert "95% Wilson CI" in text and "| percent toxic (sampled estimate) |" in text
+    assert "† fewer than 30 documents in the denominator" in text
+    assert str(run.parent) not in text  # no local path
+
+
+def test_card_language_threshold_option(run: Path) -> None:
+    assert main(["datasheet", str(run), "--format", "hf-card", "--card-language-threshold", "5"]) == 0
+    rows = _languages(run)
+    expected = [r["language"] for r in sorted(rows, key=lambda r: -r["documents"])
+                if r["language"] != "unknown" and 100 * r["documents"] / DOCUMENTS >= 5]
+    assert _card(run / "README.md").data.language == expected == ["en", "fr"]  # de has 4.9%
+
+
+def test_card_takes_hub_fields_from_the_metadata(run: Path, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("name: Example Corpus\n"
+                    "motivation:\n  creators: The data team\n"
+                    "hub:\n  license: cc-by-4.0\n  pretty_name: Example Web Corpus 2024\n"
+                    "  tags: [web, pretraining]\n  task_categories: [text-generation]\n"
+                    "  citation: |\n    @misc{example2024,\n      title = {Example}\n    }\n", encoding="utf-8")
+    out = tmp_path / "card.md"
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta), "--output", str(out)]) == 0
+    assert not (run / "README.md").exists()
+    card = _card(out)
+    assert card.data.license == "cc-by-4.0"
+    assert card.data.pretty_name == "Example Web Corpus 2024"
+    data = card.data.to_dict()
+    assert data["tags"] == ["web", "pretraining"] and data["task_categories"] == ["text-generation"]
+    assert DatasetCardData(**data).to_dict() == data
+    assert "```bibtex\n@misc{example2024," in card.text
+    assert "- **Curated by:** The data team" in card.text
+    assert "- **License:** cc-by-4.0" in card.text
+
+
+def test_card_bad_hub_metadata_is_one_line(run: Path, tmp_path: Path, capsys) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("hub:\n  licence: mit\n", encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta)]) == 2
+    assert "unknown key hub.licence (did you mean 'license'?)" in capsys.readouterr().err
+    assert not (run / "README.md").exists()
+
+
+def test_card_never_overwrites_a_file_it_did_not_write(run: Path, tmp_path: Path, capsys) -> None:
+    readme = run / "README.md"
+    readme.write_text("# Our own README\n", encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 2
+    assert "was not written by corpus-audit" in capsys.readouterr().err
+    assert readme.read_text(encoding="utf-8") == "# Our own README\n"
+    readme.unlink()
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0  # its own card: replaced
+    assert main(["datasheet", str(run), "--format", "hf-card", "--output", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["datasheet", str(run), "--format", "hf-card", "--output", str(tmp_path / "no" / "x.md")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["datasheet", str(run), "--output", str(tmp_path / "x.md")]) == 2  # --output is the card's
+    assert "go with --format hf-card" in capsys.readouterr().err
+
+
+def test_card_in_the_run_is_owned_by_its_manifest(run: Path) -> None:
+    """A card written into a completed run is listed in its manifest, so a later run with
+    --overwrite replaces the directory instead of refusing README.md as a foreign file."""
+    files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    (run / MANIFEST_NAME).write_text(json.dumps({"tool": "corpus-audit", "status": "complete", "files": files}))
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    assert "README.md" in json.loads((run / MANIFEST_NAME).read_text())["files"]
+    RunDirectory(str(run)).prepare(overwrite=True)  # raises on a file the run did not write
+    assert not (run / "README.md").exists()
+
+
+def test_card_says_not_computed(tmp_path: Path) -> None:
+    reason = "cannot load tomh/toxigen_hatebert: not in the local cache"
+    run = make_run(tmp_path / "run", documents=200,
+                   toxicity_status={"status": "model_unavailable", "reason": reason})
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    text = (run / "README.md").read_text(encoding="utf-8")
+    assert f"**Not computed** (`model_unavailable`): {reason}." in text
+    assert "estimated on a sample" not in text and "sampled estimates" not in text
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def test_percent_formatting_rule() -> None:
+    # Hand-written expectations: 1 decimal, 2 under 1%, never a false zero; † under 30 documents.
+    assert [fmt_percent(v) for v in (36.0, 25.0, 68.8667, 0.8667, 0.2, 0.004, 0.0, 100.0, -6.6)] == [
+        "36.0", "25.0", "68.9", "0.87", "0.20", "<0.01", "0.0", "100.0", "-6.6"]
+    assert fmt_percent(None) == "–"
+    assert fmt_percent(4.0, denominator=25) == "4.0†" and fmt_percent(4.0, denominator=30) == "4.0"
+    assert fmt_percent(1.3483, "short") == "1.3%"
+
+
+def test_no_view_has_more_than_two_decimals(run: Path) -> None:
+    """Today's ``36.0`` beside ``25.0000`` (issue 15): no number in a table or a measured fact of the
+    datasheet or the card has more than 2 decimals (the paper's arXiv id in source lines is no number)."""
+    assert main(["datasheet", str(run)]) == 0
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    for name in ("datasheet.md", "datasheet.html", "README.md"):
+        text = (run / name).read_text(encoding="utf-8")
+        if name.endswith(".html"):
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", text)
+        else:
+            cells = [line for line in text.splitlines() if line.startswith(("| ", "- An ", "- Of ", "- The most"))]
+        assert len(cells) > 100, name
+        long = [number for cell in cells for number in re.findall(r"(?<![\d.])\d+\.\d{3,}(?![\d.])", cell)]
+        assert not long, (name, long[:5])
+
+
+def test_card_figures_link_to_the_runs_plots_wherever_it_is_written(run: Path, tmp_path: Path) -> None:
+    assert main(["report", str(run)]) == 0  # draws plots/
+    elsewhere = tmp_path / "cards" / "card.md"
+    elsewhere.parent.mkdir()
+    assert main(["datasheet", str(run), "--format", "hf-card", "--output", str(elsewhere)]) == 0
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    for card in (elsewhere, run / "README.md"):
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", card.read_text(encoding="utf-8"))
+        assert links, card
+        for link in links:
+            assert (card.parent / link).resolve().is_file(), (card, link)
+    assert all(link.startswith("plots/") for link in
+               re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "README.md").read_text(encoding="utf-8")))
