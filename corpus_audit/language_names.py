@@ -16,7 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["UNKNOWN_LANGUAGE", "UNKNOWN_LANGUAGE_NAME", "language_label", "language_name", "language_names"]
+__all__ = ["UNKNOWN_LANGUAGE", "UNKNOWN_LANGUAGE_NAME", "language_label", "language_name", "language_names",
+           "table_language_name"]
 
 #: The language of documents whose best fastText label is under the threshold (stage ``langid``).
 UNKNOWN_LANGUAGE = "unknown"
@@ -40,29 +41,35 @@ def _lookup(code: str) -> str | None:
 
 def language_name(code: Any) -> str | None:
     """The English name of ``code`` (``nds`` → ``Low German``; ``__label__en`` → ``English``);
-    `UNKNOWN_LANGUAGE_NAME` for ``unknown``; ``None`` for an empty code or one ``langcodes``
-    does not know (``no_lexicon``, ``zz``, ``eml``)."""
+    ``None`` for ``unknown`` (not a language), an empty code or one ``langcodes`` does not know
+    (``no_lexicon``, ``zz``, ``eml``)."""
     text = str(code if code is not None else "").strip()
     if text.startswith(_LABEL_PREFIX):
         text = text[len(_LABEL_PREFIX):]
-    if not text:
+    if not text or text == UNKNOWN_LANGUAGE:
         return None
-    if text == UNKNOWN_LANGUAGE:
-        return UNKNOWN_LANGUAGE_NAME
     if not text.replace("-", "").replace("_", "").isalnum() or not text.isascii() or "_" in text:
         return None  # "no_lexicon", "(missing)", text from a corpus: not a language tag
     return _lookup(text)
 
 
+def table_language_name(code: Any) -> str | None:
+    """A table's ``language_name`` cell: `language_name`, and for ``unknown`` what it means
+    (`UNKNOWN_LANGUAGE_NAME`)."""
+    if str(code if code is not None else "").strip() == UNKNOWN_LANGUAGE:
+        return UNKNOWN_LANGUAGE_NAME
+    return language_name(code)
+
+
 def language_names(codes: list[Any]) -> list[str | None]:
-    """`language_name` of each code, in order (a table's ``language_name`` column)."""
-    return [language_name(code) for code in codes]
+    """`table_language_name` of each code, in order (a table's ``language_name`` column)."""
+    return [table_language_name(code) for code in codes]
 
 
 def language_label(code: Any) -> str:
     """``en — English``; the code alone when it has no name; ``unknown`` says what it means."""
     text = str(code if code is not None else "")
-    name = language_name(text)
     if text.strip() == UNKNOWN_LANGUAGE:
-        return name or text
+        return UNKNOWN_LANGUAGE_NAME
+    name = language_name(text)
     return f"{text} — {name}" if name else text

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import read_csv, run_audit, write_jsonl
-from corpus_audit.language_names import UNKNOWN_LANGUAGE_NAME, language_label, language_name, language_names
+from corpus_audit.language_names import (UNKNOWN_LANGUAGE_NAME, language_label, language_name, language_names,
+                                         table_language_name)
 from corpus_audit.pipeline.tables import SMALL_SAMPLE_MARK, table_to_csv, table_to_markdown
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample
 from corpus_audit.transforms.base import ReportContext
@@ -26,10 +27,15 @@ from corpus_audit.transforms.gender_gap import GenderGap, GenderGapCombineFn, re
 
 @pytest.mark.parametrize("code, name", [
     ("en", "English"), ("nds", "Low German"), ("zh", "Chinese"), ("cmn", "Mandarin Chinese"),
-    ("arb", "Standard Arabic"), ("__label__fr", "French"), ("unknown", UNKNOWN_LANGUAGE_NAME),
+    ("arb", "Standard Arabic"), ("__label__fr", "French"),
 ])
 def test_language_names_come_from_langcodes(code: str, name: str) -> None:
-    assert language_name(code) == name
+    assert language_name(code) == name == table_language_name(code)
+
+
+def test_unknown_is_no_language_but_tables_say_what_it_means() -> None:
+    assert language_name("unknown") is None  # e.g. not a `language:` of a dataset card
+    assert table_language_name("unknown") == UNKNOWN_LANGUAGE_NAME == "unknown (no language above the threshold)"
 
 
 @pytest.mark.parametrize("code", ["", "   ", None, "__label__", "no_lexicon", "(missing)", "zz", "eml", "123",

@@ -56,7 +56,7 @@ from corpus_audit.lexicons.matching import (
     split_normalised,
 )
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.language_names import language_name, language_names
+from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
@@ -679,7 +679,7 @@ class GenderGap(Analysis):
         columns: dict[str, list] = {name: [] for name in TABLE_COLUMNS}
         for (language, code), sums in rows:
             documents = sums[DOCUMENTS]
-            row: dict[str, Any] = {"language": language, "language_name": language_name(language),
+            row: dict[str, Any] = {"language": language, "language_name": table_language_name(language),
                                    "lexicon": code or NO_LEXICON, "documents": documents,
                                    "small_sample": is_small_sample(documents)}
             if code is not None:
@@ -753,7 +753,7 @@ class GenderGap(Analysis):
             sums = by_lexicon[code]
             tokens, documents = sums[TOKENS], sums[DOCUMENTS]
             row = {
-                "lang": code, "language_name": language_name(code),
+                "lang": code, "language_name": table_language_name(code),
                 "language": ", ".join(sorted(languages[code])), "documents": documents,
                 "masculine": 100.0 * sums[MASCULINE] / tokens if tokens else None,
                 "feminine": 100.0 * sums[FEMININE] / tokens if tokens else None,

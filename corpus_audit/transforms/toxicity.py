@@ -59,7 +59,7 @@ import pyarrow as pa
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
 from corpus_audit.sampling import is_sampled, sample_threshold
-from corpus_audit.language_names import language_name
+from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent, wilson_interval
 from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
 from corpus_audit.transforms.toxicity_model import (
@@ -431,7 +431,7 @@ class Toxicity(ScoredAnalysis):
             columns["percent_ci_low"].append(round(100 * low, 4))
             columns["percent_ci_high"].append(round(100 * high, 4))
             columns["truncated_lines"].append(scope["truncated_lines"])
-            columns["language_name"].append(language_name(key[1]) if key[0] == "language" else None)
+            columns["language_name"].append(table_language_name(key[1]) if key[0] == "language" else None)
             columns["small_sample"].append(is_small_sample(n))
         types = {"scope": pa.string(), "group": pa.string(), "documents": pa.int64(), "lines": pa.int64(),
                  "toxic_documents": pa.int64(), "truncated_lines": pa.int64(), "language_name": pa.string(),
