@@ -222,7 +222,7 @@ class LanguageIdentification(Analysis):
                      [f"Percent of the analysed documents with that `{group_by}` value (`denominator`); `(missing)` "
                       f"means the record has no `{group_by}` field (group keys: see the README); `small_sample`: "
                       f"fewer than {SMALL_SAMPLE_DOCUMENTS} documents with that value."],
-                     markdown_columns=(column, "language", "language_name", "documents", "percent"))
+                     markdown_columns=(column, "language", "language_name", "documents", "denominator", "percent"))
 
     def settings(self) -> dict[str, Any]:
         return {
