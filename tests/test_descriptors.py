@@ -118,7 +118,7 @@ def test_descriptor_tables_match_hand_counts(descriptor_corpus, tmp_path, empty_
                       "counted_under": "sexual_orientation"}]
     assert settings["ambiguous_terms"] == ["black", "straight", "white"]
     markdown = (out / "tables" / "descriptors.md").read_text()
-    assert "| religion | muslim | 1 | 50.00 \u2020 | 3 | no |" in markdown  # 2 documents mention religion
+    assert "| religion | muslim | 1 | 50.0 \u2020 | 3 | no |" in markdown  # 2 documents mention religion
     assert "| white |" not in markdown and "| straight |" not in markdown  # never in the top-k view
 
 

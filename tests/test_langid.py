@@ -41,7 +41,7 @@ def test_languages_table_on_hand_built_corpus(tmp_path: Path) -> None:
     assert {r[5] for r in rows[1:]} == {"True"}  # 14 analysed documents: under 30
     assert int(rows[1][4]) == 6 * len(SENTENCES["en"])
     md = (out / "tables" / "languages.md").read_text()
-    assert "| en | English | 6 | 42.86 † |" in md and "fewer than 30 documents" in md
+    assert "| en | English | 6 | 42.9 † |" in md and "fewer than 30 documents" in md
     assert "characters" not in md.splitlines()[2]  # compact view: the CSV keeps the character counts
     import pyarrow.parquet as pq
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import read_csv, run_audit, write_jsonl
 from corpus_audit.language_names import (UNKNOWN_LANGUAGE_NAME, language_label, language_name, language_names,
                                          table_language_name)
-from corpus_audit.pipeline.tables import SMALL_SAMPLE_MARK, table_to_csv, table_to_markdown
+from corpus_audit.pipeline.tables import SMALL_SAMPLE_MARK, markdown_percent, table_to_csv, table_to_markdown
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample
 from corpus_audit.transforms.base import ReportContext
 from corpus_audit.transforms.gender_gap import GenderGap, GenderGapCombineFn, reference_standard_error
@@ -78,8 +78,8 @@ def test_markdown_view_keeps_the_chosen_columns_and_says_where_the_rest_is() -> 
                                  name="things").decode()
     lines = markdown.splitlines()
     assert lines[2] == "| language | documents | percent | rate |"
-    assert lines[4] == "| en | 1,234 | 12.35 | 0.047 |"  # 2-decimal percent, 3 significant digits
-    assert lines[5] == f"| fr | 7 | 50.00 {SMALL_SAMPLE_MARK} | 3.00 |"  # only the percentage is flagged
+    assert lines[4] == "| en | 1,234 | 12.3 | 0.047 |"  # percent: 1 decimal from 1%; 3 significant digits
+    assert lines[5] == f"| fr | 7 | 50.0 {SMALL_SAMPLE_MARK} | 3.00 |"  # only the percentage is flagged
     assert "_a note_" in lines
     assert f"_{SMALL_SAMPLE_MARK} fewer than 30 documents" in markdown
     assert "4 of 6 columns; the full table (6 columns, full precision) is in `things.csv` / `things.parquet`" \
@@ -90,13 +90,20 @@ def test_markdown_view_without_small_samples_or_hidden_columns_has_no_extra_note
     table = _table().set_column(5, "small_sample", pa.array([False, False]))
     markdown = table_to_markdown(table, "T", []).decode()
     assert SMALL_SAMPLE_MARK not in markdown and "Compact view" not in markdown
-    assert "| en | 1,234 | 12.35 | 0.047 | a | no |" in markdown
+    assert "| en | 1,234 | 12.3 | 0.047 | a | no |" in markdown
 
 
 def test_hiding_only_small_sample_needs_no_pointer_to_the_csv() -> None:
     columns = ("language", "documents", "percent", "rate", "extra")
     markdown = table_to_markdown(_table(), "T", [], columns=columns).decode()
-    assert "Compact view" not in markdown and f"50.00 {SMALL_SAMPLE_MARK}" in markdown
+    assert "Compact view" not in markdown and f"50.0 {SMALL_SAMPLE_MARK}" in markdown
+
+
+@pytest.mark.parametrize("value, text", [(0.0, "0.0"), (0.004, "<0.01"), (0.005, "0.01"), (0.42, "0.42"),
+                                         (0.994, "0.99"), (0.995, "1.0"), (36.0, "36.0"), (25.0, "25.0"),
+                                         (100.0, "100.0"), (-0.42, "-0.42")])
+def test_markdown_percentages_have_one_or_two_decimals(value: float, text: str) -> None:
+    assert markdown_percent(value) == text
 
 
 def test_markdown_view_rejects_unknown_columns() -> None:
@@ -188,7 +195,7 @@ def test_reference_view_of_a_run_with_a_form_under_two_genders(tmp_path: Path) -
         assert header.count("|") - 1 <= 8, name
     assert len(read_csv(out / "tables" / "gender_gap.csv")[0]) == 25
     markdown = (out / "tables" / "gender_gap.md").read_text()
-    assert "| en | English | 2 | 28 | 10.71 | 7.14 | 3.57 | 100.00 \u2020 |" in markdown
+    assert "| en | English | 2 | 28 | 10.71 | 7.14 | 3.57 | 100.0 \u2020 |" in markdown
     assert str(lexicon) not in markdown  # no local path in a published table
 
 

@@ -12,7 +12,7 @@ exactly.
 
 CSV and Parquet keep every column at full precision (percentages with ``PERCENT_DECIMALS``).
 The Markdown file is the view a person reads: only the table's ``markdown_columns`` (with a
-line saying where the full table is), percentages with `MARKDOWN_PERCENT_DECIMALS` decimals,
+line saying where the full table is), percentages with 1 decimal from 1% and 2 below (`markdown_percent`, the datasheet's rule),
 other fractional numbers with 3 significant digits, counts with thousands separators, and the
 percentages of a row whose ``small_sample`` column is true marked `SMALL_SAMPLE_MARK`.
 """
@@ -31,12 +31,12 @@ from corpus_audit.stats import PERCENT_DECIMALS, SMALL_SAMPLE_DOCUMENTS
 from corpus_audit.storage import join, write_bytes
 
 __all__ = ["FORMULA_PREFIXES", "MARKDOWN_PERCENT_DECIMALS", "SMALL_SAMPLE_COLUMN", "SMALL_SAMPLE_MARK", "csv_safe",
-           "is_percent_column", "markdown_safe", "table_to_csv", "table_to_markdown", "table_to_parquet", "write_table"]
+           "is_percent_column", "markdown_percent", "markdown_safe", "table_to_csv", "table_to_markdown", "table_to_parquet", "write_table"]
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 #: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Decimals of a percentage in the Markdown view (CSV/Parquet keep ``PERCENT_DECIMALS``).
+#: Most decimals of a percentage in the Markdown view (CSV/Parquet keep ``PERCENT_DECIMALS``).
 MARKDOWN_PERCENT_DECIMALS = 2
 #: The boolean column that marks rows whose percentages are over fewer than 30 documents.
 SMALL_SAMPLE_COLUMN = "small_sample"
@@ -83,6 +83,19 @@ def is_percent_column(name: str, extra: tuple[str, ...] | list[str] = ()) -> boo
     return name == "percent" or name.startswith("percent_") or name.endswith("_share") or name in extra
 
 
+def markdown_percent(value: float) -> str:
+    """A percentage for reading, as the datasheet writes it: 1 decimal from 1% (``36.0``), 2 below
+    (``0.42``), ``<0.01`` for a positive share under 0.005%, ``0.0`` for none."""
+    size = abs(value)
+    if size == 0:
+        return "0.0"
+    if size < 0.005:
+        return "<0.01" if value > 0 else ">-0.01"
+    if size < 0.995:  # 0.995 and above would round to 1.00: shown as 1.0, like every share from 1%
+        return f"{value:.{MARKDOWN_PERCENT_DECIMALS}f}"
+    return f"{value:.1f}"
+
+
 def _markdown_cell(value: object, percent: bool) -> str:
     if value is None:
         return ""
@@ -92,7 +105,7 @@ def _markdown_cell(value: object, percent: bool) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         if percent:
-            return f"{value:.{MARKDOWN_PERCENT_DECIMALS}f}"
+            return markdown_percent(value) if math.isfinite(value) else repr(value)
         if value == 0:
             return "0"
         if not math.isfinite(value):
