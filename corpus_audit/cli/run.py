@@ -38,8 +38,9 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
     run.add_argument("--runner", default="DirectRunner",
                      help="Beam runner: DirectRunner (default), DataflowRunner, ...")
-    run.add_argument("--workers", type=int, default=1, metavar="N",
-                     help="DirectRunner worker processes (N > 1 uses multi_processing; default 1)")
+    run.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                     help="DirectRunner worker processes (N > 1 uses multi_processing; default 1); auto: 1 below "
+                          "~30 MB of input (compressed files estimated x3), else min(cores, splits)")
     run.add_argument("--stages", default=",".join(STAGES), metavar="LIST",
                      help=f"comma-separated analyses to run (default: all = {','.join(STAGES)})")
     run.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
@@ -71,6 +72,16 @@ def add_parser(commands: Any) -> None:
     attributes.add_arguments(run)
     for stage in STAGES.values():
         stage.add_arguments(run)
+
+
+def _workers(value: str) -> int | str:
+    """``--workers``: a whole number (checked >= 1 when the options are built) or ``auto``."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {value!r}") from None
 
 
 def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],

@@ -38,9 +38,6 @@ import re
 import unicodedata
 from typing import Any, Callable, Iterator, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.gender_gap import (FASTTEXT_TO_LEXICON, GENDER_SETS, LanguageLexicon, LexiconSet, lexicon_code,
                                               load_lexicons)
@@ -55,7 +52,11 @@ from corpus_audit.documents import DocumentBatch
 from corpus_audit.stats import percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table
+from corpus_audit.lazy import LazyMapping, lazy_module
+from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 NO_LEXICON = "no_lexicon"
 ENGLISH = "eng"
@@ -467,7 +468,7 @@ DOCUMENTS, TOKENS, MASCULINE, FEMININE, UNSPECIFIED, WITH_MATCH, WITH_MASCULINE,
 SLOTS = 12
 
 
-class GenderGapCombineFn(beam.CombineFn):
+class GenderGapCombineFn(StageCombineFn):
     """Exact integer sums per (language, lexicon): documents, tokens, matches per gender,
     documents with a match (any / per gender), and the per-document sums the standard error
     needs (sum of D², D·t and t² with D = feminine - masculine and t = tokens of a document).
@@ -627,7 +628,7 @@ class GenderGap(Analysis):
                 "tokens": columns["gender_gap_tokens"], "masculine": columns["gender_gap_masculine"],
                 "feminine": columns["gender_gap_feminine"], "unspecified": columns["gender_gap_unspecified"]}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return GenderGapCombineFn()
 
     def tables(self, aggregate: Mapping[tuple[str, str | None], tuple[int, ...]],
@@ -685,7 +686,8 @@ class GenderGap(Analysis):
         return {"lexicons": described}
 
 
-TABLE_COLUMNS: dict[str, pa.DataType] = {
+#: Column -> Arrow type of the gender_gap table (built on first use: the types need pyarrow).
+TABLE_COLUMNS: Mapping[str, pa.DataType] = LazyMapping(lambda: {
     "language": pa.string(), "lexicon": pa.string(), "documents": pa.int64(), "tokens": pa.int64(),
     "masculine": pa.int64(), "feminine": pa.int64(), "unspecified": pa.int64(),
     "masculine_per_100_tokens": pa.float64(), "feminine_per_100_tokens": pa.float64(),
@@ -696,7 +698,7 @@ TABLE_COLUMNS: dict[str, pa.DataType] = {
     "documents_with_masculine": pa.int64(), "documents_with_feminine": pa.int64(),
     "documents_with_unspecified": pa.int64(), "percent_with_masculine": pa.float64(),
     "percent_with_feminine": pa.float64(), "percent_with_unspecified": pa.float64(),
-}
+})
 
 
 def _segmenter_versions() -> dict[str, str]:
