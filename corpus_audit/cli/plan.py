@@ -76,6 +76,8 @@ class RunPlan:
     options: Any
     dry_run: bool
     quiet: bool
+    #: Draw the report's plots as SVG too (``--svg``).
+    svg: bool = False
     #: Replace a completed run in ``output_dir`` (``--overwrite``).
     overwrite: bool = False
     #: ``--attributes``: also write dolma attribute files (``"dolma"``), or None.
@@ -158,7 +160,7 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
                    limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
-                   workers_rule=workers_rule, options=options, dry_run=args.dry_run, quiet=args.quiet,
+                   workers_rule=workers_rule, options=options, dry_run=args.dry_run, quiet=args.quiet, svg=getattr(args, "svg", False),
                    overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None),
                    special_files=tuple(special_files), duplicates=tuple(duplicates))
 

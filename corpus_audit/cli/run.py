@@ -56,6 +56,7 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
                      help="documents per batch handed to the analyses (default 1000)")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
+    run.add_argument("--svg", action="store_true", help="draw each plot as SVG too (default: PNG only)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace a completed run in --output (refused without it); files a run did not write "
                           "are never deleted")

@@ -1,4 +1,4 @@
-"""Drawing the plots of a run (``plots/<name>.png`` and ``.svg``) with matplotlib's Agg canvas.
+"""Drawing the plots of a run (``plots/<name>.png``, and ``.svg`` when asked) with matplotlib's Agg canvas.
 
 Each report section (``report/sections/``) draws its own plot with the helpers here;
 `render_plots` draws every registered section's plot the run has tables for. Figures are built
@@ -107,8 +107,16 @@ def hbar_percent(ax, labels: list[str], values: list[float], annotations: list[s
         ax.text(value + 1.5, y, text, va="center", fontsize=8.5)
 
 
-def render_plots(run: RunData) -> dict[str, bytes]:
-    """``{"<name>.png": bytes, "<name>.svg": bytes}`` for every registered plot the run has tables for."""
+#: The formats drawn: PNG always; SVG when asked (``--svg``): it costs about a fifth of a report.
+PLOT_FORMATS = ("png", "svg")
+
+
+def render_plots(run: RunData, formats: tuple[str, ...] = ("png",)) -> dict[str, bytes]:
+    """``{"<name>.png": bytes, ...}`` (and ``.svg`` when in ``formats``) for every registered plot
+    the run has tables for."""
+    unknown = set(formats) - set(PLOT_FORMATS)
+    if unknown:
+        raise ValueError(f"unknown plot format(s) {sorted(unknown)}; use {PLOT_FORMATS}")
     files: dict[str, bytes] = {}
     sections = default_registry()
     with matplotlib.rc_context(RC):
@@ -116,7 +124,7 @@ def render_plots(run: RunData) -> dict[str, bytes]:
             figure = sections.get(name).plot(run)
             if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
                 continue
-            for fmt in ("png", "svg"):
+            for fmt in formats:
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
                 files[f"{name}.{fmt}"] = buffer.getvalue()
