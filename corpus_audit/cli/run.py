@@ -38,9 +38,10 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
     run.add_argument("--runner", default="DirectRunner",
                      help="Beam runner: DirectRunner (default), DataflowRunner, ...")
-    run.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
-                     help="DirectRunner worker processes (N > 1 uses multi_processing; default 1); auto: 1 below "
-                          "~30 MB of input (compressed files estimated x3), else min(cores, splits)")
+    run.add_argument("--workers", type=_workers, default="auto", metavar="N|auto",
+                     help="DirectRunner worker processes (N > 1 uses multi_processing); auto (default): 1 below "
+                          "~30 MB of input (compressed files estimated x3), where starting a second worker costs "
+                          "more than it saves, else min(cores, splits); summary.json records the choice")
     run.add_argument("--stages", default=",".join(STAGES), metavar="LIST",
                      help=f"comma-separated analyses to run (default: all = {','.join(STAGES)})")
     run.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
