@@ -107,7 +107,7 @@ def error_line(capsys) -> str:
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory) -> Path:
     run = make_run(tmp_path_factory.mktemp("synthetic") / "run", seed=3, documents=1500)
-    assert main(["report", str(run)]) == 0
+    assert main(["report", str(run), "--svg"]) == 0
     return run
 
 
@@ -311,7 +311,11 @@ def test_sections_not_run_or_not_computed(tmp_path: Path) -> None:
     text = (only_langid / "datasheet.md").read_text()
     assert text.count("**Not run:**") == 4
     assert "stage `toxicity`" in text and "| group | label |" not in text
+    assert sorted(p.name for p in (only_langid / "plots").iterdir()) == ["languages.png"]  # SVG only with --svg
+    assert main(["report", str(only_langid), "--svg"]) == 0
     assert sorted(p.name for p in (only_langid / "plots").iterdir()) == ["languages.png", "languages.svg"]
+    assert main(["report", str(only_langid)]) == 0  # a report without --svg leaves no SVG of an earlier one
+    assert sorted(p.name for p in (only_langid / "plots").iterdir()) == ["languages.png"]
 
     reason = "cannot load tomh/toxigen_hatebert: no such directory /models/hatebert"
     failed = make_run(tmp_path / "no-model", documents=200,
@@ -351,7 +355,7 @@ def test_plots_are_valid_nonblank_images(synthetic_run: Path) -> None:
 def test_report_is_reproducible(synthetic_run: Path, tmp_path: Path) -> None:
     files = ["datasheet.md", "datasheet.html", *[f"plots/{n}.{e}" for n in ALL_PLOTS for e in ("png", "svg")]]
     first = {name: (synthetic_run / name).read_bytes() for name in files}
-    assert main(["report", str(synthetic_run)]) == 0
+    assert main(["report", str(synthetic_run), "--svg"]) == 0
     assert {name: (synthetic_run / name).read_bytes() for name in files} == first
     # Same tables elsewhere, with other timings: the same datasheet, byte for byte.
     copy = tmp_path / "copy"

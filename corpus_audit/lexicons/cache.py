@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import http.client
 import json
 import os
 import signal
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -125,6 +122,11 @@ def _read_until(response, deadline: float, url: str) -> bytes:
 
 
 def _fetch(url: str, timeout: float, deadline: float | None = None) -> bytes:
+    # Imported here: only a download needs them (every run and command imports this module).
+    import http.client
+    import urllib.error
+    import urllib.request
+
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("https", "http", "file"):
         raise LexiconError(f"{url}: only https, http and file URLs are fetched")

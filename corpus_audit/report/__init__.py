@@ -35,14 +35,16 @@ def _write(path: str, data: bytes) -> None:
     write_bytes(path, data)
 
 
-def write_plots(run: RunData) -> list[str]:
-    """Draw every plot whose table exists into ``<run>/plots/``; returns the paths written.
+def write_plots(run: RunData, svg: bool = False) -> list[str]:
+    """Draw every plot whose table exists into ``<run>/plots/`` (PNG, and SVG when ``svg``);
+    returns the paths written.
 
-    Plot files of a previous report that no longer apply (their table is gone) are removed.
+    Plot files of a previous report that no longer apply (their table is gone, or an SVG this
+    report was not asked for) are removed, so plots/ never mixes two reports.
     """
     from corpus_audit.report.plots import render_plots
 
-    files = render_plots(run)
+    files = render_plots(run, ("png", "svg") if svg else ("png",))
     plot_names = set(default_registry().plot_names())
     plots_dir = join(run.run_dir, "plots")
     written = []
@@ -134,12 +136,13 @@ def _plots_seen_from(run_dir: str, card_path: str) -> str:
 
 
 def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True, *,
-                 check_complete: bool = True) -> list[str]:
+                 check_complete: bool = True, svg: bool = False) -> list[str]:
     """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables.
-    ``check_complete=False``: the finishing run's own report (its manifest still says running)."""
+    ``check_complete=False``: the finishing run's own report (its manifest still says running);
+    ``svg``: draw each plot as SVG too."""
     metadata = load_metadata(metadata_path) if metadata_path else None
     run = load_run(run_dir, check_complete=check_complete)
     if metadata and metadata.get("name"):
         run.name = metadata["name"]
-    written = write_plots(run) if plots else []
+    written = write_plots(run, svg=svg) if plots else []
     return written + write_datasheet(run, metadata)

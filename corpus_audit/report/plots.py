@@ -1,4 +1,4 @@
-"""Drawing the plots of a run (``plots/<name>.png`` and ``.svg``) with matplotlib's Agg canvas.
+"""Drawing the plots of a run (``plots/<name>.png``, and ``.svg`` when asked) with matplotlib's Agg canvas.
 
 Each report section (``report/sections/``) draws its own plot with the helpers here;
 `render_plots` draws every registered section's plot the run has tables for. Figures are built
@@ -22,7 +22,7 @@ from corpus_audit.report.registry import default_registry
 from corpus_audit.report.run import RunData
 
 __all__ = ["BAR_COLOUR", "GRID_COLOUR", "OTHER_COLOUR", "RC", "UNKNOWN_COLOUR", "SAVE_METADATA", "add_title", "corpus_title",
-           "hbar_percent", "layout", "new_figure", "percent_note", "render_plots"]
+           "hbar_percent", "layout", "new_figure", "percent_note", "plain_log_ticks", "render_plots"]
 
 BAR_COLOUR = "#4C72B0"
 OTHER_COLOUR = "#9AA5B1"
@@ -67,6 +67,20 @@ def layout(figure: Figure, top_inches: float = 0.85, bottom_inches: float = 0.6,
                            **kwargs)
 
 
+def plain_log_ticks(axis: Any) -> None:
+    """Label a log-scale axis with plain numbers (1, 10, 1,000) and no minor labels, instead of
+    matplotlib's 10^n labels: those go through mathtext, whose parser costs ~1 CPU s to build
+    on a report's first log-scale plot. Call after ``set_xscale``/``set_yscale``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(_plain_number))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _plain_number(value: float, _position: Any = None) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
 def corpus_title(run: RunData, what: str, of: str | None = None) -> str:
     """``what — corpus (of N documents)``: ``of`` names the figure's own denominator
     (``"7,466 English documents"``, ``"2,396 scored documents"``); default all analysed documents."""
@@ -93,8 +107,16 @@ def hbar_percent(ax, labels: list[str], values: list[float], annotations: list[s
         ax.text(value + 1.5, y, text, va="center", fontsize=8.5)
 
 
-def render_plots(run: RunData) -> dict[str, bytes]:
-    """``{"<name>.png": bytes, "<name>.svg": bytes}`` for every registered plot the run has tables for."""
+#: The formats drawn: PNG always; SVG when asked (``--svg``): it costs about a fifth of a report.
+PLOT_FORMATS = ("png", "svg")
+
+
+def render_plots(run: RunData, formats: tuple[str, ...] = ("png",)) -> dict[str, bytes]:
+    """``{"<name>.png": bytes, ...}`` (and ``.svg`` when in ``formats``) for every registered plot
+    the run has tables for."""
+    unknown = set(formats) - set(PLOT_FORMATS)
+    if unknown:
+        raise ValueError(f"unknown plot format(s) {sorted(unknown)}; use {PLOT_FORMATS}")
     files: dict[str, bytes] = {}
     sections = default_registry()
     with matplotlib.rc_context(RC):
@@ -102,7 +124,7 @@ def render_plots(run: RunData) -> dict[str, bytes]:
             figure = sections.get(name).plot(run)
             if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
                 continue
-            for fmt in ("png", "svg"):
+            for fmt in formats:
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
                 files[f"{name}.{fmt}"] = buffer.getvalue()

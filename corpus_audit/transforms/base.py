@@ -26,21 +26,44 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
 
 if TYPE_CHECKING:  # apache_beam.ml takes ~1.2 s to import: only runs that score import it
+    import pyarrow as pa
     from apache_beam.ml.inference.base import ModelHandler
 
-__all__ = ["Analysis", "ReportContext", "ScoredAnalysis", "Table", "UsageError", "snake_case"]
+__all__ = ["Analysis", "ReportContext", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
 
 
 def snake_case(name: str) -> str:
     """A record field name as a column / table-name part: ``"Source URL"`` → ``source_url``."""
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "group"
+
+
+class StageCombineFn:
+    """A stage's exact, mergeable accumulator: the four methods of Beam's ``CombineFn``.
+
+    Not a ``beam.CombineFn`` subclass, so that the stage modules import without Beam: the
+    pipeline calls ``add_input`` itself for each split (`corpus_audit.pipeline.work`) and
+    merges the partial accumulators through `corpus_audit.pipeline.combine.MergeAccumulatorsFn`,
+    which is the Beam ``CombineFn``."""
+
+    def create_accumulator(self) -> Any:
+        """An empty accumulator."""
+        raise NotImplementedError
+
+    def add_input(self, accumulator: Any, element: Any) -> Any:
+        """``accumulator`` with one ``combine_input`` value added."""
+        raise NotImplementedError
+
+    def merge_accumulators(self, accumulators: Any) -> Any:
+        """One accumulator holding all of ``accumulators``."""
+        raise NotImplementedError
+
+    def extract_output(self, accumulator: Any) -> Any:
+        """What `Analysis.tables` receives."""
+        return accumulator
 
 
 @dataclass(frozen=True)
@@ -108,7 +131,7 @@ class Analysis(ABC):
         return {"group": batch.groups, **{f.name: columns[f.name] for f in self.document_fields()}}
 
     @abstractmethod
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         """A CombineFn with an exact, mergeable accumulator over ``combine_input`` values."""
 
     @abstractmethod

@@ -23,9 +23,6 @@ import argparse
 from collections import Counter
 from typing import Any, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.holistic_bias import (
     DEFAULT_AMBIGUOUS_TERMS,
@@ -41,7 +38,11 @@ from corpus_audit.language_names import language_names
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
+from corpus_audit.lazy import lazy_module
+from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 DEFAULT_TOP_K = 5
 
@@ -50,7 +51,7 @@ def _split_list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-class DescriptorCountsCombineFn(beam.CombineFn):
+class DescriptorCountsCombineFn(StageCombineFn):
     """Documents per axis and per descriptor: exact integer counts.
 
     Input per batch: ``{"group", "language", "axes": [list | None], "descriptors": [list | None],
@@ -209,7 +210,7 @@ class Descriptors(Analysis):
         return {"group": batch.groups, "language": columns["language"], "axes": columns["holistic_bias_axes"],
                 "descriptors": columns["holistic_bias_descriptors"], "axes_unambiguous": unambiguous}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return DescriptorCountsCombineFn()
 
     # -- tables --------------------------------------------------------------------------

@@ -42,9 +42,6 @@ import re
 import unicodedata
 from typing import Any, Callable, Iterator, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.gender_gap import (FASTTEXT_TO_LEXICON, GENDER_SETS, LanguageLexicon, LexiconSet, lexicon_code,
                                               load_lexicons)
@@ -60,7 +57,11 @@ from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table
+from corpus_audit.lazy import LazyMapping, lazy_module
+from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 NO_LEXICON = "no_lexicon"
 ENGLISH = "eng"
@@ -482,7 +483,7 @@ SLOTS = 13
 BOTH_COLUMN = "_gender_gap_masculine_and_feminine"
 
 
-class GenderGapCombineFn(beam.CombineFn):
+class GenderGapCombineFn(StageCombineFn):
     """Exact integer sums per (language, lexicon): documents, tokens, matches per gender,
     documents with a match (any / per gender), and the per-document sums the standard error
     needs (sum of D², D·t and t² with D = feminine - masculine and t = tokens of a document),
@@ -670,7 +671,7 @@ class GenderGap(Analysis):
                 "feminine": columns["gender_gap_feminine"], "unspecified": columns["gender_gap_unspecified"],
                 "both": columns.get(BOTH_COLUMN)}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return GenderGapCombineFn()
 
     def tables(self, aggregate: Mapping[tuple[str, str | None], tuple[int, ...]],
@@ -803,8 +804,10 @@ class GenderGap(Analysis):
         return {"lexicons": described}
 
 
-TABLE_COLUMNS: dict[str, pa.DataType] = {
-    "language": pa.string(), "language_name": pa.string(), "lexicon": pa.string(), "documents": pa.int64(), "tokens": pa.int64(),
+#: Column -> Arrow type of the gender_gap table (built on first use: the types need pyarrow).
+TABLE_COLUMNS: Mapping[str, pa.DataType] = LazyMapping(lambda: {
+    "language": pa.string(), "language_name": pa.string(), "lexicon": pa.string(), "documents": pa.int64(),
+    "tokens": pa.int64(),
     "masculine": pa.int64(), "feminine": pa.int64(), "unspecified": pa.int64(),
     "masculine_per_100_tokens": pa.float64(), "feminine_per_100_tokens": pa.float64(),
     "unspecified_per_100_tokens": pa.float64(),
@@ -815,16 +818,17 @@ TABLE_COLUMNS: dict[str, pa.DataType] = {
     "documents_with_unspecified": pa.int64(), "percent_with_masculine": pa.float64(),
     "percent_with_feminine": pa.float64(), "percent_with_unspecified": pa.float64(),
     "small_sample": pa.bool_(),
-}
+})
 #: The compact Markdown view of ``gender_gap`` (the CSV and Parquet files keep every column).
 MARKDOWN_COLUMNS = ("language", "language_name", "documents", "tokens", "masculine_per_100_tokens",
                     "feminine_per_100_tokens", "unspecified_per_100_tokens", "percent")
-#: ``gender_gap_reference``: the reference pipeline's report columns, with our keys around them.
-REFERENCE_COLUMNS: dict[str, pa.DataType] = {
+#: ``gender_gap_reference``: the reference pipeline's report columns, with our keys around them
+#: (built on first use, as `TABLE_COLUMNS`).
+REFERENCE_COLUMNS: Mapping[str, pa.DataType] = LazyMapping(lambda: {
     "lang": pa.string(), "language_name": pa.string(), "language": pa.string(), "documents": pa.int64(),
     "masculine": pa.float64(), "feminine": pa.float64(), "unspecified": pa.float64(), "total": pa.int64(),
     "n_doc_w_match": pa.float64(), "ste_diff_fem_masc": pa.float64(), "small_sample": pa.bool_(),
-}
+})
 
 
 def _segmenter_versions() -> dict[str, str]:

@@ -14,15 +14,16 @@ from collections import Counter
 from importlib import resources
 from typing import Any, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.language_names import language_names
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.storage import file_sha256
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
+from corpus_audit.lazy import lazy_module
+from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 UNKNOWN_LANGUAGE = "unknown"
 DEFAULT_THRESHOLD = 0.5
@@ -43,7 +44,7 @@ def load_fasttext_model(path: str):
     return fasttext.load_model(path)
 
 
-class LanguageCountsCombineFn(beam.CombineFn):
+class LanguageCountsCombineFn(StageCombineFn):
     """Documents and characters per (group, language): an exact, mergeable count.
 
     Input: ``{"group": [...], "language": [...], "characters": [...]}`` for a batch.
@@ -158,7 +159,7 @@ class LanguageIdentification(Analysis):
         return {"group": batch.groups, "language": columns["language"],
                 "characters": [len(text) for text in batch.texts]}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return LanguageCountsCombineFn()
 
     def tables(self, aggregate: Mapping[tuple[str | None, str], tuple[int, int]],

@@ -16,9 +16,6 @@ import argparse
 from collections import Counter
 from typing import Any, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.documents import DocumentBatch
@@ -26,7 +23,11 @@ from corpus_audit.language_names import language_names
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, snake_case
+from corpus_audit.lazy import lazy_module
+from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 #: Table rows in the paper's order, and the per-document flag column of each.
 ROWS = ("gendered", "she", "he", "unspecified", "any", "first_person", "second_person", "third_person")
@@ -44,7 +45,7 @@ _BIT = {row: 1 << i for i, row in enumerate(ROWS)}
 _MASKS_COLUMN = "_pronoun_masks"
 
 
-class PronounCountsCombineFn(beam.CombineFn):
+class PronounCountsCombineFn(StageCombineFn):
     """Documents per pronoun group, per (group-by value, language): exact integer counts.
 
     Input per batch: ``{"group": [...], "language": [...], "masks": [int | None]}`` where a
@@ -146,7 +147,7 @@ class Pronouns(Analysis):
     def combine_input(self, batch: DocumentBatch, columns: Mapping[str, list]) -> Any:
         return {"group": batch.groups, "language": columns["language"], "masks": columns[_MASKS_COLUMN]}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return PronounCountsCombineFn()
 
     # -- tables --------------------------------------------------------------------------

@@ -53,15 +53,13 @@ import os
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Mapping
 
-import apache_beam as beam
-import pyarrow as pa
-
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
+from corpus_audit.lazy import lazy_module
 from corpus_audit.sampling import is_sampled, sample_threshold
 from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent, wilson_interval
-from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, Table
+from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, StageCombineFn, Table
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
     ModelSettings,
@@ -73,6 +71,9 @@ from corpus_audit.transforms.toxicity_model import (
 
 if TYPE_CHECKING:
     from corpus_audit.transforms.toxicity_inference import ToxicityModelHandler
+
+#: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
+pa = lazy_module("pyarrow")
 
 __all__ = [
     "DEFAULT_BINS",
@@ -144,7 +145,7 @@ def _new_scope() -> dict[str, Any]:
             "bins": Counter(), "fine": Counter()}
 
 
-class ToxicityCombineFn(beam.CombineFn):
+class ToxicityCombineFn(StageCombineFn):
     """Exact integer counts over scored documents, per scope (``all``, each language, each axis).
 
     Input (one per document batch): ``{"sampled": n, "errors": n, "no_lines": n,
@@ -370,7 +371,7 @@ class Toxicity(ScoredAnalysis):
         # Scores arrive after RunInference (`apply_predictions`); without a model, nothing.
         return {}
 
-    def combine_fn(self) -> beam.CombineFn:
+    def combine_fn(self) -> StageCombineFn:
         return ToxicityCombineFn(self.bins)
 
     def tables(self, aggregate: Mapping[str, Any], context: ReportContext) -> list[Table]:

@@ -39,6 +39,7 @@ __all__ = [
     "ModelUnavailable",
     "PICKLE_WEIGHTS_FORMAT",
     "check_pickle_weights",
+    "hub_cache_may_hold",
     "hub_reachable",
     "is_local_model",
     "keep_launcher_model",
@@ -96,6 +97,21 @@ def toxic_label_index(id2label: Mapping[int, str]) -> int:
 def is_local_model(model: str) -> bool:
     """Whether ``model`` names a local directory (a path) rather than a hub id."""
     return os.path.isdir(model) or model.startswith((".", "/", "~")) or os.sep in model and os.path.exists(model)
+
+
+def hub_cache_may_hold(model_id: str) -> bool:
+    """False only when the Hugging Face cache certainly lacks ``model_id``: no snapshot of it
+    has a ``config.json`` (a local-files load then fails). Checked by path, without
+    importing transformers; True when unsure (the real load decides)."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return True
+    folder = os.path.join(constants.HF_HUB_CACHE, "models--" + model_id.replace("/", "--"), "snapshots")
+    try:
+        return any(os.path.exists(os.path.join(folder, snapshot, "config.json")) for snapshot in os.listdir(folder))
+    except OSError:  # no snapshots folder: never downloaded
+        return False
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -291,16 +307,21 @@ def _resolved_weights(source: str, local: bool) -> tuple[str | None, str]:
 def load_classifier(settings: ModelSettings) -> LoadedClassifier:
     """Load tokenizer and model with ``from_pretrained`` (never ``trust_remote_code``; pickle
     weights only through the restricted unpickler). Raises `ModelUnavailable`."""
+    source = os.path.expanduser(settings.model)
+    local = is_local_model(source)
+    if local and not os.path.isdir(source):
+        raise ModelUnavailable(f"model directory not found: {source}")
+    if not local and not hub_cache_may_hold(source) and not hub_reachable():
+        # Decided without torch/transformers (~3.5 s to import): a default run on a machine
+        # without the model says "not computed" at once. Same message as a failed load below.
+        raise ModelUnavailable(f"cannot load toxicity model {settings.model}: not in the local cache; "
+                               f"the Hugging Face hub is unreachable (offline or HF_HUB_OFFLINE set)")
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    source = os.path.expanduser(settings.model)
-    local = is_local_model(source)
-    if local and not os.path.isdir(source):
-        raise ModelUnavailable(f"model directory not found: {source}")
     if local:
         weights, kind = weights_file(source)
         if kind == "pickle":

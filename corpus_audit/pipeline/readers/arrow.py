@@ -1,5 +1,4 @@
 """Arrow record batches → documents: the column helpers Parquet and HF datasets share.
-
 Counts: every row is one record read. Skips: a cell pyarrow cannot decode (invalid UTF-8),
 `BatchBuilder`'s missing/non-string/empty/too-large text, and, when a batch cannot be read
 at all, every row from there to the end of the split (one skip record, counted per row).
@@ -9,11 +8,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from corpus_audit.documents import SKIP_INVALID_UTF8, SKIP_TRUNCATED_FILE, SkipRecord
+from corpus_audit.lazy import lazy_module
 from corpus_audit.pipeline.readers.base import BatchBuilder, ReadConfig, ReadItems, budget_left
+
+pa = lazy_module("pyarrow")  # imported on first use: ``run --help`` and JSONL-only planning skip it
+pc = lazy_module("pyarrow.compute")
 
 __all__ = ["UndecodableCell", "read_arrow_batches", "row_values", "text_values", "wanted_columns"]
 

@@ -23,8 +23,6 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from apache_beam.io.filesystems import FileSystems
-
 from corpus_audit import remote
 from corpus_audit.documents import display_path
 from corpus_audit.errors import InputError
@@ -216,6 +214,8 @@ class _Discovery:
 
 def _remote_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
     """Objects matching a URL: a glob, an object, or a "directory" prefix (with or without ``/``)."""
+    from apache_beam.io.filesystems import FileSystems  # here: planning local files needs no Beam
+
     try:
         if remote.handles(raw):  # hf://, s3://, http(s)://, memory://: fsspec (corpus_audit.remote)
             results = remote.expand(raw)

@@ -1,5 +1,4 @@
 """Parquet (``.parquet``): one record per row; splits are ranges of row groups.
-
 Counts and skips are those of `read_arrow_batches` (positions are row numbers in the whole
 file); in addition an unreadable file (also one whose schema has the text, id or group-by
 column more than once) and a file with no rows are one skip each. Only the text, id and
@@ -8,13 +7,14 @@ group-by columns are read.
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
-
 from corpus_audit import remote
 from corpus_audit.documents import SKIP_EMPTY_FILE, SKIP_UNREADABLE_FILE, ShardSplit
+from corpus_audit.lazy import lazy_module
 from corpus_audit.pipeline.readers.arrow import read_arrow_batches, wanted_columns
 from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
 from corpus_audit.pipeline.readers.splits import group_ranges
+
+pq = lazy_module("pyarrow.parquet")  # imported on first use
 
 __all__ = ["FORMAT_PARQUET", "SUFFIXES", "plan_parquet", "read_parquet", "schema_names"]
 

@@ -74,10 +74,10 @@ def plot(run: RunData) -> Figure | None:
         bars = shares.barh(positions, values, left=left, height=0.65, color=GENDER_COLOURS[gender])
         for bar, count in zip(bars, matches):
             bar.set_alpha(1.0 if count >= MIN_MATCHES else 0.35)
-        for y, (start, value) in enumerate(zip(left, values)):
-            if value >= 9:
+        for y, (start, value, count) in enumerate(zip(left, values, matches)):
+            if value >= 9:  # white on a full colour; dark grey on a pale bar, where white cannot be read
                 shares.text(start + value / 2, y, f"{value:.0f}%", ha="center", va="center", fontsize=8,
-                            color="white")
+                            color="white" if count >= MIN_MATCHES else "#333333")
         left = [a + b for a, b in zip(left, values)]
     for y, r in enumerate(rows):
         if sum(int(r[g] or 0) for g in GENDERS) == 0:

@@ -36,7 +36,7 @@ def plottable(run: RunData) -> bool:
 
 def plot(run: RunData) -> Figure | None:
     from corpus_audit.report.plots import (BAR_COLOUR, GRID_COLOUR, OTHER_COLOUR, UNKNOWN_COLOUR, add_title,
-                                           corpus_title, layout, new_figure)
+                                           corpus_title, layout, new_figure, plain_log_ticks)
 
     rows = run.table("languages")
     if not rows:
@@ -62,6 +62,7 @@ def plot(run: RunData) -> Figure | None:
     ax.set_yticks(list(positions), labels)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.set_xlim(0.7, max(counts) * 8)
     ax.set_xlabel("documents (log scale)")
     ax.grid(axis="x", color=GRID_COLOUR, linewidth=0.6, which="major")

@@ -81,7 +81,8 @@ def plottable(run: RunData) -> bool:
 
 
 def plot(run: RunData) -> Figure | None:
-    from corpus_audit.report.plots import BAR_COLOUR, GRID_COLOUR, add_title, corpus_title, layout, new_figure
+    from corpus_audit.report.plots import (BAR_COLOUR, GRID_COLOUR, add_title, corpus_title, layout, new_figure,
+                                           plain_log_ticks)
 
     rows = histogram(run)
     if not rows:
@@ -95,6 +96,7 @@ def plot(run: RunData) -> Figure | None:
     ax.bar(lows, counts, width=[h - l for l, h in zip(lows, highs)], align="edge", color=BAR_COLOUR,
            edgecolor="white", linewidth=0.8)
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     top = max(counts) if any(counts) else 1
     ax.set_ylim(0.5, top * 6)
     ax.set_xlim(min(lows), max(highs))
