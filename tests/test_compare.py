@@ -358,3 +358,28 @@ def test_a_run_against_itself_lists_no_change(before_after, tmp_path, capsys) ->
     assert main(["compare", str(before), str(before), "-o", str(out)]) == 0
     _, rows = _csv_rows(out)
     assert {r["table"] for r in rows} == {"stages"}  # only the stages' status, always listed
+
+
+def test_reference_view_keys_on_lang_and_descriptive_columns_are_not_metrics(tmp_path) -> None:
+    """gender_gap_reference rows match on their lexicon code; language_name and small_sample (a
+    row's name and its denominator's size) never show as changes."""
+    runs = []
+    for name, (masculine, names) in (("x", (1.5, "English")), ("y", (2.0, "English (changed name)"))):
+        run = tmp_path / name
+        _write(run, "gender_gap_reference", [
+            {"lang": "eng", "language_name": names, "language": "en", "documents": 40, "masculine": masculine,
+             "small_sample": name == "y"},
+            {"lang": "fra", "language_name": "French", "language": "fr", "documents": 10, "masculine": 1.0,
+             "small_sample": True}], "gender_gap")
+        _write(run, "gender_gap", [{"language": "en", "lexicon": "eng", "documents": 40, "tokens": 4000,
+                                    "masculine": 60, "feminine": 30, "unspecified": 10}], "gender_gap")
+        (run / "summary.json").write_text(json.dumps({
+            "documents_read": 50, "documents_analysed": 50, "stages": {"gender_gap": {"status": "computed"}},
+            "settings": {"stages": ["gender_gap"]}}))
+        runs.append(run)
+    out = tmp_path / "c.csv"
+    assert main(["compare", str(runs[0]), str(runs[1]), "-o", str(out)]) == 0
+    header, rows = _csv_rows(out)
+    mine = [r for r in rows if r["table"] == "gender_gap_reference"]
+    assert "lang" in header and "language_name" not in header
+    assert [(r["lang"], r["metric"], r["difference"]) for r in mine] == [("eng", "masculine", "0.5")]

@@ -55,6 +55,8 @@ SUMMARY_NUMBERS = ("documents_read", "documents_analysed", "bytes_read", "input_
 INPUT_FIELDS = ("inputs", "input_files", "bytes_read", "ignored_files_count", "duplicate_inputs_count")
 #: A value of a row or table one run does not have.
 ABSENT = "absent"
+#: Columns derived from a row's key or denominator, not measured: never compared as metrics.
+DESCRIPTIVE_COLUMNS = frozenset({"language_name", "small_sample"})
 #: The difference of two values that are not numbers and are not equal.
 CHANGED = "changed"
 #: Significance level of ``significant``.
@@ -175,7 +177,7 @@ def _difference(a: Any, b: Any) -> Any:
 def _section_of(table: str) -> Any:
     """The registered section presenting ``table`` (or its ``<table>_by_<x>`` / ``languages_by_<x>`` view)."""
     for section in default_registry():
-        for name in section.tables:
+        for name in (*section.tables, *section.optional_tables):
             if table == name or table.startswith(f"{name}_by_"):
                 return section
     return None
@@ -286,7 +288,8 @@ def _compare_table(name: str, run_a: RunData, run_b: RunData, bases_a: _Bases, b
                     "present" if rows_b is not None else ABSENT)]
     columns = list(dict.fromkeys(run_a.columns.get(name, []) + run_b.columns.get(name, [])))
     keys = _keys(name, columns, rows_a + rows_b)
-    metrics = [c for c in columns if c not in keys]
+    # language_name and small_sample describe a row (its key's name, its denominator's size): not metrics.
+    metrics = [c for c in columns if c not in keys and c not in DESCRIPTIVE_COLUMNS]
     index_a = {tuple(r.get(k) for k in keys): r for r in reversed(rows_a)}  # reversed: the first row of a key wins
     index_b = {tuple(r.get(k) for k in keys): r for r in reversed(rows_b)}
     order = list(dict.fromkeys([tuple(r.get(k) for k in keys) for r in rows_a + rows_b]))

@@ -18,14 +18,20 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+# Language names come from one place for tables, plots, the datasheet and the card.
+from corpus_audit.language_names import language_label, language_name
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS
+from corpus_audit.stats import is_small_sample as _is_small_sample
+
 __all__ = ["MISSING", "PercentStyle", "SMALL_SAMPLE", "SMALL_SAMPLE_MARK", "SMALL_SAMPLE_NOTE", "as_float",
            "fmt_int", "fmt_number", "fmt_percent", "is_small_sample", "language_label", "language_name", "plural"]
 
 #: A cell whose value the run did not write.
 MISSING = "–"
 PercentStyle = Literal["fixed", "short"]
-#: A percentage over fewer documents than this is flagged as a small sample.
-SMALL_SAMPLE = 30
+#: A percentage over fewer documents than this is flagged as a small sample (one threshold for
+#: the tables, the datasheet and the card: `corpus_audit.stats.SMALL_SAMPLE_DOCUMENTS`).
+SMALL_SAMPLE = SMALL_SAMPLE_DOCUMENTS
 SMALL_SAMPLE_MARK = "†"
 SMALL_SAMPLE_NOTE = (f"{SMALL_SAMPLE_MARK} fewer than {SMALL_SAMPLE} documents in the denominator: "
                      "a small sample, read the percentage as indicative only.")
@@ -38,7 +44,7 @@ def fmt_int(value: Any) -> str:
 
 def is_small_sample(denominator: Any) -> bool:
     """Whether a percentage over ``denominator`` documents is flagged (``None``: not known, not flagged)."""
-    return denominator is not None and int(denominator) < SMALL_SAMPLE
+    return denominator is not None and _is_small_sample(int(denominator))
 
 
 def fmt_percent(value: Any, style: PercentStyle = "fixed", denominator: Any = None) -> str:
@@ -82,30 +88,6 @@ def as_float(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)
-def language_name(code: Any) -> str | None:
-    """The English name of a language code (``nds`` → ``Low German``), from ``langcodes`` (offline
-    data of the ``language_data`` package); ``None`` for ``unknown`` or a code it does not know."""
-    text = str(code or "").strip()
-    if not text or text == "unknown":
-        return None
-    try:
-        import langcodes
-
-        name = langcodes.Language.get(text).display_name("en")
-    except Exception:  # noqa: BLE001 - a label, never an error: an odd code keeps its code only
-        return None
-    return None if not name or name.startswith("Unknown language") else name
-
-
-def language_label(code: Any) -> str:
-    """``en — English``; the code alone when no name is known; ``unknown`` says what it means."""
-    text = str(code)
-    if text == "unknown":
-        return "unknown (no language above the threshold)"
-    name = language_name(text)
-    return f"{text} — {name}" if name else text
-
-
 def plural(count: int, word: str) -> str:
     """``"1 doc"``, ``"1,234 docs"``."""
     return f"{count:,} {word}" + ("" if count == 1 else "s")

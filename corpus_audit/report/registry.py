@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -64,6 +65,9 @@ class ReportSection:
     size_rows: Callable[[RunData], list[list[str]]] = _nothing
     #: Why a stage that ran produced no numbers (e.g. no document scored); None when it has numbers.
     produced_nothing: Callable[[RunData], str | None] = _no_reason
+    #: Further tables of the stage → their key columns, which runs of older versions may lack:
+    #: ``compare`` matches their rows; the datasheet does not need them.
+    optional_tables: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if (self.plot is None) != (self.plottable is None):
@@ -110,7 +114,7 @@ class ReportRegistry:
             raise TypeError(f"not a ReportSection: {section!r}")
         if section.name in self._sections:
             raise ValueError(f"report section {section.name!r} is registered twice")
-        for table in section.tables:
+        for table in (*section.tables, *section.optional_tables):
             if table in self._tables:
                 raise ValueError(f"table {table!r} of section {section.name!r} is already presented by "
                                  f"section {self._tables[table]!r}")
@@ -138,8 +142,9 @@ class ReportRegistry:
         return [section.name for section in self if section.plot is not None]
 
     def tables(self) -> dict[str, tuple[str, ...]]:
-        """Every table a section presents → its key columns, in section order."""
-        return {table: keys for section in self for table, keys in section.tables.items()}
+        """Every table a section presents (optional ones included) → its key columns, in section order."""
+        return {table: keys for section in self
+                for table, keys in (*section.tables.items(), *section.optional_tables.items())}
 
     def available_plots(self, run: RunData) -> list[str]:
         """Names of the plots this run gets (cheap: no drawing)."""

@@ -140,6 +140,7 @@ SECTION = ReportSection(
     title="Gendered person nouns (Gender-GAP, Muller et al. 2023)",
     description="the Gender-GAP analysis",
     tables={"gender_gap": ("language",)},
+    optional_tables={"gender_gap_reference": ("lang",)},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,
