@@ -87,3 +87,11 @@ def test_workers_must_be_a_number_or_auto(tmp_path: Path, capsys: pytest.Capture
         main(["run", str(shard), "--output", str(tmp_path / "o"), "--workers", "many"])
     assert exit_info.value.code == 2
     assert "expected a number or auto, got 'many'" in capsys.readouterr().err
+
+
+def test_an_absurd_worker_count_is_refused_before_any_process_starts(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    shard = write_jsonl(tmp_path / "a.jsonl", _records(2))
+    assert main(["run", str(shard), "--output", str(tmp_path / "o"), "--workers", "99999"]) == 2
+    assert "at most 256 local worker processes" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
