@@ -56,7 +56,8 @@ def test_any_registered_stage_raising_on_a_document_skips_it(tmp_path: Path, mon
     assert [d["id"] for d in read_documents(out)] == ["a", "c"]
     # The table of the failing stage and of the others count the same two documents.
     assert read_csv(out / "tables" / "stage_counts.csv")[1][0] == "2"
-    assert sum(int(row[1]) for row in read_csv(out / "tables" / "languages.csv")[1:]) == 2
+    header, *rows = read_csv(out / "tables" / "languages.csv")
+    assert sum(int(row[header.index("documents")]) for row in rows) == 2
 
 
 def test_a_bundle_failing_once_is_retried_and_counted_once(tmp_path: Path, monkeypatch) -> None:

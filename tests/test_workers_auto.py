@@ -95,3 +95,13 @@ def test_an_absurd_worker_count_is_refused_before_any_process_starts(tmp_path: P
     assert main(["run", str(shard), "--output", str(tmp_path / "o"), "--workers", "99999"]) == 2
     assert "at most 256 local worker processes" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_memory_inputs_are_read_by_this_process_only() -> None:
+    from corpus_audit.errors import UsageError
+
+    inputs = [InputFile("memory://corpus/a.jsonl", "jsonl"), InputFile("memory://corpus/b.jsonl", "jsonl")]
+    workers, rule = choose_workers("auto", inputs, ReadConfig(), "DirectRunner", None, [])
+    assert workers == 1 and "memory://" in rule
+    with pytest.raises(UsageError, match="memory:// inputs exist only in this process"):
+        choose_workers(2, inputs, ReadConfig(), "DirectRunner", None, [])

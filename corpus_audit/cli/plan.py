@@ -165,6 +165,10 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
                    special_files=tuple(special_files), duplicates=tuple(duplicates))
 
 
+#: fsspec's in-process filesystem: worker processes do not share it.
+MEMORY_SCHEME = "memory://"
+
+
 def choose_workers(requested: int | str, inputs: list[InputFile], read_config: ReadConfig, runner: str,
                    limit: int | None, beam_args: list[str], dry_run: bool = False) -> tuple[int, str]:
     """(DirectRunner worker processes, the rule that chose them) for ``--workers requested``.
@@ -173,8 +177,14 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
     ``--limit``: one unit of work, a Beam ``--direct_num_workers``) or when the estimated
     input (`estimate_input_bytes`) is below `AUTO_BREAK_EVEN_BYTES`; else
     min(usable cores, splits of the input)."""
+    in_memory = any(item.path.startswith(MEMORY_SCHEME) for item in inputs)
     if requested != "auto":
+        if in_memory and int(requested) > 1:
+            raise UsageError(f"--workers {requested}: {MEMORY_SCHEME} inputs exist only in this process; "
+                             "worker processes cannot read them (use --workers 1)")
         return int(requested), WORKERS_GIVEN
+    if in_memory:
+        return 1, f"auto: {MEMORY_SCHEME} inputs exist only in this process, so 1 worker"
     if runner not in ("DirectRunner", "direct"):
         return 1, f"auto: {runner} chooses its own workers"
     if "--direct_num_workers" in " ".join(beam_args):
