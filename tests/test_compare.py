@@ -171,7 +171,8 @@ def before_after(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(path.read_text()))
+    with open(path, encoding="utf-8", newline="") as handle:  # keep a \r inside a quoted cell
+        reader = csv.DictReader(io.StringIO(handle.read()))
     return list(reader.fieldnames or []), list(reader)
 
 
@@ -222,9 +223,16 @@ def test_csv_is_wide_with_separate_key_columns_and_hand_computed_tests(before_af
     assert (axis["a"], axis["b"], axis["difference"]) == ("12.5", "16.6667", "4.1667")
     assert (axis["a_base"], axis["b_base"]) == ("80", "60")
 
-    de = _find(rows, "languages", "documents", language="de")  # only in B: absent, no difference
-    assert (de["a"], de["b"], de["difference"]) == ("absent", "10", "")
-    assert _find(rows, "languages", "percent", language="de")["p_value"] == ""
+    de = _find(rows, "languages", "documents", language="de")  # only in B: 0 of A's 100 documents
+    assert (de["a"], de["b"], de["difference"]) == ("0", "10", "10")
+    de_percent = _find(rows, "languages", "percent", language="de")
+    assert (de_percent["a"], de_percent["b"], de_percent["difference"]) == ("0.0", "10.0", "10.0")
+    assert (de_percent["a_count"], de_percent["a_base"], de_percent["b_count"], de_percent["b_base"]) == \
+        ("0", "100", "10", "100")
+    assert float(de_percent["p_value"]) == pytest.approx(_chi_square_p(0, 100, 10, 100), rel=1e-9)
+    low, high = _newcombe_pp(0, 100, 10, 100)
+    assert float(de_percent["ci_low"]) == pytest.approx(low, abs=1e-6)
+    assert float(de_percent["ci_high"]) == pytest.approx(high, abs=1e-6)
     assert _find(rows, "summary", "documents_read")["difference"] == "1"  # 101 → 102 (hand: 100+1, 100+2)
     assert _find(rows, "documents_skipped", "documents", reason="malformed_json")["difference"] == "2"
 
@@ -337,7 +345,8 @@ def test_real_runs_langid_pronouns(tmp_path) -> None:
     en = _find(rows, "languages", "percent", language="en")  # 6 of 10 → 6 of 6
     assert (en["a"], en["b"], en["a_count"], en["a_base"], en["b_base"]) == ("60.0", "100.0", "6", "10", "6")
     assert float(en["p_value"]) == pytest.approx(_chi_square_p(6, 10, 6, 6), rel=1e-9)
-    assert _find(rows, "languages", "documents", language="fr")["b"] == "absent"
+    fr = _find(rows, "languages", "documents", language="fr")  # gone from B: 0 of B's documents
+    assert (fr["b"], fr["difference"]) == ("0", str(-int(fr["a"])))
     assert _find(rows, "stages", "status", stage="descriptors")["a"] == "not run"
     assert _find(rows, "stages", "status", stage="pronouns")["b"] == "computed"
     # Same English documents: the pronoun shares did not change, so no pronoun row is listed.
@@ -383,3 +392,38 @@ def test_reference_view_keys_on_lang_and_descriptive_columns_are_not_metrics(tmp
     mine = [r for r in rows if r["table"] == "gender_gap_reference"]
     assert "lang" in header and "language_name" not in header
     assert [(r["lang"], r["metric"], r["difference"]) for r in mine] == [("eng", "masculine", "0.5")]
+
+
+def test_absent_key_outside_languages_stays_absent(tmp_path) -> None:
+    before = _run(tmp_path / "before", languages={"en": 10}, she_he=(3, 4, 6), axis=(2, 10),
+                  trans_women=(1, 1), threshold=0.5, toxicity=None, skipped={})
+    after = _run(tmp_path / "after", languages={"en": 10}, she_he=(3, 4, 6), axis=(2, 10),
+                 trans_women=(1, 1), threshold=0.5, toxicity=None, skipped={})
+    _write(after, "descriptors", [{"axis": "gender_and_sex", "descriptor": "trans", "documents": 1,
+                                   "percent": 50.0, "rank": 1}], "descriptors")
+    out = tmp_path / "diff.csv"
+    assert main(["compare", str(before), str(after), "--output", str(out)]) == 0
+    _, rows = _csv_rows(out)
+    women = _find(rows, "descriptors", "documents", axis="gender_and_sex", descriptor="women")
+    assert (women["a"], women["b"], women["difference"]) == ("1", "absent", "")
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_text_cells_cannot_run_as_formulas_and_numbers_are_kept(tmp_path) -> None:
+    before = _run(tmp_path / "before", languages={"en": 50, **{f: 10 for f in FORMULAS}}, she_he=(3, 4, 6),
+                  axis=(2, 10), trans_women=(1, 1), threshold=0.5, toxicity=None, skipped={})
+    after = _run(tmp_path / "after", languages={"en": 90, **{f: 2 for f in FORMULAS}}, she_he=(3, 4, 6),
+                 axis=(2, 10), trans_women=(1, 1), threshold=0.5, toxicity=None, skipped={})
+    out = tmp_path / "diff.csv"
+    assert main(["compare", str(before), str(after), "--output", str(out)]) == 0
+    _, rows = _csv_rows(out)
+    languages = {r["language"] for r in rows if r["table"] == "languages"}
+    assert languages == {"en", *("'" + f for f in FORMULAS)}
+    for row in rows:
+        for column, value in row.items():
+            assert not value.startswith(("=", "+", "@", "\t", "\r")), (column, value)
+    formula = _find(rows, "languages", "documents", language="'" + FORMULAS[0])
+    assert (formula["a"], formula["b"], formula["difference"]) == ("10", "2", "-8")  # numbers untouched
+    assert _find(rows, "languages", "percent", language="'" + FORMULAS[0])["difference"].startswith("-")

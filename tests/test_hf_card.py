@@ -150,6 +150,47 @@ def test_card_in_the_run_is_owned_by_its_manifest(run: Path) -> None:
     assert not (run / "README.md").exists()
 
 
+def _completed(run: Path) -> None:
+    files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    (run / MANIFEST_NAME).write_text(json.dumps({"tool": "corpus-audit", "status": "complete", "files": files}))
+
+
+def test_card_digest_in_the_manifest_guards_an_edited_card(run: Path, capsys) -> None:
+    """The card's sha256 is recorded; once someone edits the card (marker kept), neither a second
+    card nor a run with --overwrite replaces it: one error line, nothing written or deleted."""
+    from corpus_audit.errors import UsageError
+
+    _completed(run)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    readme = run / "README.md"
+    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["digests"]["README.md"])
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0  # unedited: replaced
+    edited = readme.read_text(encoding="utf-8") + "\nOur own notes.\n"
+    readme.write_text(edited, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "was edited since corpus-audit wrote it" in err[0]
+    assert readme.read_text(encoding="utf-8") == edited
+    before = sorted(p for p in run.rglob("*"))
+    with pytest.raises(UsageError, match="README.md was edited"):
+        RunDirectory(str(run)).prepare(overwrite=True)
+    assert sorted(p for p in run.rglob("*")) == before and readme.read_text(encoding="utf-8") == edited
+
+
+def test_manifest_without_digests_still_replaces_an_owned_card(run: Path) -> None:
+    _completed(run)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    del manifest["digests"]  # as an older corpus-audit wrote it
+    (run / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (run / "README.md").write_text((run / "README.md").read_text(encoding="utf-8") + "x", encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    RunDirectory(str(run)).prepare(overwrite=True)
+    assert not (run / "README.md").exists()
+
+
 def test_card_says_not_computed(tmp_path: Path) -> None:
     reason = "cannot load tomh/toxigen_hatebert: not in the local cache"
     run = make_run(tmp_path / "run", documents=200,

@@ -56,3 +56,24 @@ def test_table_names_cannot_leave_the_tables_directory(tmp_path: Path, name: str
     with pytest.raises(ValueError, match="table name"):
         write_table(str(tmp_path), name, pa.table({"a": [1]}), "t", [])
     assert not any(tmp_path.rglob("*"))
+
+
+def test_overwrite_keeps_a_card_the_user_edited(tmp_path: Path, capsys) -> None:
+    """A card written into the run is owned (recorded with its sha256); once the user replaces or
+    edits it, ``run --overwrite`` refuses with one error line and deletes nothing."""
+    from conftest import main
+
+    (tmp_path / "in").mkdir()
+    shard = write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": f"d{i}", "text": SENTENCES["en"]} for i in range(3)])
+    out = tmp_path / "out"
+    assert run_audit(shard, "--output", out, "--stages", "langid") == 0
+    assert main(["datasheet", str(out), "--format", "hf-card"]) == 0
+    (out / "README.md").write_text("# Our own README\n", encoding="utf-8")
+    before = _files(out)
+    capsys.readouterr()
+    assert run_audit(shard, "--output", out, "--stages", "langid", "--overwrite") == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("corpus-audit: error:")]
+    assert len(errors) == 1 and "README.md was edited" in errors[0]
+    assert _files(out) == before and (out / "README.md").read_text(encoding="utf-8") == "# Our own README\n"
+    (out / "README.md").unlink()  # once it is moved away, the run is replaced
+    assert run_audit(shard, "--output", out, "--stages", "langid", "--overwrite") == 0

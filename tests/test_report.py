@@ -525,7 +525,7 @@ def test_compare_two_runs(tmp_path: Path, capsys) -> None:
     assert got[("languages", "en", "percent")] == ("80.0", "62.5", "-17.5")  # full precision in CSV
     assert got[("languages", "fr", "percent")] == ("20.0", "25.0", "5.0")
     assert got[("languages", "fr", "characters")] == ("200", "200", "0")
-    assert got[("languages", "de", "documents")] == ("absent", "1", "")
+    assert got[("languages", "de", "documents")] == ("0", "1", "1")  # 0 of A's analysed documents
     # Toxicity was not run in A, and B wrote its summary table but no histogram: not compared, and
     # the stage is "not run" / "not computed (...)", never "ran".
     assert not any(r["table"].startswith("toxicity") for r in rows)

@@ -207,3 +207,14 @@ def test_no_flag_from_thirty_documents(tmp_path: Path) -> None:
     for name in ("languages", "gender_gap", "gender_gap_reference"):
         assert SMALL_SAMPLE_MARK not in (out / "tables" / f"{name}.md").read_text(), name
         assert {row[-1] for row in read_csv(out / "tables" / f"{name}.csv")[1:]} == {"False"}, name
+
+
+def test_csv_cell_with_a_carriage_return_stays_one_record() -> None:
+    import csv
+    import io
+
+    table = pa.table({"group": ["a\rb", "=1+1", "plain"], "documents": [1, -2, 3]})
+    text = table_to_csv(table).decode()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["group", "documents"], ["a\rb", "1"], ["'=1+1", "-2"], ["plain", "3"]]
+    assert text.endswith('plain,3\n') and text.startswith("group,documents\n")

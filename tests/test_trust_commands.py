@@ -67,6 +67,43 @@ def test_item01_compare_never_writes_over_an_input_run(two_runs, capsys):
     assert _tree(a) == before_a and _tree(b) == before_b
 
 
+def test_item01_compare_refuses_an_existing_file_unless_overwrite(two_runs, tmp_path, capsys):
+    a, b = two_runs
+    mine = tmp_path / "summary.json"
+    mine.write_text("another run's summary")
+    assert main(["compare", str(a), str(b), "--output", str(mine)]) == 2
+    assert "exists" in _one_error_line(capsys) and mine.read_text() == "another run's summary"
+    assert main(["compare", str(a), str(b), "--output", str(mine), "--overwrite"]) == 0
+    assert mine.read_text().startswith("#")  # replaced by the Markdown comparison
+
+
+def test_item01_compare_refuses_any_run_directory_and_symlinks(two_runs, tmp_path, capsys):
+    a, b = two_runs
+    other = tmp_path / "other-run"
+    other.mkdir()
+    (other / "corpus-audit-run.json").write_text("{}")
+    (other / "sub").mkdir()
+    target = tmp_path / "target.md"
+    target.write_text("keep")
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    for output in (other / "new.md", other / "sub" / "new.csv", a / "tables" / "new.md"):
+        for extra in ([], ["--overwrite"]):
+            assert main(["compare", str(a), str(b), "--output", str(output), *extra]) == 2
+            assert "run" in _one_error_line(capsys) and not output.exists()
+    for extra in ([], ["--overwrite"]):
+        assert main(["compare", str(a), str(b), "--output", str(link), *extra]) == 2
+        assert "symlink" in _one_error_line(capsys)
+    assert target.read_text() == "keep" and link.is_symlink()
+
+
+def test_item01_compare_output_dash_is_stdout(two_runs, tmp_path, capsys, monkeypatch):
+    a, b = two_runs
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(a), str(b), "--output", "-"]) == 0
+    assert capsys.readouterr().out.startswith("#") and not (tmp_path / "-").exists()
+
+
 def test_item01_compare_to_dot_refused_and_cwd_kept(two_runs, tmp_path, capsys, monkeypatch):
     a, b = two_runs
     work = tmp_path / "work"
@@ -91,7 +128,8 @@ def test_item01_compare_writes_a_new_file_and_replaces_only_a_file(two_runs, tmp
     target = tmp_path / "cmp.md"
     assert main(["compare", str(a), str(b), "-o", str(target)]) == 0
     assert target.read_text().startswith("#")
-    assert main(["compare", str(a), str(b), "-o", str(target)]) == 0
+    assert main(["compare", str(a), str(b), "-o", str(target)]) == 2  # exists: refused
+    assert main(["compare", str(a), str(b), "-o", str(target), "--overwrite"]) == 0
     assert not list(tmp_path.glob("*.tmp"))
 
 

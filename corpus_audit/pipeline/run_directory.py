@@ -11,6 +11,10 @@ A run never deletes or overwrites a file it did not write:
   A run killed before it could list its files (SIGKILL, power loss) is recognised by its
   manifest's ``running`` status; then only files named the way a run names its outputs count
   as its own.
+* A file written into the run directory after the run (the Hub card ``README.md``) is added to
+  the manifest's ``files`` with its sha256 under ``digests`` (a manifest without ``digests``, as
+  older runs wrote, still loads). A file whose content no longer matches its recorded digest was
+  edited by someone: ``--overwrite`` then refuses the directory and deletes nothing.
 * ``corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
   A second run is refused while the first holds it; a lock whose process is gone on this host
   is stale and taken over. Locks cover local directories (object stores have no exclusive create).
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -30,8 +35,8 @@ from typing import Any, Iterator
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote, join
 
-__all__ = ["LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "lock_directory",
-           "read_manifest"]
+__all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "file_sha256",
+           "lock_directory", "read_manifest", "recorded_digests"]
 
 MANIFEST_NAME = "corpus-audit-run.json"
 LOCK_NAME = "corpus-audit.lock"
@@ -41,6 +46,9 @@ RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "attri
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: The manifest key mapping a relative path to the sha256 of the content corpus-audit wrote there.
+DIGESTS_KEY = "digests"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # How a run names its outputs (split keys: <stem>-<16 hex>-<5 digits>; tables: letters, digits, _;
 # skipped/: Beam's text sink, with its beam-temp-* staging folder), with an optional temporary suffix.
 _SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
@@ -143,6 +151,31 @@ def read_manifest(directory: str) -> dict[str, Any] | None:
     return manifest
 
 
+def file_sha256(path: str) -> str:
+    """The sha256 (hex) of the file at ``path`` (local or remote), read in chunks."""
+    digest = hashlib.sha256()
+    if is_remote(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        opened: Any = FileSystems.open(path)
+    else:
+        opened = open(path, "rb")
+    with opened as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recorded_digests(manifest: dict[str, Any] | None) -> dict[str, str]:
+    """The well-formed ``digests`` of a manifest (relative path → sha256 hex); empty for a manifest
+    without them."""
+    digests = (manifest or {}).get(DIGESTS_KEY)
+    if not isinstance(digests, dict):
+        return {}
+    return {name: value for name, value in digests.items()
+            if isinstance(name, str) and isinstance(value, str) and _SHA256.match(value)}
+
+
 class RunDirectory:
     """The ``--output`` directory of one run: what may be cleared, and the manifest it leaves."""
 
@@ -206,6 +239,11 @@ class RunDirectory:
         if foreign:
             raise UsageError(f"output directory {self.directory} holds files a corpus-audit run did not write "
                              f"(e.g. {foreign[0]}); nothing was deleted: move them or choose a new directory")
+        digests = recorded_digests(manifest)
+        for name in ours:
+            if name in digests and file_sha256(join(self.directory, *name.split("/"))) != digests[name]:
+                raise UsageError(f"output directory {self.directory}: {name} was edited since corpus-audit wrote it; "
+                                 "nothing was deleted: move it or choose a new directory")
         self._delete(ours + [MANIFEST_NAME])
 
     def _delete(self, relative_paths: list[str]) -> None:

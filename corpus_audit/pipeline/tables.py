@@ -19,14 +19,13 @@ percentages of a row whose ``small_sample`` column is true marked `SMALL_SAMPLE_
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus_audit.csv_cells import FORMULA_PREFIXES, csv_safe, csv_text  # re-exported: the one copy
 from corpus_audit.stats import PERCENT_DECIMALS, SMALL_SAMPLE_DOCUMENTS
 from corpus_audit.storage import join, write_bytes
 
@@ -34,22 +33,12 @@ __all__ = ["FORMULA_PREFIXES", "MARKDOWN_PERCENT_DECIMALS", "SMALL_SAMPLE_COLUMN
            "is_percent_column", "markdown_percent", "markdown_safe", "table_to_csv", "table_to_markdown", "table_to_parquet", "write_table"]
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Most decimals of a percentage in the Markdown view (CSV/Parquet keep ``PERCENT_DECIMALS``).
 MARKDOWN_PERCENT_DECIMALS = 2
 #: The boolean column that marks rows whose percentages are over fewer than 30 documents.
 SMALL_SAMPLE_COLUMN = "small_sample"
 #: What follows a small sample's percentage in the Markdown view.
 SMALL_SAMPLE_MARK = "\u2020"
-
-
-def csv_safe(cell: str, value: object) -> str:
-    """``cell`` (the text of ``value``) with ``'`` in front when it is text a spreadsheet would
-    run as a formula; numbers are left as they are."""
-    if isinstance(value, str) and cell.startswith(FORMULA_PREFIXES):
-        return "'" + cell
-    return cell
 
 
 def markdown_safe(cell: str) -> str:
@@ -69,13 +58,10 @@ def _format_cell(value: object, column: str) -> str:
 
 
 def table_to_csv(table: pa.Table) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.column_names)
     columns = [table.column(name).to_pylist() for name in table.column_names]
-    for row in zip(*columns):
-        writer.writerow([csv_safe(_format_cell(value, name), value) for value, name in zip(row, table.column_names)])
-    return buffer.getvalue().encode("utf-8")
+    rows = ([csv_safe(_format_cell(value, name), value) for value, name in zip(row, table.column_names)]
+            for row in zip(*columns))
+    return csv_text([list(table.column_names), *rows]).encode("utf-8")
 
 
 def is_percent_column(name: str, extra: tuple[str, ...] | list[str] = ()) -> bool:

@@ -15,6 +15,7 @@ render (the datasheet in Markdown and HTML, and ``hf_card``'s Hub card); ``forma
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
@@ -92,16 +93,30 @@ def _check_card_destination(path: str) -> None:
                           "give another --output")
 
 
-def _own_in_manifest(run_dir: str, name: str) -> None:
-    """List ``name`` among the run's files in its manifest (when it has one), so a later run with
-    --overwrite replaces it rather than refusing it as a foreign file."""
-    from corpus_audit.pipeline.run_directory import MANIFEST_NAME, read_manifest
+def _own_in_manifest(run_dir: str, name: str, data: bytes) -> None:
+    """List ``name`` among the run's files in its manifest (when it has one), with the sha256 of
+    ``data`` (what was written), so a later run with --overwrite replaces it rather than refusing
+    it as a foreign file, and refuses it once someone has edited it."""
+    from corpus_audit.pipeline.run_directory import DIGESTS_KEY, MANIFEST_NAME, read_manifest, recorded_digests
 
     manifest = read_manifest(run_dir)
-    if manifest is None or name in manifest["files"]:
+    if manifest is None:
         return
     manifest["files"] = sorted({*manifest["files"], name})
+    manifest[DIGESTS_KEY] = {**recorded_digests(manifest), name: hashlib.sha256(data).hexdigest()}
     _write(join(run_dir, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _check_card_unedited(run_dir: str, path: str, name: str) -> None:
+    """Refuse to replace the run's card ``path`` when its manifest records a digest for ``name``
+    and the file no longer matches it (someone edited the card): nothing is overwritten."""
+    from corpus_audit.pipeline.run_directory import file_sha256, read_manifest, recorded_digests
+    from corpus_audit.storage import exists
+
+    recorded = recorded_digests(read_manifest(run_dir)).get(name)
+    if recorded is not None and exists(path) and file_sha256(path) != recorded:
+        raise ReportError(f"{path} was edited since corpus-audit wrote it; nothing was written: move it or "
+                          "give another --output")
 
 
 def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: str | None = None,
@@ -116,11 +131,15 @@ def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: 
     default = join(run.run_dir, "README.md")
     path = output or default
     _check_card_destination(path)
+    in_run = path == default or ("://" not in path and os.path.abspath(path) == os.path.abspath(default))
+    if in_run:
+        _check_card_unedited(run.run_dir, path, "README.md")
     threshold = DEFAULT_LANGUAGE_THRESHOLD if language_threshold is None else language_threshold
     text = render_card(run, metadata, threshold, _plots_seen_from(run.run_dir, path))
-    _write(path, text.encode("utf-8"))
-    if path == default or ("://" not in path and os.path.abspath(path) == os.path.abspath(default)):
-        _own_in_manifest(run.run_dir, "README.md")
+    data = text.encode("utf-8")
+    _write(path, data)
+    if in_run:
+        _own_in_manifest(run.run_dir, "README.md", data)
     return path
 
 

@@ -8,8 +8,9 @@ value changed are listed; ``all_rows=True`` lists every row.
 
 Table rows are matched on their key columns (each registered report section declares its
 tables' keys; other tables key on their text columns). A row only one run has is ``absent``
-on the other side, with no difference: a language missing from a run is not the same
-statement as a language counted 0 times. A table whose stage was not computed in a run is
+on the other side, with no difference, except in ``languages``: every analysed document was
+identified, so a language a run lacks is 0 of its analysed documents (0 documents, 0.0
+percent, 0 characters) and its percentage gets the test. A table whose stage was not computed in a run is
 not compared at all (its empty or zero-filled tables are not numbers); the stage table says
 why.
 
@@ -27,12 +28,13 @@ Order: tables in the registry's order (summary first); within a table rows are g
 metric (percentages first, then column order), then ordered by the size of the change ``|B − A|`` (largest first; for
 percentages in percentage points), then by the row's position in run A's table (run B's new
 rows after), so the output is deterministic.
+
+CSV text cells go through `corpus_audit.csv_cells.csv_safe` (a key such as ``=HYPERLINK(...)``
+is shown as text, not run as a formula); numbers are never altered.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from corpus_audit.csv_cells import csv_safe, csv_text
 from corpus_audit.report.registry import COMPUTED_STATUSES, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import two_proportion_test
@@ -281,6 +284,21 @@ def _shift(metric: str, proportion_a: tuple[int, int] | None, proportion_b: tupl
                  scale * result.ci_low, scale * result.ci_high, result.p_value)
 
 
+#: The ``languages`` columns a language absent from a run has as zero there.
+_ZERO_LANGUAGE_COLUMNS: dict[str, Any] = {"documents": 0, "percent": 0.0, "characters": 0}
+
+
+def _zero_language(run: RunData, metrics: list[str]) -> dict[str, Any] | None:
+    """The ``languages`` row of a language the run did not find: 0 documents (0.0 percent) of its
+    analysed documents, for the count columns its table has (any other metric `ABSENT`); ``None``
+    (every metric absent) when the run's analysed documents are unknown."""
+    if not _is_int(run.summary.get("documents_analysed")):
+        return None
+    columns = run.columns.get("languages", [])
+    return {metric: _ZERO_LANGUAGE_COLUMNS[metric] if metric in _ZERO_LANGUAGE_COLUMNS and metric in columns
+            else ABSENT for metric in metrics}
+
+
 def _compare_table(name: str, run_a: RunData, run_b: RunData, bases_a: _Bases, bases_b: _Bases) -> list[Row]:
     rows_a, rows_b = run_a.table(name), run_b.table(name)
     if rows_a is None or rows_b is None:
@@ -296,6 +314,9 @@ def _compare_table(name: str, run_a: RunData, run_b: RunData, bases_a: _Bases, b
     out = []
     for key in order:
         ra, rb = index_a.get(key), index_b.get(key)
+        if name == "languages":  # a language one run lacks is 0 of that run's analysed documents
+            ra = _zero_language(run_a, metrics) if ra is None else ra
+            rb = _zero_language(run_b, metrics) if rb is None else rb
         key_pairs = tuple(zip(keys, key))
         for metric in metrics:
             a = ra.get(metric) if ra is not None else ABSENT
@@ -569,13 +590,14 @@ def render_markdown(comparison: Comparison) -> str:
 
 
 def _csv_value(value: Any) -> str:
+    """One CSV cell: numbers as they are (floats at full precision), text guarded by `csv_safe`."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return csv_safe(str(value), value)
 
 
 #: The CSV's columns after the key columns.
@@ -591,15 +613,14 @@ def render_csv(comparison: Comparison) -> str:
                    for s in comparison.stages]
     rows = comparison.rows + status_rows + comparison.differences
     keys = list(dict.fromkeys(column for row in rows for column, _ in row.keys))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["table", *keys, *CSV_COLUMNS])
+    lines = [["table", *keys, *CSV_COLUMNS]]
     for row in rows:
         values = dict(row.keys)
         s = row.shift
         test = ["", "", "", "", "", "", "", ""] if s is None else [
             str(s.a_count), str(s.a_base), str(s.b_count), str(s.b_base), repr(s.ci_low), repr(s.ci_high),
             repr(s.p_value), str(s.significant).lower()]
-        writer.writerow([row.table, *(_csv_value(values.get(k)) for k in keys), row.metric, _csv_value(row.a),
-                         _csv_value(row.b), _csv_value(row.difference), row.unit, *test])
-    return buffer.getvalue()
+        lines.append([_csv_value(row.table), *(_csv_value(values.get(k)) for k in keys), _csv_value(row.metric),
+                      _csv_value(row.a), _csv_value(row.b), _csv_value(row.difference), _csv_value(row.unit),
+                      *test])
+    return csv_text(lines)
