@@ -201,3 +201,68 @@ def test_card_figures_link_to_the_runs_plots_wherever_it_is_written(run: Path, t
             assert (card.parent / link).resolve().is_file(), (card, link)
     assert all(link.startswith("plots/") for link in
                re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "README.md").read_text(encoding="utf-8")))
+
+
+def _edit_summary(run: Path, **changes) -> dict:
+    path = run / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    settings = summary.setdefault("settings", {})
+    for key, value in changes.items():
+        (settings if key in ("limit", "sample_rate") else summary)[key] = value
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    return summary
+
+
+def test_partial_audit_is_stated_and_has_no_size_category(run: Path) -> None:
+    # --limit stopped the run after as many records as the limit: the corpus' size is unknown.
+    read = json.loads((run / "summary.json").read_text(encoding="utf-8"))["documents_read"]
+    _edit_summary(run, limit=read)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert "size_categories" not in card.data.to_dict()
+    note = (f"Partial audit: only the first {read:,} records were read (--limit {read}); figures "
+            "describe those records, not the corpus.")
+    summary_part = card.text.split("## Dataset Summary", 1)[1].split("## Uses", 1)[0]
+    assert note in summary_part
+    assert main(["datasheet", str(run)]) == 0
+    datasheet = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert note in datasheet.split("## 1. Motivation", 1)[0]
+    # A limit the corpus did not reach stopped nothing: no partial statement, the size category stays.
+    _edit_summary(run, limit=read + 1)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert card.data.size_categories == ["1K<n<10K"] and "Partial audit" not in card.text
+
+
+def test_sampled_audit_is_stated_with_its_denominator(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    analysed = summary["documents_analysed"]
+    skipped = sum(summary["documents_skipped"].values())
+    # Pretend the corpus was ten times larger and only a 10% sample analysed.
+    read = 10 * analysed + skipped
+    _edit_summary(run, sample_rate=0.1, documents_read=read, documents_not_sampled=read - analysed - skipped)
+    assert main(["datasheet", str(run)]) == 0
+    datasheet = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert f"| documents not sampled (--sample-rate 0.1) | {read - analysed - skipped:,} |" in datasheet
+    intro = datasheet.split("## 1. Motivation", 1)[0]
+    assert "exact counts over the analysed documents" not in intro
+    assert "10% sample of the documents read" in intro and "every figure describes that sample" in intro
+    assert "toxicity figures are estimated on a further sample" in intro  # toxicity ran: its own sampling kept
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert card.data.size_categories == [size_category(read)]  # the corpus, not the sample
+    assert "Sampled audit: a 10% sample of the documents read was analysed" in card.text
+
+
+def test_sampled_heading_only_when_toxicity_was_computed(run: Path) -> None:
+    assert main(["datasheet", str(run)]) == 0
+    assert "### Toxicity (Llama 2 Figure 13) — sampled" in (run / "datasheet.md").read_text(encoding="utf-8")
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary["stages"].pop("toxicity")
+    summary["settings"]["stages"] = [s for s in summary["settings"]["stages"] if s != "toxicity"]
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    for table in ("toxicity_histogram", "toxicity_summary"):
+        (run / "tables" / f"{table}.parquet").unlink(missing_ok=True)
+    assert main(["datasheet", str(run)]) == 0
+    text = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert "— sampled" not in text and "### Toxicity (Llama 2 Figure 13)" in text

@@ -35,8 +35,9 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context",
-           "fmt_setting", "publishable", "render", "setting_rows", "template_environment"]
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context", "fmt_rate",
+           "fmt_setting", "partial_limit", "publishable", "render", "sample_rate", "scope_notes", "setting_rows",
+           "template_environment"]
 
 SECTION_TITLES = {
     "motivation": "1. Motivation",
@@ -117,6 +118,46 @@ def setting_rows(settings: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
+# ----------------------------------------------------------------------------- scope of the run
+
+
+def partial_limit(run: RunData) -> int | None:
+    """``N`` when ``--limit N`` stopped the run early (it read N records, not the whole corpus), else None."""
+    limit = (run.summary.get("settings") or {}).get("limit")
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        return None
+    return limit if int(run.summary.get("documents_read") or 0) >= limit else None
+
+
+def sample_rate(run: RunData) -> float | None:
+    """The run's ``--sample-rate`` (the share of the documents read that were analysed), else None."""
+    rate = (run.summary.get("settings") or {}).get("sample_rate")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate >= 1:
+        return None
+    return float(rate)
+
+
+def fmt_rate(rate: float) -> str:
+    """A sample rate as a percent of documents (``0.1`` → ``10%``)."""
+    return f"{100 * rate:g}%"
+
+
+def scope_notes(run: RunData) -> list[str]:
+    """What the report's figures describe when the run did not analyse the whole corpus: one
+    sentence for ``--limit`` (a partial audit), one for ``--sample-rate`` (a sample)."""
+    notes = []
+    limit = partial_limit(run)
+    if limit is not None:
+        notes.append(f"Partial audit: only the first {limit:,} records were read (--limit {limit}); figures "
+                     "describe those records, not the corpus.")
+    rate = sample_rate(run)
+    if rate is not None:
+        notes.append(f"Sampled audit: a {fmt_rate(rate)} sample of the documents read was analysed "
+                     f"(--sample-rate {rate:g}; {run.documents_analysed:,} of "
+                     f"{int(run.summary.get('documents_read') or 0):,}); every figure describes that sample.")
+    return notes
+
+
 # ----------------------------------------------------------------------------- content
 
 
@@ -190,7 +231,7 @@ class DatasheetBuilder:
 
     def analysis(self, section: ReportSection) -> None:
         """One analysis's subsection of "Composition": its heading, then its blocks or why there are none."""
-        self.add(Heading(3, section.title))
+        self.add(Heading(3, section.heading(self.run)))
         with self.part(section.name):
             if self.stage_missing(section):
                 return
@@ -201,15 +242,28 @@ class DatasheetBuilder:
         summary = self.summary
         self.add(Heading(1, f"Datasheet: {self.run.corpus_name}"))
         command = shlex.join(str(part) for part in summary.get("command") or [])
-        toxicity = any(section.stage == "toxicity" and section.computed(self.run) for section in self.sections)
-        sampled = (", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
-                   "confidence intervals") if toxicity else ""
+        toxicity = any(section.sampled and section.computed(self.run) for section in self.sections)
+        notes = scope_notes(self.run)
+        for note in notes:
+            self.add(Paragraph(f"**{note}**"))
+        rate = sample_rate(self.run)
+        if rate is not None:
+            counted = (f"they are counts over a {fmt_rate(rate)} sample of the documents read (--sample-rate "
+                       f"{rate:g}; {fmt_int(self.run.documents_analysed)} analysed of "
+                       f"{fmt_int(summary.get('documents_read', 0))} read): every figure describes that sample")
+            if toxicity:
+                counted += (", and the toxicity figures are estimated on a further sample of it, given with Wilson "
+                            "95% confidence intervals")
+        else:
+            counted = "they are exact counts over the analysed documents" + ((
+                ", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
+                "confidence intervals") if toxicity else "")
         self.add(Paragraph(
             "This datasheet follows Gebru et al., \"Datasheets for Datasets\" (Communications of the ACM, 2021). "
             f"The numbers were measured by corpus-audit {summary.get('corpus_audit_version', '?')} "
-            "(Llama 2 §4.1 analyses) in the run described in section 4; they are exact counts over the analysed "
-            f"documents{sampled}. Percentages are percent of documents (a document counts once however often "
-            "a term occurs); each table and figure names its denominator."))
+            f"(Llama 2 §4.1 analyses) in the run described in section 4; {counted}. Percentages are percent of "
+            "documents (a document counts once however often a term occurs); each table and figure names its "
+            "denominator."))
         self.add(Paragraph(
             "Percentages have 1 decimal, 2 under 1%; one whose denominator is under 30 documents is marked "
             f"{SMALL_SAMPLE_MARK} (a small sample)."))
@@ -253,6 +307,13 @@ class DatasheetBuilder:
             ["documents read", fmt_int(summary.get("documents_read", 0))],
             ["documents analysed", fmt_int(summary.get("documents_analysed", 0))],
             ["documents skipped", fmt_int(sum(skipped.values()))],
+        ]
+        rate = sample_rate(self.run)
+        not_sampled = int(summary.get("documents_not_sampled") or 0)
+        if rate is not None or not_sampled:
+            rows.append([f"documents not sampled (--sample-rate {rate:g})" if rate is not None
+                         else "documents not sampled", fmt_int(not_sampled)])
+        rows += [
             ["bytes read (uncompressed records)", fmt_int(summary.get("bytes_read", 0))],
         ]
         for section in self.sections:
@@ -267,7 +328,8 @@ class DatasheetBuilder:
         self.add(TableBlock(["quantity", "value"], rows))
         balanced = summary.get("accounting_balanced")
         if balanced is False:
-            self.add(Paragraph("**Warning:** documents read ≠ documents analysed + skipped in this run."))
+            self.add(Paragraph("**Warning:** documents read ≠ documents analysed + skipped"
+                               f"{' + not sampled' if rate is not None or not_sampled else ''} in this run."))
         self.add(Heading(3, "Skipped input"))
         if skipped:
             read = int(summary.get("documents_read") or 0)
@@ -380,7 +442,7 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
         "version": summary.get("corpus_audit_version", "?"),
         "blocks": blocks,
         "parts": builder.parts,
-        "analyses": [{"name": s.name, "title": s.title, "computed": s.computed(run), "blocks": builder.parts[s.name]}
+        "analyses": [{"name": s.name, "title": s.heading(run), "computed": s.computed(run), "blocks": builder.parts[s.name]}
                      for s in builder.sections],
         "facts": builder.facts,
         "sizes": {"documents_read": int(summary.get("documents_read") or 0),
@@ -392,6 +454,9 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
         "prompts": prompts,
         "hub": metadata.get("hub") or {},
         "small_sample_note": SMALL_SAMPLE_NOTE,
+        "scope_notes": scope_notes(run),
+        "partial": partial_limit(run),
+        "sample_rate": sample_rate(run),
     }
 
 

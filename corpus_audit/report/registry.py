@@ -68,6 +68,13 @@ class ReportSection:
     #: Further tables of the stage → their key columns, which runs of older versions may lack:
     #: ``compare`` matches their rows; the datasheet does not need them.
     optional_tables: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Whether the stage's figures are estimated on a sample of the documents (the heading then
+    #: says "— sampled", but only when the section was computed).
+    sampled: bool = False
+
+    def heading(self, run: RunData) -> str:
+        """The datasheet's heading for the section: `title`, with "— sampled" when its figures are."""
+        return f"{self.title} — sampled" if self.sampled and self.computed(run) else self.title
 
     def __post_init__(self) -> None:
         if (self.plot is None) != (self.plottable is None):
