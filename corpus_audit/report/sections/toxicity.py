@@ -189,6 +189,8 @@ SECTION = ReportSection(
     sampled=True,
     description="toxicity scoring",
     tables={"toxicity_histogram": ("bin_lower", "bin_upper"), "toxicity_summary": ("scope", "group")},
+    columns={"toxicity_histogram": ("documents",),
+             "toxicity_summary": ("documents", "toxic_documents", "percent")},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,
