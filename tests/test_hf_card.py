@@ -266,3 +266,41 @@ def test_sampled_heading_only_when_toxicity_was_computed(run: Path) -> None:
     assert main(["datasheet", str(run)]) == 0
     text = (run / "datasheet.md").read_text(encoding="utf-8")
     assert "— sampled" not in text and "### Toxicity (Llama 2 Figure 13)" in text
+
+
+@pytest.mark.parametrize("content, message", [
+    ('name: "a\\n# heading"\n', "name must be one line of text"),
+    ("name: .nan\n", "name must be one line of text (quote it), got float"),
+    ('hub:\n  pretty_name: "x\\n---\\ninjected: true"\n', "hub.pretty_name must be one line of text"),
+    ('hub:\n  license: "mit\\n---"\n', "hub.license must be one line of text"),
+    ("hub:\n  license: .inf\n", "hub.license must be one line of text (quote it), got float"),
+    ("hub:\n  tags: [web, 0x1F]\n", "hub.tags must be one line of text (quote it), got int"),
+    (f"hub:\n  tags: [{'x' * 201}]\n", "hub.tags is longer than 200 characters"),
+    ('hub:\n  citation: "@misc{x, title={```}}"\n', "hub.citation must not contain ```"),
+])
+def test_one_line_metadata_fields_are_checked(run: Path, tmp_path: Path, capsys, content: str, message: str) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(content, encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_free_text_answers_cannot_hide_or_swallow_what_follows(run: Path, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text('motivation:\n  funding: "-->\\n<!-- "\n'
+                    'composition:\n  instances: "```\\nunclosed fence"\n  sampling: "~~~\\nanother"\n'
+                    f'maintenance:\n  maintainer: "{CARD_MARKER}"\n', encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta)]) == 0
+    assert main(["datasheet", str(run), "--metadata", str(meta)]) == 0
+    for text in ((run / "README.md").read_text(encoding="utf-8"), (run / "datasheet.md").read_text(encoding="utf-8")):
+        body = text.replace(CARD_MARKER, "", 1)
+        assert "<!--" not in body and "-->" not in body  # no comment opened or closed by an answer
+        assert "&lt;!--" in body and "--&gt;" in body  # shown, escaped
+        fences = [line for line in text.splitlines() if line.lstrip().startswith(("```", "~~~"))]
+        assert len(fences) % 2 == 0 and "\n```\nunclosed fence" not in text
+        assert "\\```\nunclosed fence" in text and "\\~~~\nanother" in text
+    assert DatasetCard((run / "README.md").read_text(encoding="utf-8")).data.size_categories
+    # The HTML datasheet escapes the answers itself (never double-escaped).
+    html_text = (run / "datasheet.html").read_text(encoding="utf-8")
+    assert "&amp;lt;" not in html_text and "&lt;!--" in html_text

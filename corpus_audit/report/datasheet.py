@@ -36,7 +36,7 @@ from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
 __all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context", "fmt_rate",
-           "fmt_setting", "partial_limit", "publishable", "render", "sample_rate", "scope_notes", "setting_rows",
+           "fmt_setting", "markdown_text", "partial_limit", "publishable", "render", "sample_rate", "scope_notes", "setting_rows",
            "template_environment"]
 
 SECTION_TITLES = {
@@ -484,6 +484,17 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+_FENCE = re.compile(r"^( {0,3})(`{3}|~{3})", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """An author's free-text answer as Markdown that cannot reach past itself: HTML comment markers
+    escaped (``&lt;!--``, ``--&gt;``: shown, never hiding what follows) and a line starting with
+    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence."""
+    text = str(text).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    return _FENCE.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+
+
 def _paragraphs(text: str) -> list[str]:
     """An answer's paragraphs (separated by blank lines)."""
     return [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
@@ -499,7 +510,7 @@ def template_environment() -> Any:
         loader=jinja2.PackageLoader("corpus_audit.report", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs)
+    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs, md_text=markdown_text)
     environment.tests["number"] = lambda cell: bool(_NUMBER.match(str(cell)))
     return environment
 
