@@ -343,7 +343,7 @@ class DatasheetBuilder:
 
     def llama2(self) -> None:
         """This corpus beside the figures Llama 2 published for its pretraining corpus."""
-        from corpus_audit.report.llama2 import llama2_rows
+        from corpus_audit.report.llama2 import llama2_cells, llama2_rows
 
         computed = {table for section in self.sections if section.computed(self.run) for table in section.tables}
         rows = llama2_rows(self.run, computed)
@@ -352,15 +352,15 @@ class DatasheetBuilder:
             self.add(Paragraph("No figure of this run corresponds to one Llama 2 published."))
             return
         self.add(Paragraph("The figures Llama 2 (Touvron et al. 2023, arXiv 2307.09288, §4.1) published for its "
-                           "pretraining corpus, beside this corpus' (percent; difference = this corpus − Llama 2). "
+                           "pretraining corpus, beside this corpus' (percent; Llama 2's as published, this corpus' and the "
+                           "difference = this corpus − Llama 2 with as many decimals, so the columns add up). "
                            "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
                            "and mostly English: read the differences as orientation, not as a test."))
         def key(row: dict[str, Any]) -> str:
             return language_label(row["key"]) if row["metric"] == "language" else str(row["key"])
 
         self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
-                            [[row["metric"], key(row), fmt_percent(row["this_corpus"], denominator=row.get("denominator")),
-                              fmt_percent(row["llama2"]), fmt_percent(row["difference"]), row["of"]] for row in rows]))
+                            [[row["metric"], key(row), *llama2_cells(row), row["of"]] for row in rows]))
         sources = list(dict.fromkeys(f"{row['metric']}: {row['source']}" for row in rows))
         self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
                            f"{code('corpus_audit/report/data/llama2.json')}):"))
