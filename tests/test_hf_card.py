@@ -242,3 +242,106 @@ def test_card_figures_link_to_the_runs_plots_wherever_it_is_written(run: Path, t
             assert (card.parent / link).resolve().is_file(), (card, link)
     assert all(link.startswith("plots/") for link in
                re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "README.md").read_text(encoding="utf-8")))
+
+
+def _edit_summary(run: Path, **changes) -> dict:
+    path = run / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    settings = summary.setdefault("settings", {})
+    for key, value in changes.items():
+        (settings if key in ("limit", "sample_rate") else summary)[key] = value
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    return summary
+
+
+def test_partial_audit_is_stated_and_has_no_size_category(run: Path) -> None:
+    # --limit stopped the run after as many records as the limit: the corpus' size is unknown.
+    read = json.loads((run / "summary.json").read_text(encoding="utf-8"))["documents_read"]
+    _edit_summary(run, limit=read)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert "size_categories" not in card.data.to_dict()
+    note = (f"Partial audit: only the first {read:,} records were read (--limit {read}); figures "
+            "describe those records, not the corpus.")
+    summary_part = card.text.split("## Dataset Summary", 1)[1].split("## Uses", 1)[0]
+    assert note in summary_part
+    assert main(["datasheet", str(run)]) == 0
+    datasheet = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert note in datasheet.split("## 1. Motivation", 1)[0]
+    # A limit the corpus did not reach stopped nothing: no partial statement, the size category stays.
+    _edit_summary(run, limit=read + 1)
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert card.data.size_categories == ["1K<n<10K"] and "Partial audit" not in card.text
+
+
+def test_sampled_audit_is_stated_with_its_denominator(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    analysed = summary["documents_analysed"]
+    skipped = sum(summary["documents_skipped"].values())
+    # Pretend the corpus was ten times larger and only a 10% sample analysed.
+    read = 10 * analysed + skipped
+    _edit_summary(run, sample_rate=0.1, documents_read=read, documents_not_sampled=read - analysed - skipped)
+    assert main(["datasheet", str(run)]) == 0
+    datasheet = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert f"| documents not sampled (--sample-rate 0.1) | {read - analysed - skipped:,} |" in datasheet
+    intro = datasheet.split("## 1. Motivation", 1)[0]
+    assert "exact counts over the analysed documents" not in intro
+    assert "10% sample of the documents read" in intro and "every figure describes that sample" in intro
+    assert "toxicity figures are estimated on a further sample" in intro  # toxicity ran: its own sampling kept
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    card = _card(run / "README.md")
+    assert card.data.size_categories == [size_category(read)]  # the corpus, not the sample
+    assert "Sampled audit: a 10% sample of the documents read was analysed" in card.text
+
+
+def test_sampled_heading_only_when_toxicity_was_computed(run: Path) -> None:
+    assert main(["datasheet", str(run)]) == 0
+    assert "### Toxicity (Llama 2 Figure 13) — sampled" in (run / "datasheet.md").read_text(encoding="utf-8")
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary["stages"].pop("toxicity")
+    summary["settings"]["stages"] = [s for s in summary["settings"]["stages"] if s != "toxicity"]
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    for table in ("toxicity_histogram", "toxicity_summary"):
+        (run / "tables" / f"{table}.parquet").unlink(missing_ok=True)
+    assert main(["datasheet", str(run)]) == 0
+    text = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert "— sampled" not in text and "### Toxicity (Llama 2 Figure 13)" in text
+
+
+@pytest.mark.parametrize("content, message", [
+    ('name: "a\\n# heading"\n', "name must be one line of text"),
+    ("name: .nan\n", "name must be one line of text (quote it), got float"),
+    ('hub:\n  pretty_name: "x\\n---\\ninjected: true"\n', "hub.pretty_name must be one line of text"),
+    ('hub:\n  license: "mit\\n---"\n', "hub.license must be one line of text"),
+    ("hub:\n  license: .inf\n", "hub.license must be one line of text (quote it), got float"),
+    ("hub:\n  tags: [web, 0x1F]\n", "hub.tags must be one line of text (quote it), got int"),
+    (f"hub:\n  tags: [{'x' * 201}]\n", "hub.tags is longer than 200 characters"),
+    ('hub:\n  citation: "@misc{x, title={```}}"\n', "hub.citation must not contain ```"),
+])
+def test_one_line_metadata_fields_are_checked(run: Path, tmp_path: Path, capsys, content: str, message: str) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(content, encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_free_text_answers_cannot_hide_or_swallow_what_follows(run: Path, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text('motivation:\n  funding: "-->\\n<!-- "\n'
+                    'composition:\n  instances: "```\\nunclosed fence"\n  sampling: "~~~\\nanother"\n'
+                    f'maintenance:\n  maintainer: "{CARD_MARKER}"\n', encoding="utf-8")
+    assert main(["datasheet", str(run), "--format", "hf-card", "--metadata", str(meta)]) == 0
+    assert main(["datasheet", str(run), "--metadata", str(meta)]) == 0
+    for text in ((run / "README.md").read_text(encoding="utf-8"), (run / "datasheet.md").read_text(encoding="utf-8")):
+        body = text.replace(CARD_MARKER, "", 1)
+        assert "<!--" not in body and "-->" not in body  # no comment opened or closed by an answer
+        assert "&lt;!--" in body and "--&gt;" in body  # shown, escaped
+        fences = [line for line in text.splitlines() if line.lstrip().startswith(("```", "~~~"))]
+        assert len(fences) % 2 == 0 and "\n```\nunclosed fence" not in text
+        assert "\\```\nunclosed fence" in text and "\\~~~\nanother" in text
+    assert DatasetCard((run / "README.md").read_text(encoding="utf-8")).data.size_categories
+    # The HTML datasheet escapes the answers itself (never double-escaped).
+    html_text = (run / "datasheet.html").read_text(encoding="utf-8")
+    assert "&amp;lt;" not in html_text and "&lt;!--" in html_text

@@ -598,3 +598,52 @@ def test_report_removes_plots_whose_table_is_gone(tmp_path: Path) -> None:
     assert not (run / "plots" / "toxicity.png").exists() and not (run / "plots" / "toxicity.svg").exists()
     assert (run / "plots" / "languages.png").exists()
     assert "](plots/toxicity.png)" not in (run / "datasheet.md").read_text()
+
+
+# ----------------------------------------------------------------------------- tampered tables
+
+
+def _tamper(source: Path, target: Path, table: str, edit) -> Path:
+    shutil.copytree(source, target)
+    path = target / "tables" / f"{table}.parquet"
+    rows = pq.read_table(path).to_pylist()
+    pq.write_table(pa.Table.from_pylist(edit(rows)), path)
+    return target
+
+
+def _set(column: str, *values):
+    def edit(rows: list[dict]) -> list[dict]:
+        for row, value in zip(rows, values):
+            row[column] = value
+        return rows
+    return edit
+
+
+def _drop(column: str):
+    return lambda rows: [{k: v for k, v in row.items() if k != column} for row in rows]
+
+
+@pytest.mark.parametrize("table, edit, message", [
+    ("languages", _drop("documents"), "has no column 'documents'"),
+    ("languages", _set("documents", -5), "column 'documents', row 1: a negative count (-5)"),
+    ("languages", _set("percent", 250.0), "column 'percent', row 1: 250, outside [0, 100] percent"),
+    ("languages", _set("percent", 1.0, float("nan")), "column 'percent', row 2: nan (not a finite number)"),
+    ("languages", _set("percent", float("inf")), "column 'percent', row 1: inf (not a finite number)"),
+    ("pronouns", _set("percent", float("nan")), "table pronouns"),
+    ("languages", lambda rows: rows + [dict(rows[0], documents=1)], "repeats the key of row 1 (language="),
+    ("descriptors", _drop("descriptor"), "has no column 'descriptor'"),
+])
+def test_tampered_tables_are_refused(synthetic_run: Path, tmp_path: Path, capsys, table: str, edit,
+                                     message: str) -> None:
+    run = _tamper(synthetic_run, tmp_path / "run", table, edit)
+    for command in (["report", str(run)], ["datasheet", str(run)], ["compare", str(run), str(synthetic_run)]):
+        assert main(command) == 2, command
+        line = error_line(capsys)
+        assert f"{table}.parquet" in line and message in line, line
+
+
+def test_signed_and_null_figures_are_accepted(synthetic_run: Path, tmp_path: Path) -> None:
+    # Null is "not measured"; a negative difference is a figure, not damage.
+    run = _tamper(synthetic_run, tmp_path / "run", "gender_gap",
+                  lambda rows: [dict(row, feminine_minus_masculine_per_100_tokens=-1.5, percent=None) for row in rows])
+    assert main(["datasheet", str(run)]) == 0

@@ -167,6 +167,24 @@ def test_llama2_side_by_side_from_shipped_data(real_run: Path) -> None:
     assert not any(r["metric"] == "toxicity" for r in rows)  # not computed here: never compared
 
 
+def test_llama2_columns_add_up_as_shown(real_run: Path) -> None:
+    from decimal import Decimal
+
+    text = _section(_datasheet(real_run), "Beside Llama 2")
+    she_row = next(line for line in text.splitlines() if line.startswith("| pronouns | she |"))
+    ours, theirs, difference = [cell.strip() for cell in she_row.split("|")[3:6]]
+    assert theirs == "28.45"  # the paper's figure with its published precision
+    she = next(r for r in load_run(str(real_run)).table("pronouns") if r["group"] == "she")
+    assert ours.rstrip("†") == f"{she['percent']:.2f}"
+    assert Decimal(ours.rstrip("†")) - Decimal(theirs) == Decimal(difference)
+    # Every row adds up as shown; the paper's figures keep their decimals (61.80, not 61.8).
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if len(cells) == 6 and cells[0] in ("pronouns", "descriptor axis", "descriptor", "language"):
+            assert Decimal(cells[2].rstrip("†")) - Decimal(cells[3]) == Decimal(cells[4]), line
+    assert "| pronouns | second_person |" not in text or "| 61.80 |" in text
+
+
 def test_language_names_beside_codes(real_run: Path) -> None:
     from corpus_audit.report.formatting import language_label
 

@@ -35,8 +35,9 @@ from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
 
-__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context",
-           "fmt_setting", "publishable", "render", "setting_rows", "template_environment"]
+__all__ = ["DatasheetBuilder", "MAX_SETTING_CHARACTERS", "SECTION_TITLES", "build_context", "fmt_rate",
+           "fmt_setting", "markdown_text", "partial_limit", "publishable", "render", "sample_rate", "scope_notes", "setting_rows",
+           "template_environment"]
 
 SECTION_TITLES = {
     "motivation": "1. Motivation",
@@ -117,6 +118,46 @@ def setting_rows(settings: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
+# ----------------------------------------------------------------------------- scope of the run
+
+
+def partial_limit(run: RunData) -> int | None:
+    """``N`` when ``--limit N`` stopped the run early (it read N records, not the whole corpus), else None."""
+    limit = (run.summary.get("settings") or {}).get("limit")
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        return None
+    return limit if int(run.summary.get("documents_read") or 0) >= limit else None
+
+
+def sample_rate(run: RunData) -> float | None:
+    """The run's ``--sample-rate`` (the share of the documents read that were analysed), else None."""
+    rate = (run.summary.get("settings") or {}).get("sample_rate")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate >= 1:
+        return None
+    return float(rate)
+
+
+def fmt_rate(rate: float) -> str:
+    """A sample rate as a percent of documents (``0.1`` → ``10%``)."""
+    return f"{100 * rate:g}%"
+
+
+def scope_notes(run: RunData) -> list[str]:
+    """What the report's figures describe when the run did not analyse the whole corpus: one
+    sentence for ``--limit`` (a partial audit), one for ``--sample-rate`` (a sample)."""
+    notes = []
+    limit = partial_limit(run)
+    if limit is not None:
+        notes.append(f"Partial audit: only the first {limit:,} records were read (--limit {limit}); figures "
+                     "describe those records, not the corpus.")
+    rate = sample_rate(run)
+    if rate is not None:
+        notes.append(f"Sampled audit: a {fmt_rate(rate)} sample of the documents read was analysed "
+                     f"(--sample-rate {rate:g}; {run.documents_analysed:,} of "
+                     f"{int(run.summary.get('documents_read') or 0):,}); every figure describes that sample.")
+    return notes
+
+
 # ----------------------------------------------------------------------------- content
 
 
@@ -190,7 +231,7 @@ class DatasheetBuilder:
 
     def analysis(self, section: ReportSection) -> None:
         """One analysis's subsection of "Composition": its heading, then its blocks or why there are none."""
-        self.add(Heading(3, section.title))
+        self.add(Heading(3, section.heading(self.run)))
         with self.part(section.name):
             if self.stage_missing(section):
                 return
@@ -201,15 +242,28 @@ class DatasheetBuilder:
         summary = self.summary
         self.add(Heading(1, f"Datasheet: {self.run.corpus_name}"))
         command = shlex.join(str(part) for part in summary.get("command") or [])
-        toxicity = any(section.stage == "toxicity" and section.computed(self.run) for section in self.sections)
-        sampled = (", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
-                   "confidence intervals") if toxicity else ""
+        toxicity = any(section.sampled and section.computed(self.run) for section in self.sections)
+        notes = scope_notes(self.run)
+        for note in notes:
+            self.add(Paragraph(f"**{note}**"))
+        rate = sample_rate(self.run)
+        if rate is not None:
+            counted = (f"they are counts over a {fmt_rate(rate)} sample of the documents read (--sample-rate "
+                       f"{rate:g}; {fmt_int(self.run.documents_analysed)} analysed of "
+                       f"{fmt_int(summary.get('documents_read', 0))} read): every figure describes that sample")
+            if toxicity:
+                counted += (", and the toxicity figures are estimated on a further sample of it, given with Wilson "
+                            "95% confidence intervals")
+        else:
+            counted = "they are exact counts over the analysed documents" + ((
+                ", except the toxicity figures, which are estimated on a sample and given with Wilson 95% "
+                "confidence intervals") if toxicity else "")
         self.add(Paragraph(
             "This datasheet follows Gebru et al., \"Datasheets for Datasets\" (Communications of the ACM, 2021). "
             f"The numbers were measured by corpus-audit {summary.get('corpus_audit_version', '?')} "
-            "(Llama 2 §4.1 analyses) in the run described in section 4; they are exact counts over the analysed "
-            f"documents{sampled}. Percentages are percent of documents (a document counts once however often "
-            "a term occurs); each table and figure names its denominator."))
+            f"(Llama 2 §4.1 analyses) in the run described in section 4; {counted}. Percentages are percent of "
+            "documents (a document counts once however often a term occurs); each table and figure names its "
+            "denominator."))
         self.add(Paragraph(
             "Percentages have 1 decimal, 2 under 1%; one whose denominator is under 30 documents is marked "
             f"{SMALL_SAMPLE_MARK} (a small sample)."))
@@ -253,6 +307,13 @@ class DatasheetBuilder:
             ["documents read", fmt_int(summary.get("documents_read", 0))],
             ["documents analysed", fmt_int(summary.get("documents_analysed", 0))],
             ["documents skipped", fmt_int(sum(skipped.values()))],
+        ]
+        rate = sample_rate(self.run)
+        not_sampled = int(summary.get("documents_not_sampled") or 0)
+        if rate is not None or not_sampled:
+            rows.append([f"documents not sampled (--sample-rate {rate:g})" if rate is not None
+                         else "documents not sampled", fmt_int(not_sampled)])
+        rows += [
             ["bytes read (uncompressed records)", fmt_int(summary.get("bytes_read", 0))],
         ]
         for section in self.sections:
@@ -267,7 +328,8 @@ class DatasheetBuilder:
         self.add(TableBlock(["quantity", "value"], rows))
         balanced = summary.get("accounting_balanced")
         if balanced is False:
-            self.add(Paragraph("**Warning:** documents read ≠ documents analysed + skipped in this run."))
+            self.add(Paragraph("**Warning:** documents read ≠ documents analysed + skipped"
+                               f"{' + not sampled' if rate is not None or not_sampled else ''} in this run."))
         self.add(Heading(3, "Skipped input"))
         if skipped:
             read = int(summary.get("documents_read") or 0)
@@ -281,7 +343,7 @@ class DatasheetBuilder:
 
     def llama2(self) -> None:
         """This corpus beside the figures Llama 2 published for its pretraining corpus."""
-        from corpus_audit.report.llama2 import llama2_rows
+        from corpus_audit.report.llama2 import llama2_cells, llama2_rows
 
         computed = {table for section in self.sections if section.computed(self.run) for table in section.tables}
         rows = llama2_rows(self.run, computed)
@@ -290,15 +352,15 @@ class DatasheetBuilder:
             self.add(Paragraph("No figure of this run corresponds to one Llama 2 published."))
             return
         self.add(Paragraph("The figures Llama 2 (Touvron et al. 2023, arXiv 2307.09288, §4.1) published for its "
-                           "pretraining corpus, beside this corpus' (percent; difference = this corpus − Llama 2). "
+                           "pretraining corpus, beside this corpus' (percent; Llama 2's as published, this corpus' and the "
+                           "difference = this corpus − Llama 2 with as many decimals, so the columns add up). "
                            "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
                            "and mostly English: read the differences as orientation, not as a test."))
         def key(row: dict[str, Any]) -> str:
             return language_label(row["key"]) if row["metric"] == "language" else str(row["key"])
 
         self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
-                            [[row["metric"], key(row), fmt_percent(row["this_corpus"], denominator=row.get("denominator")),
-                              fmt_percent(row["llama2"]), fmt_percent(row["difference"]), row["of"]] for row in rows]))
+                            [[row["metric"], key(row), *llama2_cells(row), row["of"]] for row in rows]))
         sources = list(dict.fromkeys(f"{row['metric']}: {row['source']}" for row in rows))
         self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
                            f"{code('corpus_audit/report/data/llama2.json')}):"))
@@ -380,7 +442,7 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
         "version": summary.get("corpus_audit_version", "?"),
         "blocks": blocks,
         "parts": builder.parts,
-        "analyses": [{"name": s.name, "title": s.title, "computed": s.computed(run), "blocks": builder.parts[s.name]}
+        "analyses": [{"name": s.name, "title": s.heading(run), "computed": s.computed(run), "blocks": builder.parts[s.name]}
                      for s in builder.sections],
         "facts": builder.facts,
         "sizes": {"documents_read": int(summary.get("documents_read") or 0),
@@ -392,6 +454,9 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
         "prompts": prompts,
         "hub": metadata.get("hub") or {},
         "small_sample_note": SMALL_SAMPLE_NOTE,
+        "scope_notes": scope_notes(run),
+        "partial": partial_limit(run),
+        "sample_rate": sample_rate(run),
     }
 
 
@@ -419,6 +484,17 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+_FENCE = re.compile(r"^( {0,3})(`{3}|~{3})", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """An author's free-text answer as Markdown that cannot reach past itself: HTML comment markers
+    escaped (``&lt;!--``, ``--&gt;``: shown, never hiding what follows) and a line starting with
+    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence."""
+    text = str(text).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    return _FENCE.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+
+
 def _paragraphs(text: str) -> list[str]:
     """An answer's paragraphs (separated by blank lines)."""
     return [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
@@ -434,7 +510,7 @@ def template_environment() -> Any:
         loader=jinja2.PackageLoader("corpus_audit.report", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs)
+    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs, md_text=markdown_text)
     environment.tests["number"] = lambda cell: bool(_NUMBER.match(str(cell)))
     return environment
 

@@ -6,7 +6,9 @@ The card is the datasheet's context (`corpus_audit.report.datasheet.build_contex
 * ``language``: the run's languages holding at least ``language_threshold`` percent of the
   analysed documents (``unknown`` never), as ISO 639-1 codes where one exists, else ISO 639-3
   (``langcodes``);
-* ``size_categories``: the Hub's bucket of ``documents_analysed`` (``n<1K``, ``1K<n<10K``, ...);
+* ``size_categories``: the Hub's bucket of ``documents_read`` (the corpus, even when only a
+  ``--sample-rate`` sample was analysed: ``n<1K``, ``1K<n<10K``, ...); left out when ``--limit``
+  stopped the run early (the corpus' size is then unknown);
 * ``pretty_name`` (metadata ``hub.pretty_name``, else its ``name``, else the corpus name),
   ``license``, ``tags``, ``task_categories`` and the other Hub keys only from the metadata's
   ``hub`` section: the audit never guesses a licence or a task.
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from corpus_audit.report.blocks import Image
-from corpus_audit.report.datasheet import build_context, render
+from corpus_audit.report.datasheet import build_context, partial_limit, render
 from corpus_audit.report.formatting import fmt_percent, language_label, language_name
 from corpus_audit.report.metadata import HUB_LIST_KEYS
 from corpus_audit.report.run import RunData
@@ -88,7 +90,8 @@ def front_matter(run: RunData, metadata: dict[str, Any] | None = None,
     languages = [entry["code"] for entry in card_languages(run, threshold)]
     if languages:
         data["language"] = languages
-    data["size_categories"] = [size_category(run.documents_analysed)]
+    if partial_limit(run) is None:  # --limit stopped the run early: the corpus' size is unknown
+        data["size_categories"] = [size_category(int(run.summary.get("documents_read") or 0))]
     for key in HUB_LIST_KEYS:
         if key in hub:
             data[key] = hub[key][0] if key == "license" and len(hub[key]) == 1 else list(hub[key])

@@ -15,10 +15,11 @@ from typing import Any
 
 from corpus_audit.report.run import RunData
 
-__all__ = ["Llama2Row", "llama2_figures", "llama2_rows"]
+__all__ = ["Llama2Row", "llama2_cells", "llama2_figures", "llama2_rows"]
 
 #: One comparison row: metric, key, this corpus' percent, Llama 2's percent, their difference,
-#: what the percent is of (``of``), this corpus' denominator (``denominator``, documents), source.
+#: what the percent is of (``of``), this corpus' denominator (``denominator``, documents), source,
+#: and the paper's figure as published (``llama2_text``: ``"28.45"``, with the paper's decimals).
 Llama2Row = dict[str, Any]
 
 
@@ -29,9 +30,51 @@ def llama2_figures() -> dict[str, Any]:
     return json.loads(text)
 
 
+@functools.lru_cache(maxsize=1)
+def _published() -> dict[str, Any]:
+    """``llama2.json`` with its numbers as written (``"61.80"``): the paper's precision."""
+    text = (resources.files("corpus_audit.report") / "data" / "llama2.json").read_text("utf-8")
+    return json.loads(text, parse_float=str, parse_int=str)
+
+
+def _published_text(metric: str, key: str) -> str:
+    rows = _published()[metric]["rows"]
+    if metric == "descriptors":
+        axis, term = key.split(" / ", 1)
+        return next(value for name, value in rows[axis] if name == term)
+    return rows[key]
+
+
+def llama2_cells(row: Llama2Row) -> tuple[str, str, str]:
+    """The row's ``(this corpus, Llama 2, difference)`` cells, which add up as shown.
+
+    Llama 2's figure is shown as published; this corpus' and the difference with as many decimals
+    as the finer of the paper's figure and the datasheet's rule (1 decimal, 2 under 1%), the
+    difference computed from the two shown values (``42.33 − 28.45 = +13.88``)."""
+    from decimal import Decimal
+
+    from corpus_audit.report.formatting import MISSING, SMALL_SAMPLE_MARK, is_small_sample
+
+    theirs_text = str(row.get("llama2_text") or row["llama2"])
+    theirs = Decimal(theirs_text)
+    if row["this_corpus"] is None:
+        return MISSING, theirs_text, MISSING
+    ours_value = float(row["this_corpus"])
+    published = max(-int(theirs.as_tuple().exponent), 0)
+    ours_rule = 1 if abs(ours_value) >= 0.995 else 2
+    decimals = max(published, ours_rule)
+    ours = Decimal(f"{ours_value:.{decimals}f}")
+    mark = SMALL_SAMPLE_MARK if is_small_sample(row.get("denominator")) else ""
+    difference = ours - theirs
+    return f"{ours:.{decimals}f}{mark}", theirs_text, f"{difference:+.{decimals}f}"
+
+
 def _row(metric: str, key: str, ours: Any, theirs: float, of: str, source: str, denominator: Any) -> Llama2Row:
     value = float(ours) if ours is not None else None
-    return {"metric": metric, "key": key, "this_corpus": value, "llama2": float(theirs),
+    figure = {"pronouns": "pronouns", "descriptor axis": "descriptor_axes", "descriptor": "descriptors",
+              "language": "languages"}.get(metric)
+    published = _published_text(figure, key) if figure else str(theirs)
+    return {"metric": metric, "key": key, "this_corpus": value, "llama2": float(theirs), "llama2_text": published,
             "difference": None if value is None else round(value - float(theirs), 4), "of": of,
             "denominator": int(denominator) if denominator is not None else None, "source": source}
 

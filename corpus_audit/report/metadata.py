@@ -16,6 +16,11 @@ Format (every key optional; answers are text)::
       citation: |                     # BibTeX for the card's Citation section
         @misc{...}
 
+``name``, ``hub.pretty_name`` and every hub identifier are one line of text (a YAML string, no
+line break, at most 200 characters); ``hub.citation`` holds no ```` ``` ````. The other answers are
+Markdown, shown with HTML comment markers and code fences neutralised (see
+`corpus_audit.report.datasheet.markdown_text`), so no answer can hide or swallow what follows it.
+
 Only ``yaml.safe_load`` is used (no Python object tags). Unknown sections or questions are
 errors that list the accepted ones, so a typo never silently leaves a prompt unanswered.
 """
@@ -29,7 +34,7 @@ from typing import Any
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import read_bytes
 
-__all__ = ["HUB_LIST_KEYS", "HUB_TEXT_KEYS", "MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "MetadataError", "PROMPTS",
+__all__ = ["HUB_LIST_KEYS", "HUB_TEXT_KEYS", "MAX_METADATA_BYTES", "MAX_LINE_CHARACTERS", "MAX_METADATA_DEPTH", "MetadataError", "PROMPTS",
            "load_metadata", "parse_metadata"]
 
 MAX_METADATA_BYTES = 1024 * 1024
@@ -107,6 +112,28 @@ def _answer(value: Any, where: str, path: str) -> str:
     return text
 
 
+#: A one-line field (``name``, ``hub.pretty_name``, a hub identifier) is at most this long.
+MAX_LINE_CHARACTERS = 200
+
+
+def _one_line(value: Any, where: str, path: str) -> str:
+    """A one-line text field: a YAML string (never a number read as one), without line breaks or
+    HTML comment markers, at most `MAX_LINE_CHARACTERS` long; it goes into headings and front matter."""
+    if not isinstance(value, str):
+        kind = "nothing" if value is None else type(value).__name__
+        raise MetadataError(f"{path}: {where} must be one line of text (quote it), got {kind}")
+    text = value.strip()
+    if not text:
+        raise MetadataError(f"{path}: {where} is empty (leave it out)")
+    if "\n" in text or "\r" in text or any(ord(char) < 32 for char in text):
+        raise MetadataError(f"{path}: {where} must be one line of text (it holds a line break or control character)")
+    if "<!--" in text or "-->" in text:
+        raise MetadataError(f"{path}: {where} must not hold an HTML comment marker (<!-- or -->)")
+    if len(text) > MAX_LINE_CHARACTERS:
+        raise MetadataError(f"{path}: {where} is longer than {MAX_LINE_CHARACTERS} characters")
+    return text
+
+
 def _hub(value: Any, path: str) -> dict[str, Any]:
     """The ``hub`` mapping: texts for `HUB_TEXT_KEYS`, lists of identifiers for `HUB_LIST_KEYS`."""
     if not isinstance(value, dict):
@@ -118,13 +145,18 @@ def _hub(value: Any, path: str) -> dict[str, Any]:
         if not isinstance(key, str) or key not in allowed:
             raise MetadataError(f"{path}: unknown key hub.{key}{_suggest(str(key), allowed)}; "
                                 f"accepted in hub: {', '.join(allowed)}")
+        if key == "pretty_name":
+            hub[key] = _one_line(item, f"hub.{key}", path)
+            continue
         if key in HUB_TEXT_KEYS:
             hub[key] = _answer(item, f"hub.{key}", path)
+            if "```" in hub[key]:
+                raise MetadataError(f"{path}: hub.{key} must not contain ``` (it is shown inside a code fence)")
             continue
         items = item if isinstance(item, list) else [item]
         if not items:
             raise MetadataError(f"{path}: hub.{key} is empty (leave it out)")
-        hub[key] = [_answer(entry, f"hub.{key}", path) for entry in items]
+        hub[key] = [_one_line(entry, f"hub.{key}", path) for entry in items]
     return hub
 
 
@@ -163,7 +195,7 @@ def parse_metadata(text: str, path: str = "metadata") -> dict[str, Any]:
             raise MetadataError(f"{path}: unknown key {section!r}{_suggest(str(section), allowed)}; "
                                 f"accepted: {', '.join(allowed)}")
         if section == "name":
-            result["name"] = _answer(value, "name", path)
+            result["name"] = _one_line(value, "name", path)
             continue
         if section == "hub":
             result["hub"] = _hub(value, path)

@@ -68,6 +68,16 @@ class ReportSection:
     #: Further tables of the stage → their key columns, which runs of older versions may lack:
     #: ``compare`` matches their rows; the datasheet does not need them.
     optional_tables: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Columns the reports read from each table (`tables`, `optional_tables`) beyond its key
+    #: columns: `corpus_audit.report.run.load_run` refuses a table that lacks one.
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Whether the stage's figures are estimated on a sample of the documents (the heading then
+    #: says "— sampled", but only when the section was computed).
+    sampled: bool = False
+
+    def heading(self, run: RunData) -> str:
+        """The datasheet's heading for the section: `title`, with "— sampled" when its figures are."""
+        return f"{self.title} — sampled" if self.sampled and self.computed(run) else self.title
 
     def __post_init__(self) -> None:
         if (self.plot is None) != (self.plottable is None):
@@ -145,6 +155,11 @@ class ReportRegistry:
         """Every table a section presents (optional ones included) → its key columns, in section order."""
         return {table: keys for section in self
                 for table, keys in (*section.tables.items(), *section.optional_tables.items())}
+
+    def table_columns(self) -> dict[str, tuple[str, ...]]:
+        """Every table a section presents → the columns it must have: its keys, then what the reports read."""
+        return {table: tuple(dict.fromkeys((*keys, *section.columns.get(table, ()))))
+                for section in self for table, keys in (*section.tables.items(), *section.optional_tables.items())}
 
     def available_plots(self, run: RunData) -> list[str]:
         """Names of the plots this run gets (cheap: no drawing)."""

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from corpus_audit.errors import ReportError
 from corpus_audit.storage import exists, join, list_files, read_bytes
 
-__all__ = ["MAX_SUMMARY_BYTES", "RunData", "check_manifest", "load_run", "validate_summary"]
+__all__ = ["MAX_SUMMARY_BYTES", "RunData", "check_manifest", "check_table", "load_run", "validate_summary"]
 
 # The tables the reports present are the registered sections' (`registry.default_registry().tables()`);
 # every table of the run directory is loaded, known or not (``compare`` shows them all).
@@ -112,6 +112,52 @@ def _read_table(path: str) -> pa.Table:
         raise ReportError(f"cannot read table {path}: {exc}") from exc
 
 
+def check_table(name: str, table: pa.Table, keys: tuple[str, ...], columns: tuple[str, ...],
+                path: str | None = None) -> None:
+    """Refuse a registered table whose values no run writes (a ReportError naming table, column and row).
+
+    ``keys`` are the section's key columns (no two rows may share them); ``columns`` every column the
+    reports read (keys included), which must exist, the non-key ones as numbers. Integer columns are
+    counts (never negative); float columns hold no NaN or infinity (null is "not measured"); a
+    ``percent*`` column lies within [0, 100]. Signed figures (``feminine_minus_masculine_*``, ``*_se``)
+    are only checked for being finite.
+    """
+    import math
+
+    where = f"table {name} ({path or f'tables/{name}.parquet'})"
+    for column in columns:
+        if column not in table.column_names:
+            raise ReportError(f"{where} is damaged: it has no column {column!r}, which the report reads")
+        kind = table.schema.field(column).type
+        if column not in keys and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise ReportError(f"{where} is damaged: column {column!r} holds {kind}, not numbers")
+    for field_ in table.schema:
+        if not (pa.types.is_integer(field_.type) or pa.types.is_floating(field_.type)):
+            continue
+        integer = pa.types.is_integer(field_.type)
+        bounded = field_.name.startswith("percent")
+        for row, value in enumerate(table.column(field_.name).to_pylist(), start=1):
+            if value is None:
+                continue
+            problem = None
+            if integer and value < 0:
+                problem = f"a negative count ({value})"
+            elif not integer and not math.isfinite(value):
+                problem = f"{value} (not a finite number)"
+            elif bounded and not 0 <= value <= 100:
+                problem = f"{value:g}, outside [0, 100] percent"
+            if problem:
+                raise ReportError(f"{where} is damaged: column {field_.name!r}, row {row}: {problem}")
+    if keys:
+        seen: dict[tuple[Any, ...], int] = {}
+        values = [table.column(key).to_pylist() for key in keys]
+        for row, key in enumerate(zip(*values), start=1):
+            if key in seen:
+                shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key))
+                raise ReportError(f"{where} is damaged: row {row} repeats the key of row {seen[key]} ({shown})")
+            seen[key] = row
+
+
 @functools.lru_cache(maxsize=1)
 def _summary_validator() -> Any:
     """The shipped ``summary.schema.json``, requiring only ``documents_read`` (older runs lack later fields)."""
@@ -155,8 +201,9 @@ def check_manifest(run_dir: str) -> None:
 def load_run(run_dir: str, *, check_complete: bool = True) -> RunData:
     """Read ``summary.json`` and every ``tables/*.parquet`` of a run directory.
 
-    A run whose manifest says it is not complete, and a summary whose fields have the wrong
-    types, are ReportErrors (one line naming the file).
+    A run whose manifest says it is not complete, a summary whose fields have the wrong
+    types, and a registered table with values no run writes (`check_table`) are ReportErrors
+    (one line naming the file).
     """
     run_dir = run_dir if "://" in run_dir else os.path.abspath(run_dir)
     summary_path = join(run_dir, "summary.json")
@@ -177,10 +224,17 @@ def load_run(run_dir: str, *, check_complete: bool = True) -> RunData:
         raise ReportError(f"{summary_path} is nested too deeply to be a corpus-audit summary") from None
     summary = validate_summary(summary, summary_path)
     run = RunData(run_dir=run_dir, summary=summary)
+    from corpus_audit.report.registry import default_registry
+
+    registered = default_registry().table_columns()
     for path in list_files(join(run_dir, "tables"), "*.parquet"):
         name = posixpath.basename(path) if "://" in path else os.path.basename(path)
         name = name[: -len(".parquet")]
         table = _read_table(path)
+        if name in registered:
+            section_columns = registered[name]
+            keys = next(keys for table_name, keys in default_registry().tables().items() if table_name == name)
+            check_table(name, table, keys, section_columns, path)
         run.tables[name] = table.to_pylist()
         run.columns[name] = list(table.column_names)
     return run

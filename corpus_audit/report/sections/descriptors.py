@@ -150,6 +150,7 @@ SECTION = ReportSection(
     title="Demographic representation: HolisticBias descriptors (Llama 2 Table 9b)",
     description="the HolisticBias descriptor analysis",
     tables={"descriptor_axes": ("axis",), "descriptors": ("axis", "descriptor")},
+    columns={"descriptor_axes": ("documents", "percent"), "descriptors": ("documents", "percent")},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,

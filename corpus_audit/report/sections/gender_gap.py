@@ -140,6 +140,8 @@ SECTION = ReportSection(
     title="Gendered person nouns (Gender-GAP, Muller et al. 2023)",
     description="the Gender-GAP analysis",
     tables={"gender_gap": ("language",)},
+    columns={"gender_gap": ("documents", "tokens", "masculine", "feminine", "unspecified"),
+             "gender_gap_reference": ("documents",)},
     optional_tables={"gender_gap_reference": ("lang",)},
     datasheet=datasheet,
     plot=plot,

@@ -131,6 +131,7 @@ SECTION = ReportSection(
     title="Languages (Llama 2 Table 10)",
     description="language identification",
     tables={"languages": ("language",)},
+    columns={"languages": ("documents", "percent", "characters")},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,

@@ -129,6 +129,7 @@ SECTION = ReportSection(
     title="Demographic representation: pronouns (Llama 2 Table 9a)",
     description="the pronoun analysis",
     tables={"pronouns": ("group",)},
+    columns={"pronouns": ("documents", "percent")},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,

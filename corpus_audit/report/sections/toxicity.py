@@ -185,9 +185,12 @@ def facts(run: RunData) -> list[str]:
 SECTION = ReportSection(
     name="toxicity",
     stage="toxicity",
-    title="Toxicity (Llama 2 Figure 13) — sampled",
+    title="Toxicity (Llama 2 Figure 13)",
+    sampled=True,
     description="toxicity scoring",
     tables={"toxicity_histogram": ("bin_lower", "bin_upper"), "toxicity_summary": ("scope", "group")},
+    columns={"toxicity_histogram": ("documents",),
+             "toxicity_summary": ("documents", "toxic_documents", "percent")},
     datasheet=datasheet,
     plot=plot,
     plottable=plottable,
