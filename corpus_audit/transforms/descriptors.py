@@ -34,7 +34,6 @@ from corpus_audit.lexicons.holistic_bias import (
 )
 from corpus_audit.lexicons.matching import TermMatcher
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.language_names import language_names
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
@@ -309,21 +308,10 @@ class Descriptors(Analysis):
                 counts.append(count)
                 denominators.append(in_scope[key])
                 percents.append(percent(count, in_scope[key]))
-        columns: dict[str, pa.Array] = {key_column: pa.array(keys, pa.string())}
-        if key_column == "language":
-            columns["language_name"] = pa.array(language_names(keys), pa.string())
-        columns.update({
-            "axis": pa.array(axes, pa.string()),
-            "documents": pa.array(counts, pa.int64()),
-            "denominator": pa.array(denominators, pa.int64()),
-            "percent": pa.array(percents, pa.float64()),
-            "small_sample": pa.array([is_small_sample(d) for d in denominators], pa.bool_()),
-        })
-        shown = tuple(c for c in (key_column, "language_name", "axis", "documents", "denominator", "percent")
-                      if c in columns)
-        return Table(name, pa.table(columns), title,
-                     [f"Percent of the documents in scope ({self.scope}) with that value; `small_sample`: fewer "
-                      f"than {SMALL_SAMPLE_DOCUMENTS} such documents."], markdown_columns=shown)
+        return english_scope.breakdown_table(
+            name, title, f"Percent of the documents in scope ({self.scope}) with that value; `small_sample`: fewer "
+                         f"than {SMALL_SAMPLE_DOCUMENTS} such documents.",
+            key_column, keys, "axis", axes, counts, denominators, percents)
 
     def settings(self) -> dict[str, Any]:
         return {

@@ -14,10 +14,13 @@ batch-scratch column ``_english_tokens`` (columns starting with ``_`` are not wr
 from __future__ import annotations
 
 import argparse
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from corpus_audit.lexicons.matching import EnglishTokens
 from corpus_audit.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from corpus_audit.transforms.base import Table
 
 ENGLISH_ONLY = "english"
 ALL_DOCUMENTS = "all"
@@ -64,3 +67,30 @@ def english_tokens(texts: Sequence[str], columns: Mapping[str, list], scope: str
     applied = in_scope(columns["language"], scope)
     tokenise = EnglishTokens.of
     return [tokenise(text) if apply else None for text, apply in zip(texts, applied)], True
+
+
+def breakdown_table(name: str, title: str, note: str, key_column: str, keys: list[str | None], label_column: str,
+                    labels: list[str], documents: list[int], denominators: list[int],
+                    percents: list[float]) -> "Table":
+    """A ``<table>_by_<key>`` view of an English-scope stage (pronouns, descriptors): per key value
+    and label, documents over that key's denominator; ``language_name`` beside a language key,
+    ``small_sample`` for denominators under `SMALL_SAMPLE_DOCUMENTS`, a compact Markdown view."""
+    import pyarrow as pa
+
+    from corpus_audit.language_names import language_names
+    from corpus_audit.stats import is_small_sample
+    from corpus_audit.transforms.base import Table
+
+    columns: dict[str, pa.Array] = {key_column: pa.array(keys, pa.string())}
+    if key_column == "language":
+        columns["language_name"] = pa.array(language_names(keys), pa.string())
+    columns.update({
+        label_column: pa.array(labels, pa.string()),
+        "documents": pa.array(documents, pa.int64()),
+        "denominator": pa.array(denominators, pa.int64()),
+        "percent": pa.array(percents, pa.float64()),
+        "small_sample": pa.array([is_small_sample(d) for d in denominators], pa.bool_()),
+    })
+    shown = tuple(c for c in (key_column, "language_name", label_column, "documents", "denominator", "percent")
+                  if c in columns)
+    return Table(name, pa.table(columns), title, [note], markdown_columns=shown)

@@ -19,7 +19,6 @@ from typing import Any, Mapping
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.documents import DocumentBatch
-from corpus_audit.language_names import language_names
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
@@ -208,21 +207,10 @@ class Pronouns(Analysis):
                 documents.append(docs)
                 denominators.append(denominator)
                 percents.append(pct)
-        columns: dict[str, pa.Array] = {key_column: pa.array(keys, pa.string())}
-        if key_column == "language":
-            columns["language_name"] = pa.array(language_names(keys), pa.string())
-        columns.update({
-            "group": pa.array(groups, pa.string()),
-            "documents": pa.array(documents, pa.int64()),
-            "denominator": pa.array(denominators, pa.int64()),
-            "percent": pa.array(percents, pa.float64()),
-            "small_sample": pa.array([is_small_sample(d) for d in denominators], pa.bool_()),
-        })
-        shown = tuple(c for c in (key_column, "language_name", "group", "documents", "denominator", "percent")
-                      if c in columns)
-        return Table(name, pa.table(columns), title,
-                     [f"Only values with documents in scope ({self.scope}) are listed; `small_sample`: a "
-                      f"denominator of fewer than {SMALL_SAMPLE_DOCUMENTS} documents."], markdown_columns=shown)
+        return english_scope.breakdown_table(
+            name, title, f"Only values with documents in scope ({self.scope}) are listed; `small_sample`: a "
+                         f"denominator of fewer than {SMALL_SAMPLE_DOCUMENTS} documents.",
+            key_column, keys, "group", groups, documents, denominators, percents)
 
     def settings(self) -> dict[str, Any]:
         return {
