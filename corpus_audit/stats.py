@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = ["PERCENT_DECIMALS", "ProportionDifference", "SMALL_SAMPLE_DOCUMENTS", "Z_95", "is_small_sample", "percent",
+           "readable_percent",
            "two_proportion_test", "wilson_interval", "wilson_percent_interval"]
 
 PERCENT_DECIMALS = 4
@@ -99,3 +100,17 @@ def is_small_sample(denominator: int | None) -> bool:
     """Whether a percentage over ``denominator`` documents is a small sample (fewer than
     `SMALL_SAMPLE_DOCUMENTS`); an empty or missing denominator is one too."""
     return (denominator or 0) < SMALL_SAMPLE_DOCUMENTS
+
+
+def readable_percent(value: float) -> str:
+    """A percentage (already x100) for a person to read, in every view (table Markdown, datasheet,
+    card, plots): 1 decimal from 1% (``36.0``), 2 below (``0.42``; 0.995 and up round to ``1.0``),
+    ``<0.01`` for a positive share under 0.005%, ``0.0`` for none. CSV/Parquet keep full precision."""
+    size = abs(value)
+    if size == 0:
+        return "0.0"
+    if size < 0.005:
+        return "<0.01" if value > 0 else ">-0.01"
+    if size < 0.995:
+        return f"{value:.2f}"
+    return f"{value:.1f}"

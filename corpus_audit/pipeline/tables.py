@@ -26,15 +26,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus_audit.csv_cells import FORMULA_PREFIXES, csv_safe, csv_text  # re-exported: the one copy
-from corpus_audit.stats import PERCENT_DECIMALS, SMALL_SAMPLE_DOCUMENTS
+from corpus_audit.stats import PERCENT_DECIMALS, SMALL_SAMPLE_DOCUMENTS, readable_percent
 from corpus_audit.storage import join, write_bytes
 
-__all__ = ["FORMULA_PREFIXES", "MARKDOWN_PERCENT_DECIMALS", "SMALL_SAMPLE_COLUMN", "SMALL_SAMPLE_MARK", "csv_safe",
+__all__ = ["FORMULA_PREFIXES", "SMALL_SAMPLE_COLUMN", "SMALL_SAMPLE_MARK", "csv_safe",
            "is_percent_column", "markdown_percent", "markdown_safe", "table_to_csv", "table_to_markdown", "table_to_parquet", "write_table"]
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-#: Most decimals of a percentage in the Markdown view (CSV/Parquet keep ``PERCENT_DECIMALS``).
-MARKDOWN_PERCENT_DECIMALS = 2
 #: The boolean column that marks rows whose percentages are over fewer than 30 documents.
 SMALL_SAMPLE_COLUMN = "small_sample"
 #: What follows a small sample's percentage in the Markdown view.
@@ -69,17 +67,8 @@ def is_percent_column(name: str, extra: tuple[str, ...] | list[str] = ()) -> boo
     return name == "percent" or name.startswith("percent_") or name.endswith("_share") or name in extra
 
 
-def markdown_percent(value: float) -> str:
-    """A percentage for reading, as the datasheet writes it: 1 decimal from 1% (``36.0``), 2 below
-    (``0.42``), ``<0.01`` for a positive share under 0.005%, ``0.0`` for none."""
-    size = abs(value)
-    if size == 0:
-        return "0.0"
-    if size < 0.005:
-        return "<0.01" if value > 0 else ">-0.01"
-    if size < 0.995:  # 0.995 and above would round to 1.00: shown as 1.0, like every share from 1%
-        return f"{value:.{MARKDOWN_PERCENT_DECIMALS}f}"
-    return f"{value:.1f}"
+#: A percentage in a Markdown view: the one rule of every readable view (`stats.readable_percent`).
+markdown_percent = readable_percent
 
 
 def _markdown_cell(value: object, percent: bool) -> str:

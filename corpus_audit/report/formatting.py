@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 # Language names come from one place for tables, plots, the datasheet and the card.
 from corpus_audit.language_names import language_label, language_name
-from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS
+from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, readable_percent
 from corpus_audit.stats import is_small_sample as _is_small_sample
 
 __all__ = ["MISSING", "PercentStyle", "SMALL_SAMPLE", "SMALL_SAMPLE_MARK", "SMALL_SAMPLE_NOTE", "as_float",
@@ -54,16 +54,7 @@ def fmt_percent(value: Any, style: PercentStyle = "fixed", denominator: Any = No
         raise ValueError(f"unknown percent style {style!r}")
     if value is None and style == "fixed":
         return MISSING
-    number = float(value or 0.0)  # a plot annotation draws a missing share as 0
-    size = abs(number)
-    if size == 0:
-        text = "0.0"
-    elif size < 0.005:
-        text = "<0.01" if number > 0 else ">-0.01"
-    elif size < 0.995:  # (0.995 and above round to 1.00: shown as 1.0, like every share from 1%)
-        text = f"{number:.2f}"
-    else:
-        text = f"{number:.1f}"
+    text = readable_percent(float(value or 0.0))  # a plot annotation draws a missing share as 0
     if style == "short":
         text += "%"
     return text + (SMALL_SAMPLE_MARK if is_small_sample(denominator) else "")
