@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Iterable
 
 __all__ = [
     "EXCERPT_CHARS",
@@ -257,6 +258,15 @@ class ReadAccounting:
         self.empty_ids_replaced += other.empty_ids_replaced
         self.group_by_field_missing += other.group_by_field_missing
         return self
+
+    @classmethod
+    def total(cls, parts: "Iterable[ReadAccounting]") -> "ReadAccounting":
+        """The sum of ``parts``, skip reasons sorted (what every runner reports)."""
+        merged = cls()
+        for part in parts:
+            merged.merge(part)
+        merged.documents_skipped = dict(sorted(merged.documents_skipped.items()))
+        return merged
 
     @property
     def total_skipped(self) -> int:

@@ -145,10 +145,12 @@ class _RawFile(io.RawIOBase):
 
 
 def open_input(path: str) -> BinaryIO:
-    """Any input path as a binary stream: fsspec for `FSSPEC_SCHEMES`, Beam's ``FileSystems``
-    otherwise (local paths, ``gs://``), never decompressed. What a reader calls to open a file."""
+    """Any input path as a binary stream: fsspec for `FSSPEC_SCHEMES`, the os for local paths,
+    Beam's ``FileSystems`` otherwise (``gs://``), never decompressed. What a reader calls to open a file."""
     if handles(path):
         return open_binary(path)
+    if "://" not in path:
+        return open(path, "rb")  # a local file: what Beam's LocalFileSystem opens, without importing Beam
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 

@@ -70,10 +70,14 @@ def list_files(directory: str, pattern: str) -> list[str]:
 
 def file_sha256(path: str) -> str:
     """SHA-256 of a file's bytes as stored (local or remote; a ``.gz`` is not decompressed)."""
-    from apache_beam.io.filesystem import CompressionTypes
-
     digest = hashlib.sha256()
-    with _filesystems().open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    if is_remote(path):
+        from apache_beam.io.filesystem import CompressionTypes
+
+        handle = _filesystems().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    else:
+        handle = open(path, "rb")
+    with handle as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()

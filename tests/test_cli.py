@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, read_summary, run_audit, write_jsonl
 from corpus_audit.pipeline.assembly import AuditConfig
-from corpus_audit.pipeline.work import AuditWorkUnit
+from corpus_audit.pipeline.assembly import AuditWorkUnit
 from corpus_audit.cli import main
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.transforms.langid import LanguageIdentification

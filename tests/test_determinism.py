@@ -1,5 +1,5 @@
-"""Determinism: the same input gives byte-identical tables whatever the runner mode, the
-number of workers or the order the shards are named in (Beam may merge the per-split
+"""Determinism: the same input gives byte-identical tables whatever the engine (Beam's runner
+modes, the in-process engine), the number of workers or the order the shards are named in (Beam may merge the per-split
 accumulators in any order; tables must not show it)."""
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ VARIANTS = [
     ("multi_processing_1", ["--direct_running_mode", "multi_processing", "--direct_num_workers", "1"], False),
     ("multi_processing_2", ["--workers", "2"], False),
     ("reversed_order", ["--direct_running_mode", "in_memory"], True),
+    # The in-process engine (no Beam): the default for one worker, and asked for by name.
+    ("local_default", ["--workers", "1"], False),
+    ("local_reversed", ["--runner", "local"], True),
 ]
 
 
@@ -111,3 +114,13 @@ def test_documents_and_skipped_hold_the_same_rows(runs: dict[str, Path]) -> None
         other = read_summary(out)
         for key in ("documents_read", "documents_analysed", "documents_skipped", "bytes_read", "tables"):
             assert other[key] == summary[key], (variant, key)
+
+
+def test_each_run_records_the_engine_that_ran_it(runs: dict[str, Path]) -> None:
+    settings = {name: read_summary(out)["settings"] for name, out in runs.items()}
+    assert settings["local_default"]["runner"] == settings["local_reversed"]["runner"] == "local"
+    assert settings["local_default"]["runner_rule"].startswith("auto: one worker, no Beam options")
+    assert settings["local_reversed"]["runner_rule"] == "given: --runner local"
+    assert settings["in_memory"]["runner"] == "DirectRunner"
+    assert settings["in_memory"]["runner_rule"].startswith("auto: Beam's DirectRunner for Beam pipeline options")
+    assert settings["multi_processing_2"]["runner_rule"] == "auto: Beam's DirectRunner for 2 workers"

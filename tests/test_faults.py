@@ -11,7 +11,7 @@ from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_
 from corpus_audit import transforms
 from corpus_audit.pipeline.assembly import AuditConfig
 from corpus_audit.pipeline.document_writer import DocumentTableWriter
-from corpus_audit.pipeline.work import AuditWorkUnit
+from corpus_audit.pipeline.assembly import AuditWorkUnit
 from corpus_audit.documents import WorkUnit
 from corpus_audit.pipeline.readers import ReadConfig, expand_inputs, plan_splits
 from fake_stages import CountingStage, FailsOncePerShard

@@ -398,3 +398,20 @@ def test_batching_is_exact_in_float64(tiny_model: Path) -> None:
         classifier.token_budget = budget
         batched, _ = classifier.score_lines(lines)
         assert max(abs(a - b) for a, b in zip(alone, batched)) < 1e-12
+
+
+def test_a_scored_run_moves_to_beam_and_local_refuses_it(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    """RunInference needs Beam: ``--runner auto`` (the default) runs a scored toxicity stage on
+    the DirectRunner and says why; ``--runner local`` refuses it before writing anything."""
+    shard = write_jsonl(tmp_path / "c.jsonl", _corpus(documents=6))
+    out = tmp_path / "out"
+    assert run_audit(shard, "--output", out, "--toxicity-model", tiny_model, "--toxicity-sample-rate", "1",
+                     "--stages", "langid,toxicity") == 0
+    settings = read_summary(out)["settings"]
+    assert settings["runner"] == "DirectRunner"
+    assert settings["runner_rule"] == "auto: Beam's DirectRunner for toxicity's RunInference"
+    refused = tmp_path / "refused"
+    assert run_audit(shard, "--output", refused, "--toxicity-model", tiny_model, "--runner", "local",
+                     "--stages", "langid,toxicity") == 2
+    assert "--runner local cannot score toxicity (RunInference needs Beam)" in capsys.readouterr().err
+    assert not (refused / "summary.json").exists()

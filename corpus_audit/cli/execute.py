@@ -3,17 +3,21 @@ build the Beam pipeline and run it — or, for ``--dry-run``, validate it and pr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import sys
 import time
 
+from corpus_audit.cli.beam_options import pipeline_options
 from corpus_audit.cli.outputs import _WRITE_MESSAGES, prepare_output_dir
-from corpus_audit.pipeline.run_directory import STATUS_RUNNING, RunDirectory
-from corpus_audit.cli.plan import RunPlan
+from corpus_audit.cli.plan import AUTO_RUNNER, LOCAL_RUNNER, RunPlan
 from corpus_audit.pipeline import dataflow
-from corpus_audit.pipeline.assembly import build_pipeline
+from corpus_audit.pipeline.progress import PROGRESS_DIR_ENV, RunProgress
+from corpus_audit.pipeline.run_directory import STATUS_RUNNING, RunDirectory
+from corpus_audit.pipeline.work import inference_analysis
 
-__all__ = ["announce", "execute", "prepare_analyses"]
+__all__ = ["announce", "engine_for_prepared_stages", "execute", "prepare_analyses"]
 
 
 def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirectory | None = None) -> float | None:
@@ -25,30 +29,53 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
     if plan.checkpoints is not None and not plan.dry_run:
         plan.checkpoints.create_directory()
     prepare_analyses(plan)
-    pipeline = dataflow.make_pipeline(plan.options, plan.dry_run)  # Beam validates the options here
+    plan = engine_for_prepared_stages(plan)
+    pipeline = None
+    if plan.runner != LOCAL_RUNNER:
+        pipeline = dataflow.make_pipeline(plan.options, plan.dry_run)  # Beam validates the options here
     if not plan.dry_run:
         assert run_directory is not None
         prepare_output_dir(run_directory, plan.overwrite)  # last: nothing is deleted before every check passed
         run_directory.write_manifest(STATUS_RUNNING, {"command": list(plan.command)})
     config = plan.audit_config()
     announce(plan)
-    _quiet_beam_logging()
     started = time.time() if started is None else started
+    # Dataflow workers log their own progress (the launcher's line would stay at zero); a caller
+    # that already shows a progress line (an outer RunProgress, e.g. a notebook's) keeps its own.
+    show = not plan.quiet and not dataflow.is_dataflow(plan.runner) and PROGRESS_DIR_ENV not in os.environ
+    if pipeline is None:
+        from corpus_audit.pipeline.local import run_in_process
+
+        with RunProgress([item.path for item in plan.inputs], enabled=show):
+            run_in_process(config)
+        return time.time() - started
+    from corpus_audit.pipeline.assembly import build_pipeline
+
+    _quiet_beam_logging()
     build_pipeline(pipeline, config)
     if plan.dry_run:
         print(dataflow.format_summary(dataflow.dry_run(pipeline, plan.options, config)))
         return None
-    import os
-
-    from corpus_audit.pipeline.progress import PROGRESS_DIR_ENV, RunProgress
-
-    # Dataflow workers log their own progress (the launcher's line would stay at zero); a caller
-    # that already shows a progress line (an outer RunProgress, e.g. a notebook's) keeps its own.
-    show = not plan.quiet and not dataflow.is_dataflow(plan.runner) and PROGRESS_DIR_ENV not in os.environ
     with RunProgress([item.path for item in plan.inputs], enabled=show):
         result = pipeline.run()
         result.wait_until_finish()
     return time.time() - started
+
+
+def engine_for_prepared_stages(plan: RunPlan) -> RunPlan:
+    """``plan``, moved to Beam's DirectRunner when it would run in process but a prepared stage
+    scores through RunInference (toxicity with its model loaded), which needs Beam."""
+    scored = inference_analysis(plan.analyses)
+    if plan.runner != LOCAL_RUNNER or scored is None:
+        return plan
+    if not plan.runner_rule.startswith(AUTO_RUNNER):
+        from corpus_audit.errors import UsageError
+
+        raise UsageError(f"--runner {LOCAL_RUNNER} cannot score {scored.name} (RunInference needs Beam): "
+                         "use --runner DirectRunner")
+    return dataclasses.replace(plan, runner="DirectRunner",
+                               runner_rule=f"auto: Beam's DirectRunner for {scored.name}'s RunInference",
+                               options=pipeline_options("DirectRunner", plan.workers, list(plan.beam_args)))
 
 
 def prepare_analyses(plan: RunPlan) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from corpus_audit.cli.beam_options import pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline import dataflow
-from corpus_audit.pipeline.assembly import AuditConfig
+from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
 from corpus_audit.pipeline.readers import InputFile, ReadConfig
 from corpus_audit.pipeline.readers.discovery import check_text_field, discover_inputs
@@ -27,7 +27,7 @@ from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
 from corpus_audit.transforms.base import Analysis
 
-__all__ = ["AUTO_BREAK_EVEN_BYTES", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
+__all__ = ["AUTO_BREAK_EVEN_BYTES", "AUTO_RUNNER", "LOCAL_RUNNER", "choose_runner", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
            "choose_workers", "estimate_input_bytes", "package_versions", "plan_run"]
 
 #: Versions recorded in summary.json (``package_versions``), when installed.
@@ -68,14 +68,19 @@ class RunPlan:
     read_config: ReadConfig
     limit: int | None
     checkpoints: SplitCheckpoints | None
+    #: The engine: `LOCAL_RUNNER` (in-process, no Beam) or a Beam runner name.
     runner: str
     workers: int
     #: How ``workers`` was chosen (`choose_workers`): `WORKERS_GIVEN`, or the ``auto`` rule applied.
     workers_rule: str
-    #: Beam ``PipelineOptions`` (runner, workers and every Beam argument).
+    #: Beam ``PipelineOptions`` (runner, workers and every Beam argument); None for `LOCAL_RUNNER`.
     options: Any
     dry_run: bool
     quiet: bool
+    #: How ``runner`` was chosen (`choose_runner`).
+    runner_rule: str = ""
+    #: Beam pipeline options given on the command line.
+    beam_args: tuple[str, ...] = ()
     #: Draw the report's plots as SVG too (``--svg``).
     svg: bool = False
     #: Replace a completed run in ``output_dir`` (``--overwrite``).
@@ -110,6 +115,7 @@ class RunPlan:
                 "runner": self.runner,
                 "workers": self.workers,
                 "workers_rule": self.workers_rule,
+                "runner_rule": self.runner_rule,
             },
             package_versions=package_versions(),
             checkpoint_dir=self.checkpoints.directory if self.checkpoints is not None else None,
@@ -133,7 +139,7 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
     if requested_workers == "auto":
         args.workers = 1  # validated with 1 worker; rebuilt below when auto chooses more
     analyses = _analyses(args)
-    unknown = unknown_beam_options(beam_args)
+    unknown = unknown_beam_options(beam_args) if beam_args else []  # (Beam's parser costs its import)
     if unknown:
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
@@ -148,21 +154,61 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
     workers, workers_rule = choose_workers(requested_workers, inputs, read_config, args.runner, args.limit,
                                            beam_args, args.dry_run)
+    runner, runner_rule = choose_runner(args.runner, workers, beam_args, args.dry_run)
     if workers != args.workers:
         args.workers = workers
         analyses = _analyses(args)  # stages that size themselves by the worker count (toxicity threads)
     checkpoints = None
     if args.checkpoint_dir:
         checkpoints = plan_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
-    options = pipeline_options(args.runner, args.workers, beam_args)
-    if dataflow.is_dataflow(args.runner):
+    options = None if runner == LOCAL_RUNNER else pipeline_options(runner, args.workers, beam_args)
+    if dataflow.is_dataflow(runner):
         dataflow.check_dataflow_options(options)
     return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
                    ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
-                   limit=args.limit, checkpoints=checkpoints, runner=args.runner, workers=args.workers,
-                   workers_rule=workers_rule, options=options, dry_run=args.dry_run, quiet=args.quiet, svg=getattr(args, "svg", False),
+                   limit=args.limit, checkpoints=checkpoints, runner=runner, workers=args.workers,
+                   workers_rule=workers_rule, options=options, runner_rule=runner_rule, beam_args=tuple(beam_args), dry_run=args.dry_run, quiet=args.quiet, svg=getattr(args, "svg", False),
                    overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None),
                    special_files=tuple(special_files), duplicates=tuple(duplicates))
+
+
+#: ``--runner`` default: `LOCAL_RUNNER` where it can run the audit, else ``DirectRunner``.
+AUTO_RUNNER = "auto"
+#: ``--runner local``: the in-process engine (`corpus_audit.pipeline.local`), no Beam.
+LOCAL_RUNNER = "local"
+
+
+def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: bool) -> tuple[str, str]:
+    """(engine, the rule that chose it) for ``--runner requested``.
+
+    ``auto``: the in-process engine for one worker without Beam options or ``--dry-run`` (a
+    dry run validates the Beam graph), else Beam's DirectRunner. A stage that turns out, once
+    prepared, to score through RunInference moves an ``auto`` run to the DirectRunner
+    (`corpus_audit.cli.execute`). ``local`` refuses what only Beam can do."""
+    if requested == LOCAL_RUNNER:
+        reasons = _beam_only(workers, beam_args, dry_run)
+        if reasons:
+            raise UsageError(f"--runner {LOCAL_RUNNER} runs in this process and cannot run {reasons[0]} "
+                             "(use --runner DirectRunner)")
+        return LOCAL_RUNNER, f"given: --runner {LOCAL_RUNNER}"
+    if requested != AUTO_RUNNER:
+        return requested, "given: --runner"
+    reasons = _beam_only(workers, beam_args, dry_run)
+    if reasons:
+        return "DirectRunner", f"auto: Beam's DirectRunner for {reasons[0]}"
+    return LOCAL_RUNNER, "auto: one worker, no Beam options: in this process, without Beam"
+
+
+def _beam_only(workers: int, beam_args: list[str], dry_run: bool) -> list[str]:
+    """What in a run needs Beam, in words (empty: the in-process engine can run it)."""
+    reasons = []
+    if workers != 1:
+        reasons.append(f"{workers} workers")
+    if beam_args:
+        reasons.append(f"Beam pipeline options ({' '.join(beam_args)})")
+    if dry_run:
+        reasons.append("a --dry-run (it validates the Beam graph)")
+    return reasons
 
 
 #: fsspec's in-process filesystem: worker processes do not share it.
@@ -185,8 +231,10 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
         return int(requested), WORKERS_GIVEN
     if in_memory:
         return 1, f"auto: {MEMORY_SCHEME} inputs exist only in this process, so 1 worker"
-    if runner not in ("DirectRunner", "direct"):
+    if runner not in (AUTO_RUNNER, LOCAL_RUNNER, "DirectRunner", "direct"):
         return 1, f"auto: {runner} chooses its own workers"
+    if runner == LOCAL_RUNNER:
+        return 1, f"auto: --runner {LOCAL_RUNNER} runs in this process, so 1 worker"
     if "--direct_num_workers" in " ".join(beam_args):
         return 1, "auto: the Beam option --direct_num_workers decides"
     if limit is not None:

@@ -36,8 +36,10 @@ def add_parser(commands: Any) -> None:
                     "Unknown options are passed to Apache Beam as pipeline options.")
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or gs://)")
     run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
-    run.add_argument("--runner", default="DirectRunner",
-                     help="Beam runner: DirectRunner (default), DataflowRunner, ...")
+    run.add_argument("--runner", default="auto",
+                     help="auto (default): in this process without Beam (local) for one worker without Beam "
+                          "options, else Beam's DirectRunner; local; or a Beam runner: DirectRunner, "
+                          "DataflowRunner, ... (summary.json records the choice and why)")
     run.add_argument("--workers", type=_workers, default="auto", metavar="N|auto",
                      help="DirectRunner worker processes (N > 1 uses multi_processing); auto (default): 1 below "
                           "~30 MB of input (compressed files estimated x3), where starting a second worker costs "

@@ -19,68 +19,52 @@ tables do not depend on runner, worker count or order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
-from corpus_audit.pipeline.checkpoint import SplitCheckpoints
+from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.combine import AccountingCombineFn, MergeAccumulatorsFn
-from corpus_audit.pipeline.readers import InputFile, ReadConfig, plan_splits
+from corpus_audit.pipeline.readers import plan_splits
+from corpus_audit.pipeline.results import ACCOUNTING_KEY, write_results
 from corpus_audit.pipeline.scoring import WriteScoredDocuments
-from corpus_audit.pipeline.summary import RunInfo, RunSummary
-from corpus_audit.pipeline.tables import write_table
-from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, AuditWorkUnit
+from corpus_audit.pipeline.summary import RunSummary
+from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import join
-from corpus_audit.transforms.base import Analysis, ReportContext
 
-__all__ = ["ACCOUNTING_KEY", "AuditConfig", "WriteReport", "build_pipeline"]
-
-ACCOUNTING_KEY = "__accounting__"
+__all__ = ["ACCOUNTING_KEY", "AuditConfig", "AuditWorkUnit", "WriteReport", "build_pipeline"]
 
 
-@dataclass
-class AuditConfig:
-    """Everything a run needs besides the Beam options."""
+class AuditWorkUnit(WorkUnitAnalyser, beam.DoFn):
+    """`WorkUnitAnalyser` as a Beam DoFn: its outputs as tagged outputs, its counts as Beam metrics."""
 
-    inputs: list[InputFile]
-    output_dir: str
-    analyses: list[Analysis]
-    read_config: ReadConfig = field(default_factory=ReadConfig)
-    limit: int | None = None
-    progress: bool = True
-    #: The command line's part of summary.json (None: a pipeline built without the CLI).
-    run_info: RunInfo | None = None
-    #: ``--checkpoint-dir``: finished splits kept and restored (see pipeline/checkpoint.py).
-    checkpoints: SplitCheckpoints | None = None
+    def __init__(self, config: AuditConfig) -> None:
+        WorkUnitAnalyser.__init__(self, config)
+        beam.DoFn.__init__(self)
+        self.documents_read = Metrics.counter("corpus_audit", "documents_read")
+        self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
+        self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
 
-    @property
-    def context(self) -> ReportContext:
-        return ReportContext(group_by=self.read_config.group_by)
+    def process(self, unit: WorkUnit) -> Iterator[beam.pvalue.TaggedOutput]:
+        for output in WorkUnitAnalyser.process(self, unit):
+            if output.tag == ACCOUNTING_TAG:
+                accounting: ReadAccounting = output.value
+                self.documents_read.inc(accounting.documents_read)
+                self.bytes_read.inc(accounting.bytes_read)
+                self.documents_analysed.inc(accounting.documents_analysed)
+            yield beam.pvalue.TaggedOutput(output.tag, output.value)
 
 
 class WriteReport(beam.DoFn):
-    """Writes ``tables/*`` and ``summary.json`` from the combined aggregates."""
+    """Writes ``tables/*`` and ``summary.json`` from the combined aggregates (`write_results`)."""
 
     def __init__(self, config: AuditConfig) -> None:
         self.config = config
 
     def process(self, aggregates: dict[str, Any]) -> Iterator[RunSummary]:
-        config = self.config
-        accounting: ReadAccounting = aggregates[ACCOUNTING_KEY]
-        written: list[str] = []
-        for analysis in config.analyses:
-            for table in analysis.tables(aggregates[analysis.name], config.context):
-                write_table(config.output_dir, table.name, table.data, table.title, table.notes,
-                            table.markdown_rows, table.markdown_columns, table.percent_columns)
-                written.append(table.name)
-        stages = {analysis.name: analysis.settings() for analysis in config.analyses}
-        for analysis in config.analyses:  # run counts some stages report (e.g. lines truncated)
-            stages[analysis.name].update(analysis.run_statistics(aggregates[analysis.name]))
-        summary = RunSummary.from_aggregates(accounting, stages, written, config.run_info)
-        summary.write(config.output_dir)
-        yield summary
+        yield write_results(self.config, aggregates)
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollection:
@@ -115,8 +99,7 @@ def _work_units(pipeline: beam.Pipeline, config: AuditConfig) -> beam.PCollectio
     return (
         splits
         | "AllSplits" >> beam.combiners.ToList()
-        | "OneLimitedUnit" >> beam.Map(
-            lambda all_splits: WorkUnit(tuple(sorted(all_splits, key=lambda s: (s.path, s.split_index))), limit))
+        | "OneLimitedUnit" >> beam.Map(lambda all_splits: limited_unit(all_splits, limit))
     )
 
 

@@ -52,9 +52,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 from corpus_audit import __version__
 from corpus_audit.documents import ReadAccounting, ShardSplit
 from corpus_audit.errors import UsageError
@@ -67,6 +64,20 @@ LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
 #: Refuse checkpoint JSON larger than this (a corrupt or hostile file, not an accumulator).
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
+
+
+def _filesystems():
+    """Beam's ``FileSystems`` (local and ``gs://`` alike), imported on first use: planning a
+    run with ``--checkpoint-dir`` must not pay for ``import apache_beam``."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def _uncompressed():
+    from apache_beam.io.filesystem import CompressionTypes
+
+    return CompressionTypes.UNCOMPRESSED
 
 
 class CheckpointEncodingError(ValueError):
@@ -174,7 +185,7 @@ def settings_fingerprint(settings: dict[str, Any]) -> str:
 
 
 def _read_bytes(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with _filesystems().open(path, compression_type=_uncompressed()) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"{path} is larger than {limit} bytes")
@@ -184,20 +195,20 @@ def _read_bytes(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
 def _write_atomically(path: str, data: bytes) -> None:
     ensure_parent_dir(path)
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with _filesystems().create(tmp, compression_type=_uncompressed()) as f:
         f.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    if _filesystems().exists(path):
+        _filesystems().delete([path])
+    _filesystems().rename([tmp], [path])
 
 
 def _copy_atomically(source: str, destination: str) -> None:
     ensure_parent_dir(destination)
     tmp = f"{destination}.{uuid.uuid4().hex}.tmp"
-    FileSystems.copy([source], [tmp])
-    if FileSystems.exists(destination):
-        FileSystems.delete([destination])
-    FileSystems.rename([tmp], [destination])
+    _filesystems().copy([source], [tmp])
+    if _filesystems().exists(destination):
+        _filesystems().delete([destination])
+    _filesystems().rename([tmp], [destination])
 
 
 class SplitCheckpoints:
@@ -251,7 +262,7 @@ class SplitCheckpoints:
         """The stored results of ``split`` (its documents file copied to ``documents_path``),
         or None when there is no usable entry."""
         entry_path, parquet_path, skipped_path = self._paths(self.key(identity))
-        if not FileSystems.exists(entry_path):
+        if not _filesystems().exists(entry_path):
             return None
         try:
             entry = json.loads(_read_bytes(entry_path).decode("utf-8"))
@@ -271,8 +282,8 @@ class SplitCheckpoints:
             return None
         if entry["documents_sha256"] is not None:
             _copy_atomically(parquet_path, documents_path)
-        elif FileSystems.exists(documents_path):
-            FileSystems.delete([documents_path])
+        elif _filesystems().exists(documents_path):
+            _filesystems().delete([documents_path])
         return RestoredSplit(accumulators, accounting, skipped)
 
     # -- store ---------------------------------------------------------------------------
@@ -293,7 +304,7 @@ class SplitCheckpoints:
                                  for record in skipped)
         _write_atomically(skipped_path, skipped_bytes)
         documents_sha256 = None
-        if FileSystems.exists(documents_path):
+        if _filesystems().exists(documents_path):
             _copy_atomically(documents_path, parquet_path)
             documents_sha256 = file_sha256(parquet_path)
         entry = {
@@ -329,7 +340,7 @@ class SplitCheckpoints:
         """The stored predictions of a scored batch (``expected`` of them: one per sampled
         document with lines), or None when there is no usable entry."""
         path = self._scored_path(key)
-        if not FileSystems.exists(path):
+        if not _filesystems().exists(path):
             return None
         try:
             entry = json.loads(_read_bytes(path).decode("utf-8"))

@@ -56,5 +56,4 @@ class AccountingCombineFn(beam.CombineFn):
         return merged
 
     def extract_output(self, accumulator: ReadAccounting) -> ReadAccounting:
-        accumulator.documents_skipped = dict(sorted(accumulator.documents_skipped.items()))
-        return accumulator
+        return ReadAccounting.total([accumulator])

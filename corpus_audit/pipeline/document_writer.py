@@ -7,19 +7,24 @@ block raises — so the audit DoFn and `WriteScoredDocuments` share one open/abo
 
 from __future__ import annotations
 
+import os
 import uuid
 from types import TracebackType
 from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
-
 from corpus_audit.pipeline.readers import ReadConfig
-from corpus_audit.storage import ensure_parent_dir, join
+from corpus_audit.storage import ensure_parent_dir, is_remote, join
 from corpus_audit.transforms.base import Analysis
 
 __all__ = ["DocumentTableWriter", "document_path", "document_schema"]
+
+
+def _filesystems():
+    from apache_beam.io.filesystems import FileSystems  # remote paths only: local runs need no Beam
+
+    return FileSystems
 
 
 def document_path(output_dir: str, key: str) -> str:
@@ -54,6 +59,8 @@ class DocumentTableWriter:
         self._buffer: dict[str, list] = {name: [] for name in schema.names}
         self._buffered = 0
         self._tmp_path = f"{self.path}.{uuid.uuid4().hex}.tmp"
+        #: Local files are written with the os module; other paths through Beam's FileSystems.
+        self._local = not is_remote(self.path)
         self._writer: pq.ParquetWriter | None = None
         self._file: Any = None
 
@@ -80,7 +87,7 @@ class DocumentTableWriter:
             return
         if self._writer is None:
             ensure_parent_dir(self.path)
-            self._file = FileSystems.create(self._tmp_path)
+            self._file = open(self._tmp_path, "wb") if self._local else _filesystems().create(self._tmp_path)
             self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
         self._writer.write_table(pa.table(self._buffer, schema=self.schema))
         self._buffer = {name: [] for name in self.schema.names}
@@ -93,9 +100,13 @@ class DocumentTableWriter:
             return  # no analysed document in this split: no file
         self._writer.close()
         self._file.close()
-        if FileSystems.exists(self.path):
-            FileSystems.delete([self.path])
-        FileSystems.rename([self._tmp_path], [self.path])
+        if self._local:
+            os.replace(self._tmp_path, self.path)
+            return
+        filesystems = _filesystems()
+        if filesystems.exists(self.path):
+            filesystems.delete([self.path])
+        filesystems.rename([self._tmp_path], [self.path])
 
     def abort(self) -> None:
         """Remove the partial file of a failed attempt (the retry writes its own)."""
@@ -105,5 +116,8 @@ class DocumentTableWriter:
                 self._file.close()
         finally:
             self._writer = None
-            if FileSystems.exists(self._tmp_path):
-                FileSystems.delete([self._tmp_path])
+            if self._local:
+                if os.path.lexists(self._tmp_path):
+                    os.remove(self._tmp_path)
+            elif _filesystems().exists(self._tmp_path):
+                _filesystems().delete([self._tmp_path])

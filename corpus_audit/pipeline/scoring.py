@@ -9,26 +9,18 @@ instead of writing them; ``RunInference`` scores them and `WriteScoredDocuments`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
 
 from corpus_audit.pipeline.document_writer import DocumentTableWriter
-from corpus_audit.transforms.base import Analysis, ScoredAnalysis
+from corpus_audit.pipeline.work import inference_analysis
 
 if TYPE_CHECKING:
-    from corpus_audit.pipeline.assembly import AuditConfig
+    from corpus_audit.pipeline.audit_config import AuditConfig
 
 __all__ = ["WriteScoredDocuments", "inference_analysis"]
-
-
-def inference_analysis(analyses: Iterable[Analysis]) -> ScoredAnalysis | None:
-    """The stage that scores documents through RunInference (toxicity), when its model is usable."""
-    for analysis in analyses:
-        if isinstance(analysis, ScoredAnalysis) and analysis.inference_handler() is not None:
-            return analysis
-    return None
 
 
 class WriteScoredDocuments(beam.DoFn):

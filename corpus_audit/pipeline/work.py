@@ -1,18 +1,17 @@
-"""The audit DoFn: read the splits of a work unit and run every analysis on each batch.
+"""Reading and analysing a work unit: its splits, read in batches, through every analysis.
 
-Reading and analysis of one split happen in one DoFn call, on batches of documents, so the
-runner handles a few elements per thousand documents. Each split leaves the worker as one
-partial accumulator per stage (merged globally by `corpus_audit.pipeline.combine`), its
-skip records, its accounting, and ``documents/<split>.parquet``.
+`WorkUnitAnalyser` is plain Python (no Beam import): the Beam DoFn
+(`corpus_audit.pipeline.assembly.AuditWorkUnit`) and the in-process engine
+(`corpus_audit.pipeline.local`) both run it. Reading and analysis of one split happen in one
+call, on batches of documents, so a runner handles a few elements per thousand documents. Each
+unit leaves as one partial accumulator per stage (merged globally), its skip records, its
+accounting, and ``documents/<split>.parquet``.
 """
 
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Any, Generator, Iterator
-
-import apache_beam as beam
-from apache_beam.metrics import Metrics
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Iterator, NamedTuple
 
 from corpus_audit.documents import (
     DocumentBatch,
@@ -26,22 +25,45 @@ from corpus_audit.documents import (
 from corpus_audit.pipeline.document_writer import DocumentTableWriter, document_path, document_schema
 from corpus_audit.pipeline.progress import Progress
 from corpus_audit.pipeline.readers import read_split
-from corpus_audit.pipeline.scoring import inference_analysis
-from corpus_audit.transforms.base import Analysis
+from corpus_audit.transforms.base import Analysis, ScoredAnalysis
 
 if TYPE_CHECKING:
-    from corpus_audit.pipeline.assembly import AuditConfig
+    from corpus_audit.pipeline.audit_config import AuditConfig
 
-__all__ = ["ACCOUNTING_TAG", "INFERENCE_TAG", "SKIPPED_TAG", "AuditWorkUnit"]
+__all__ = ["ACCOUNTING_TAG", "INFERENCE_TAG", "SKIPPED_TAG", "Tagged", "WorkUnitAnalyser", "inference_analysis",
+           "limited_unit"]
 
 SKIPPED_TAG = "skipped"
 ACCOUNTING_TAG = "accounting"
 INFERENCE_TAG = "inference"
 
-Outputs = Iterator[beam.pvalue.TaggedOutput]
 
 
-class AuditWorkUnit(beam.DoFn):
+class Tagged(NamedTuple):
+    """One output of a work unit: ``tag`` (a stage name or one of the ``*_TAG``s) and its value
+    (the attributes of Beam's ``TaggedOutput``, which the DoFn turns it into)."""
+
+    tag: str
+    value: Any
+
+
+Outputs = Iterator[Tagged]
+
+
+def inference_analysis(analyses: Iterable[Analysis]) -> ScoredAnalysis | None:
+    """The stage that scores documents through RunInference (toxicity), when its model is usable."""
+    for analysis in analyses:
+        if isinstance(analysis, ScoredAnalysis) and analysis.inference_handler() is not None:
+            return analysis
+    return None
+
+
+def limited_unit(splits: Iterable[ShardSplit], limit: int) -> WorkUnit:
+    """``--limit``: one unit holding every split in (path, split) order, reading ``limit`` records."""
+    return WorkUnit(tuple(sorted(splits, key=lambda s: (s.path, s.split_index))), limit)
+
+
+class WorkUnitAnalyser:
     """Reads the splits of a work unit and runs every analysis on each batch.
 
     Outputs (tagged): per stage (tag = stage name) its CombineFn accumulator over the unit,
@@ -58,13 +80,10 @@ class AuditWorkUnit(beam.DoFn):
         self.read_config = config.read_config
         self.output_dir = config.output_dir
         self.schema = document_schema(self.read_config, self.analyses)
-        self.documents_read = Metrics.counter("corpus_audit", "documents_read")
-        self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
-        self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
         self.show_progress = config.progress
         self.checkpoints = config.checkpoints
         self._progress: Progress | None = None
-        self._combine_fns: dict[str, beam.CombineFn] = {}
+        self._combine_fns: dict[str, Any] = {}
         self.inference = inference_analysis(self.analyses)
 
     def setup(self) -> None:
@@ -101,12 +120,9 @@ class AuditWorkUnit(beam.DoFn):
             if self.show_progress:  # one aggregated line (corpus_audit.pipeline.progress)
                 self._progress.split_done(split.path, split.row_start, split.row_stop,
                                           restored=accounting.splits_restored > restored_before)
-        self.documents_read.inc(accounting.documents_read)
-        self.bytes_read.inc(accounting.bytes_read)
-        self.documents_analysed.inc(accounting.documents_analysed)
         for name, accumulator in accumulators.items():
-            yield beam.pvalue.TaggedOutput(name, accumulator)
-        yield beam.pvalue.TaggedOutput(ACCOUNTING_TAG, accounting)
+            yield Tagged(name, accumulator)
+        yield Tagged(ACCOUNTING_TAG, accounting)
 
     def _new_accumulators(self) -> dict[str, Any]:
         return {name: fn.create_accumulator() for name, fn in self._combine_fns.items()}
@@ -128,7 +144,7 @@ class AuditWorkUnit(beam.DoFn):
         restored = self.checkpoints.restore(split, identity, document_path(self.output_dir, split.key))
         if restored is not None:
             for record in restored.skipped:
-                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, record)
+                yield Tagged(SKIPPED_TAG, record)
             split_accumulators, split_accounting = restored.accumulators, restored.accounting
             split_accounting.splits_analysed, split_accounting.splits_restored = 0, 1
         else:
@@ -138,7 +154,7 @@ class AuditWorkUnit(beam.DoFn):
             accumulators[name] = fn.merge_accumulators([accumulators[name], split_accumulators[name]])
 
     def _analyse_and_store(self, split: ShardSplit, identity: dict[str, Any]
-                           ) -> Generator[beam.pvalue.TaggedOutput, None, tuple[dict[str, Any], ReadAccounting]]:
+                           ) -> Generator[Tagged, None, tuple[dict[str, Any], ReadAccounting]]:
         """Analyse a whole split and keep its results in the checkpoint directory."""
         split_accounting = ReadAccounting(splits_analysed=1)
         split_accumulators = self._new_accumulators()
@@ -161,18 +177,18 @@ class AuditWorkUnit(beam.DoFn):
                 self._progress.update(accounting.documents_read - shown_read, accounting.bytes_read - shown_bytes)
                 shown_read, shown_bytes = accounting.documents_read, accounting.bytes_read
             if isinstance(item, SkipRecord):
-                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, item.to_json_dict())
+                yield Tagged(SKIPPED_TAG, item.to_json_dict())
                 continue
             batch, columns, stage_skips = self._analyse(item)
             for skip in stage_skips:
                 accounting.skip(skip.reason)
-                yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip.to_json_dict())
+                yield Tagged(SKIPPED_TAG, skip.to_json_dict())
             if not len(batch):
                 continue
             accounting.documents_analysed += len(batch)
             self._add_to_accumulators(batch, columns, accumulators)
             if writer is None:
-                yield beam.pvalue.TaggedOutput(INFERENCE_TAG, self._inference_element(
+                yield Tagged(INFERENCE_TAG, self._inference_element(
                     split.key, batch_index, batch, self._document_columns(batch, columns)))
                 batch_index += 1
             else:

@@ -51,7 +51,7 @@ SECTION_TITLES = {
 #: Reading settings about how a run executed, not what it measured: left out of the datasheet.
 # How a run was executed: never a number of the datasheet, which is identical whatever the runner
 # and worker count (these stay in summary.json).
-EXECUTION_SETTINGS = frozenset({"runner", "workers", "workers_rule", "checkpoint_dir", "dry_run", "cpu_threads_per_worker",
+EXECUTION_SETTINGS = frozenset({"runner", "runner_rule", "workers", "workers_rule", "checkpoint_dir", "dry_run", "cpu_threads_per_worker",
                                 "cpu_threads_rule"})
 
 

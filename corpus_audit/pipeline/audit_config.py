@@ -1,0 +1,36 @@
+"""`AuditConfig`: everything a run needs besides the runner, shared by every engine.
+
+Plain Python (no Beam import), so that the in-process engine (`corpus_audit.pipeline.local`)
+and the Beam graph (`corpus_audit.pipeline.assembly`) take the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corpus_audit.pipeline.checkpoint import SplitCheckpoints
+from corpus_audit.pipeline.readers import InputFile, ReadConfig
+from corpus_audit.pipeline.summary import RunInfo
+from corpus_audit.transforms.base import Analysis, ReportContext
+
+__all__ = ["AuditConfig"]
+
+
+@dataclass
+class AuditConfig:
+    """Everything a run needs besides the Beam options."""
+
+    inputs: list[InputFile]
+    output_dir: str
+    analyses: list[Analysis]
+    read_config: ReadConfig = field(default_factory=ReadConfig)
+    limit: int | None = None
+    progress: bool = True
+    #: The command line's part of summary.json (None: a pipeline built without the CLI).
+    run_info: RunInfo | None = None
+    #: ``--checkpoint-dir``: finished splits kept and restored (see pipeline/checkpoint.py).
+    checkpoints: SplitCheckpoints | None = None
+
+    @property
+    def context(self) -> ReportContext:
+        return ReportContext(group_by=self.read_config.group_by)
