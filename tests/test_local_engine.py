@@ -75,7 +75,6 @@ def test_limit_reads_the_same_records_as_beam(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extra, reason", [
-    (["--workers", "2"], "2 workers"),
     (["--dry-run"], "a --dry-run"),
     (["--direct_running_mode", "in_memory"], "Beam pipeline options (--direct_running_mode in_memory)"),
 ])
@@ -111,3 +110,129 @@ def test_an_interrupted_local_run_leaves_no_partial_file(tmp_path: Path, monkeyp
     assert manifest["status"] == "interrupted"
     assert not list(out.rglob("*.tmp"))
     assert not (out / "summary.json").exists()
+
+
+# -- forked worker processes ----------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+#: The CLI with the slow counting stage registered, in a process of its own (to be signalled).
+SLOW_CLI = ("import sys; sys.path.insert(0, sys.argv[1]); from fake_stages import SlowStage; "
+            "from corpus_audit import transforms; transforms.STAGES['counting'] = SlowStage; "
+            "from corpus_audit.cli import main; sys.exit(main(sys.argv[2:]))")
+
+
+def _slow_corpus(root: Path, shards: int = 6) -> list[Path]:
+    root.mkdir()
+    return [write_jsonl(root / f"shard-{s}.jsonl", [{"id": f"{s}-{i}", "text": SENTENCES["en"] + f" {s} {i}"}
+                                                   for i in range(12)]) for s in range(shards)]
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_slow_run(tmp_path: Path, out: Path, sleep: str = "0.3"):
+    import time
+
+    shards = _slow_corpus(tmp_path / "corpus")
+    env = {**os.environ, "CORPUS_AUDIT_TEST_SLEEP": sleep, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLI, str(TESTS), "run", *map(str, shards), "--output", str(out),
+         "--stages", "langid,counting", "--batch-documents", "3", "--workers", "2", "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(_children(process.pid)) >= 2 and list((out / "documents").glob("*.parquet")):
+            return process  # workers forked, and at least one split finished
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not get going: {process.poll()} {process.stderr.read()[-2000:]!r}")
+
+
+pytestmark_linux = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+
+
+@pytestmark_linux
+def test_ctrl_c_stops_every_worker_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "out"
+    process = _start_slow_run(tmp_path, out)
+    workers = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    assert process.wait(timeout=60) == 130, process.stderr.read()
+    assert "interrupted" in process.stderr.read()
+    assert not any(_alive(pid) for pid in workers)
+    assert json.loads((out / "corpus-audit-run.json").read_text())["status"] == "interrupted"
+    assert not list(out.rglob("*.tmp")) and not (out / "summary.json").exists()
+
+
+@pytestmark_linux
+def test_a_worker_killed_mid_run_fails_the_run_with_a_clear_line(tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "out"
+    process = _start_slow_run(tmp_path, out)
+    victim, *others = _children(process.pid)
+    os.kill(victim, signal.SIGKILL)
+    assert process.wait(timeout=60) == 4
+    error = process.stderr.read().strip().splitlines()[-1]
+    assert error.startswith("corpus-audit: error: worker process ") and "exit code -9" in error, error
+    assert not any(_alive(pid) for pid in others)
+    assert json.loads((out / "corpus-audit-run.json").read_text())["status"] == "incomplete"
+    assert not (out / "summary.json").exists()
+
+
+@pytestmark_linux
+def test_workers_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    process = _start_slow_run(tmp_path, out)
+    workers = _children(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def test_two_forked_workers_give_the_tables_of_one(tmp_path: Path) -> None:
+    """In a fresh interpreter (this one may run threads: the engine forks only without them)."""
+    shards = _slow_corpus(tmp_path / "corpus", shards=5)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        proc = subprocess.run([sys.executable, "-m", "corpus_audit", "run", *map(str, shards), "--output", str(out),
+                               "--workers", workers, "--quiet"], capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out)
+    summaries = [read_summary(out) for out in outs]
+    assert [s["settings"]["runner"] for s in summaries] == ["local", "local"]
+    assert [s["settings"]["workers"] for s in summaries] == [1, 2]
+    assert sorted(p.name for p in (outs[1] / "skipped").iterdir()) == [
+        "skipped-00000-of-00002.jsonl", "skipped-00001-of-00002.jsonl"]
+    for path in sorted((outs[0] / "tables").iterdir()):
+        assert (outs[1] / "tables" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert summaries[0]["documents_analysed"] == summaries[1]["documents_analysed"] == 60

@@ -8,7 +8,7 @@ from typing import Any
 
 from corpus_audit.errors import UsageError
 
-__all__ = ["MAX_LOCAL_WORKERS", "pipeline_options", "unknown_beam_options"]
+__all__ = ["MAX_LOCAL_WORKERS", "check_local_workers", "pipeline_options", "unknown_beam_options"]
 
 
 def unknown_beam_options(beam_args: list[str]) -> list[str]:
@@ -42,6 +42,15 @@ def unknown_beam_options(beam_args: list[str]) -> list[str]:
 MAX_LOCAL_WORKERS = 256
 
 
+def check_local_workers(workers: int) -> None:
+    """Refuse a worker count no machine runs as local processes."""
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers > MAX_LOCAL_WORKERS:  # each is a Python process: ~150 MB (and, with Beam, ~2.5 CPU s to import it)
+        raise UsageError(f"--workers {workers}: at most {MAX_LOCAL_WORKERS} local worker processes "
+                         "(use --workers auto, or a distributed runner such as DataflowRunner)")
+
+
 def pipeline_options(runner: str, workers: int, beam_args: list[str]) -> Any:
     """``PipelineOptions`` from the Beam arguments, with ``--runner`` and (DirectRunner)
     ``--workers`` applied unless the Beam arguments set them themselves."""
@@ -50,11 +59,7 @@ def pipeline_options(runner: str, workers: int, beam_args: list[str]) -> Any:
     options = PipelineOptions(beam_args)
     options.view_as(StandardOptions).runner = runner
     if runner in ("DirectRunner", "direct") and "--direct_num_workers" not in " ".join(beam_args):
-        if workers < 1:
-            raise UsageError(f"--workers must be >= 1, got {workers}")
-        if workers > MAX_LOCAL_WORKERS:  # each is a Python process importing Beam: ~150 MB and ~2.5 CPU s
-            raise UsageError(f"--workers {workers}: at most {MAX_LOCAL_WORKERS} local worker processes "
-                             "(use --workers auto, or a distributed runner such as DataflowRunner)")
+        check_local_workers(workers)
         direct = options.view_as(DirectOptions)
         direct.direct_num_workers = workers
         if workers > 1 and "--direct_running_mode" not in " ".join(beam_args):

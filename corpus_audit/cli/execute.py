@@ -46,8 +46,8 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
     if pipeline is None:
         from corpus_audit.pipeline.local import run_in_process
 
-        with RunProgress([item.path for item in plan.inputs], enabled=show):
-            run_in_process(config)
+        with RunProgress([item.path for item in plan.inputs], enabled=show) as progress:
+            run_in_process(config, plan.workers, fork_guard=progress.quiescent)
         return time.time() - started
     from corpus_audit.pipeline.assembly import build_pipeline
 

@@ -18,13 +18,15 @@ from corpus_audit.errors import UsageError
 from corpus_audit.pipeline.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
 from corpus_audit.storage import is_remote
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_OUTPUT_ERROR", "RUN_OUTPUTS", "OutputWriteError", "locked_outputs",
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OUTPUT_ERROR", "EXIT_WORKER_LOST", "RUN_OUTPUTS", "OutputWriteError", "locked_outputs",
            "output_write_error", "prepare_output_dir"]
 
 #: The outputs could not be written (disk full, permission denied, read-only file system).
 EXIT_OUTPUT_ERROR = 3
 #: Stopped by Ctrl-C (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
+#: A worker process of the in-process engine died without reporting (killed, out of memory).
+EXIT_WORKER_LOST = 4
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 _NOT_COMPLETE = "the run is not complete (report refuses it; a rerun replaces it)"
 _WRITE_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")

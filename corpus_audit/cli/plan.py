@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from corpus_audit.cli.beam_options import pipeline_options, unknown_beam_options
+from corpus_audit.cli.beam_options import check_local_workers, pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline import dataflow
 from corpus_audit.pipeline.audit_config import AuditConfig
@@ -181,33 +181,38 @@ LOCAL_RUNNER = "local"
 def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: bool) -> tuple[str, str]:
     """(engine, the rule that chose it) for ``--runner requested``.
 
-    ``auto``: the in-process engine for one worker without Beam options or ``--dry-run`` (a
-    dry run validates the Beam graph), else Beam's DirectRunner. A stage that turns out, once
-    prepared, to score through RunInference moves an ``auto`` run to the DirectRunner
-    (`corpus_audit.cli.execute`). ``local`` refuses what only Beam can do."""
+    ``auto``: the in-process engine (`corpus_audit.pipeline.local`; several workers are forked
+    processes) without Beam options or ``--dry-run`` (a dry run validates the Beam graph), else
+    Beam's DirectRunner. A stage that turns out, once prepared, to score through RunInference
+    moves an ``auto`` run to the DirectRunner (`corpus_audit.cli.execute`). ``local`` refuses
+    what only Beam can do."""
+    if requested not in (AUTO_RUNNER, LOCAL_RUNNER):
+        return requested, "given: --runner"
+    check_local_workers(workers)
+    reasons = _beam_only(workers, beam_args, dry_run)
     if requested == LOCAL_RUNNER:
-        reasons = _beam_only(workers, beam_args, dry_run)
         if reasons:
             raise UsageError(f"--runner {LOCAL_RUNNER} runs in this process and cannot run {reasons[0]} "
                              "(use --runner DirectRunner)")
         return LOCAL_RUNNER, f"given: --runner {LOCAL_RUNNER}"
-    if requested != AUTO_RUNNER:
-        return requested, "given: --runner"
-    reasons = _beam_only(workers, beam_args, dry_run)
     if reasons:
         return "DirectRunner", f"auto: Beam's DirectRunner for {reasons[0]}"
-    return LOCAL_RUNNER, "auto: one worker, no Beam options: in this process, without Beam"
+    if workers == 1:
+        return LOCAL_RUNNER, "auto: no Beam options: in this process, without Beam"
+    return LOCAL_RUNNER, f"auto: no Beam options: {workers} worker processes forked from this one, without Beam"
 
 
 def _beam_only(workers: int, beam_args: list[str], dry_run: bool) -> list[str]:
     """What in a run needs Beam, in words (empty: the in-process engine can run it)."""
+    from corpus_audit.pipeline.local import can_fork
+
     reasons = []
-    if workers != 1:
-        reasons.append(f"{workers} workers")
     if beam_args:
         reasons.append(f"Beam pipeline options ({' '.join(beam_args)})")
     if dry_run:
         reasons.append("a --dry-run (it validates the Beam graph)")
+    if workers > 1 and not can_fork():
+        reasons.append(f"{workers} workers (worker processes are not forked from a process running threads)")
     return reasons
 
 
@@ -233,8 +238,6 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
         return 1, f"auto: {MEMORY_SCHEME} inputs exist only in this process, so 1 worker"
     if runner not in (AUTO_RUNNER, LOCAL_RUNNER, "DirectRunner", "direct"):
         return 1, f"auto: {runner} chooses its own workers"
-    if runner == LOCAL_RUNNER:
-        return 1, f"auto: --runner {LOCAL_RUNNER} runs in this process, so 1 worker"
     if "--direct_num_workers" in " ".join(beam_args):
         return 1, "auto: the Beam option --direct_num_workers decides"
     if limit is not None:

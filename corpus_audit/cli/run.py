@@ -13,7 +13,8 @@ import argparse
 import sys
 from typing import Any
 
-from corpus_audit.cli.outputs import EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, locked_outputs, output_write_error
+from corpus_audit.cli.outputs import (EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, EXIT_WORKER_LOST, locked_outputs,
+                                      output_write_error)
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.pipeline.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
 
@@ -127,6 +128,11 @@ def _run_locked(plan: Any, started: float | None) -> int:
         if _is_interruption(exc):  # Beam re-raises a worker's KeyboardInterrupt as RuntimeError
             return _interrupted(plan, run_directory)
         _mark(run_directory, STATUS_INCOMPLETE)
+        from corpus_audit.pipeline.local import WorkerProcessError
+
+        if isinstance(exc, WorkerProcessError):
+            print(f"corpus-audit: error: {exc}; {_resume_hint(plan)}", file=sys.stderr)
+            return EXIT_WORKER_LOST
         error = output_write_error(exc, plan.output_dir)
         if error is None:
             raise

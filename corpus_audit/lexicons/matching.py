@@ -64,10 +64,16 @@ def _english_pattern(word_char: str, plus: bool, apostrophe: bool, hyphen: bool)
 #: (ascii, has "+", has "'", has "-") -> the token regex. The alternatives a text cannot use are
 #: left out and ASCII text uses ``\w`` instead of the large class: the same tokens, found
 #: up to 1.3x faster (this split is the largest cost of the English word lists).
-_PATTERNS = {(ascii_text, plus, apostrophe, hyphen): _english_pattern(r"\w" if ascii_text else WORD_CHAR,
-                                                                      plus, apostrophe, hyphen)
-             for ascii_text in (True, False) for plus in (True, False)
-             for apostrophe in (True, False) for hyphen in (True, False)}
+class _PatternsByKind(dict):
+    """Compiled on first use (16 regexes with the large class cost ~0.1 s at import)."""
+
+    def __missing__(self, key: tuple[bool, bool, bool, bool]) -> re.Pattern[str]:
+        ascii_text, plus, apostrophe, hyphen = key
+        pattern = self[key] = _english_pattern(r"\w" if ascii_text else WORD_CHAR, plus, apostrophe, hyphen)
+        return pattern
+
+
+_PATTERNS = _PatternsByKind()
 FULL_PATTERN = _PATTERNS[(False, True, True, True)]
 
 

@@ -7,6 +7,7 @@ block raises — so the audit DoFn and `WriteScoredDocuments` share one open/abo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from types import TracebackType
@@ -95,11 +96,20 @@ class DocumentTableWriter:
 
     def close(self) -> None:
         """Write what is buffered and move the file to its final name (no rows: no file)."""
-        self._flush()
-        if self._writer is None:
-            return  # no analysed document in this split: no file
-        self._writer.close()
-        self._file.close()
+        try:
+            self._flush()
+            if self._writer is None:
+                return  # no analysed document in this split: no file
+            self._writer.close()
+            self._file.close()
+            self._writer = None
+            self._publish()
+        except BaseException:  # e.g. Ctrl-C, or a stop signal, while the file is being written
+            self.abort()
+            raise
+
+    def _publish(self) -> None:
+        """Move the finished temporary file to its final name."""
         if self._local:
             os.replace(self._tmp_path, self.path)
             return
@@ -112,7 +122,8 @@ class DocumentTableWriter:
         """Remove the partial file of a failed attempt (the retry writes its own)."""
         try:
             if self._writer is not None:
-                self._writer.close()
+                with contextlib.suppress(Exception):  # the file is removed whatever state it is in
+                    self._writer.close()
                 self._file.close()
         finally:
             self._writer = None

@@ -1,37 +1,71 @@
-"""The in-process engine: the audit without Beam, for one worker on the launching machine.
+"""The in-process engine: the audit without Beam, on the launching machine.
 
-What a one-worker DirectRunner run does, in plain Python and in the same order of steps: plan
-each input's splits, read and analyse each work unit (`WorkUnitAnalyser`, the code the Beam
-DoFn runs), merge each stage's per-unit accumulators and the accountings, write the skip
-records (``skipped/skipped-00000-of-00001.jsonl``, the file Beam's ``WriteToText`` writes) and
-the tables and ``summary.json`` (`write_results`). Accumulators are exact and merge in any
-order, so the tables are byte-identical to a Beam run's (tests/test_local_engine.py).
+What a DirectRunner run does, in plain Python and in the same steps: plan each input's splits,
+read and analyse each work unit (`WorkUnitAnalyser`, the code the Beam DoFn runs), merge each
+stage's per-unit accumulators and the accountings, write the skip records
+(``skipped/skipped-SSSSS-of-NNNNN.jsonl``, the names Beam's ``WriteToText`` gives) and the
+tables and ``summary.json`` (`write_results`). Accumulators are exact and merge in any order,
+so the tables are byte-identical to a Beam run's (tests/test_determinism.py).
+
+With ``workers`` > 1 the stages are set up once here, then the process forks that many worker
+processes (`ForkedWorkers`): each inherits the loaded models and lexicons instead of
+importing Beam and loading them again, takes units from a queue, writes its own documents and
+skip files and sends back one merged partial per stage. That start-up costs milliseconds where
+Beam's multi-process DirectRunner costs seconds per worker.
 
 Why: ``import apache_beam`` alone costs about 2 s and building and running the graph about as
-much again, which is most of a small run's wall time; here a run pays neither. Runs that need
-Beam keep it: several workers, Beam pipeline options, a distributed runner, ``--dry-run`` (it
-validates the Beam graph) and a stage scored through ``RunInference`` (toxicity with a model).
+much again, most of a small run's wall time. Runs that need Beam keep it: Beam pipeline
+options, a distributed runner, ``--dry-run`` (it validates the Beam graph) and a stage scored
+through ``RunInference`` (toxicity with a model) — see `corpus_audit.cli.plan.choose_runner`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
+import queue
+import signal
+import sys
+import traceback
 import uuid
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
 from corpus_audit.pipeline.audit_config import AuditConfig
+from corpus_audit.pipeline.progress import Progress
 from corpus_audit.pipeline.readers import plan_splits
 from corpus_audit.pipeline.results import ACCOUNTING_KEY, write_results
 from corpus_audit.pipeline.summary import RunSummary
-from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, WorkUnitAnalyser, limited_unit
+from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, Tagged, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import is_remote, join
+from corpus_audit.transforms.base import Analysis
 
-__all__ = ["SKIPPED_FILE", "run_in_process", "work_units"]
+__all__ = ["WorkerProcessError", "can_fork", "run_in_process", "skipped_file", "work_units"]
 
-#: The skip records' file: the name Beam's ``WriteToText`` gives a one-shard output.
-SKIPPED_FILE = "skipped-00000-of-00001.jsonl"
+#: Seconds between a waiting process' checks that the other side is still alive.
+POLL_SECONDS = 0.5
+#: Seconds a worker gets to clean up (abort its temporary files) after being asked to stop.
+STOP_GRACE_SECONDS = 10.0
+
+
+class WorkerProcessError(RuntimeError):
+    """A worker process of the in-process engine died without reporting (killed, out of memory)."""
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here: the ``fork`` start method exists and this
+    process runs no other thread (a thread holding a lock at the fork would leave it held forever
+    in the child)."""
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def skipped_file(output_dir: str, index: int, count: int) -> str:
+    """``skipped/skipped-SSSSS-of-NNNNN.jsonl``: the ``index``-th of ``count`` skip files."""
+    return join(output_dir, "skipped", f"skipped-{index:05d}-of-{count:05d}.jsonl")
 
 
 def work_units(config: AuditConfig) -> Iterator[WorkUnit]:
@@ -45,35 +79,209 @@ def work_units(config: AuditConfig) -> Iterator[WorkUnit]:
         yield limited_unit(list(splits), config.limit)
 
 
-def run_in_process(config: AuditConfig) -> RunSummary:
-    """Run the audit of ``config`` in this process; the summary written to ``summary.json``."""
+def run_in_process(config: AuditConfig, workers: int = 1,
+                   fork_guard: Callable[[], ContextManager[Any]] | None = None) -> RunSummary:
+    """Run the audit of ``config`` here (``workers`` > 1: in forked worker processes); the
+    summary written to ``summary.json``. ``fork_guard``: a context manager the forks happen in
+    (`RunProgress.quiescent`, which holds the progress thread between two polls)."""
     analyser = WorkUnitAnalyser(config)
     if analyser.inference is not None:
         raise ValueError("a stage scored through RunInference needs the Beam engine")
     analyser.setup()
-    combine_fns = {analysis.name: analysis.combine_fn() for analysis in config.analyses}
-    totals = {name: fn.create_accumulator() for name, fn in combine_fns.items()}
-    accountings: list[ReadAccounting] = []
-    with _SkipWriter(join(config.output_dir, "skipped", SKIPPED_FILE)) as skipped:
-        for unit in work_units(config):
-            for output in analyser.process(unit):
-                if output.tag == SKIPPED_TAG:
-                    skipped.write(output.value)
-                elif output.tag == ACCOUNTING_TAG:
-                    accountings.append(output.value)
-                elif output.tag == INFERENCE_TAG:  # pragma: no cover - refused above
-                    raise AssertionError("inference element without RunInference")
-                else:  # a stage's partial accumulator over the unit
-                    fn = combine_fns[output.tag]
-                    totals[output.tag] = fn.merge_accumulators([totals[output.tag], output.value])
-    aggregates: dict[str, Any] = {name: combine_fns[name].extract_output(total) for name, total in totals.items()}
-    aggregates[ACCOUNTING_KEY] = ReadAccounting.total(accountings)
-    return write_results(config, aggregates)
+    totals = _Totals(config.analyses)
+    if workers == 1:
+        with _SkipWriter(skipped_file(config.output_dir, 0, 1)) as skipped:
+            for unit in work_units(config):
+                totals.add(analyser.process(unit), skipped)
+    else:
+        with ForkedWorkers(analyser, config.output_dir, workers, fork_guard) as pool:
+            for partial in pool.run(work_units(config)):
+                totals.merge(partial)
+    return write_results(config, totals.aggregates())
+
+
+class _Totals:
+    """Each stage's accumulator and the accountings, as units' outputs come in."""
+
+    def __init__(self, analyses: Iterable[Analysis]) -> None:
+        self.combine_fns = {analysis.name: analysis.combine_fn() for analysis in analyses}
+        self.accumulators = {name: fn.create_accumulator() for name, fn in self.combine_fns.items()}
+        self.accountings: list[ReadAccounting] = []
+
+    def add(self, outputs: Iterable[Tagged], skipped: "_SkipWriter") -> None:
+        """Take one unit's outputs: skips to ``skipped``, partials and accounting merged here."""
+        for output in outputs:
+            if output.tag == SKIPPED_TAG:
+                skipped.write(output.value)
+            elif output.tag == ACCOUNTING_TAG:
+                self.accountings.append(output.value)
+            elif output.tag == INFERENCE_TAG:  # pragma: no cover - refused by run_in_process
+                raise AssertionError("inference element without RunInference")
+            else:  # a stage's partial accumulator over the unit
+                fn = self.combine_fns[output.tag]
+                self.accumulators[output.tag] = fn.merge_accumulators([self.accumulators[output.tag], output.value])
+
+    def merge(self, other: dict[str, Any]) -> None:
+        """Take a worker's totals (`partial`)."""
+        for name, accumulator in other["accumulators"].items():
+            fn = self.combine_fns[name]
+            self.accumulators[name] = fn.merge_accumulators([self.accumulators[name], accumulator])
+        self.accountings.extend(other["accountings"])
+
+    def partial(self) -> dict[str, Any]:
+        return {"accumulators": self.accumulators, "accountings": [ReadAccounting.total(self.accountings)]}
+
+    def aggregates(self) -> dict[str, Any]:
+        aggregates: dict[str, Any] = {name: self.combine_fns[name].extract_output(accumulator)
+                                      for name, accumulator in self.accumulators.items()}
+        aggregates[ACCOUNTING_KEY] = ReadAccounting.total(self.accountings)
+        return aggregates
+
+
+class ForkedWorkers:
+    """``count`` forked worker processes that analyse units from a queue.
+
+    Each child ignores Ctrl-C (the launcher handles it and stops them), turns SIGTERM into an
+    exit that aborts its open files, leaves when the launcher is gone, and reports once: its
+    merged totals, or its exception. The launcher notices a child that dies without reporting.
+    """
+
+    def __init__(self, analyser: WorkUnitAnalyser, output_dir: str, count: int,
+                 fork_guard: Callable[[], ContextManager[Any]] | None = None) -> None:
+        self.analyser = analyser
+        self.output_dir = output_dir
+        self.count = count
+        self.fork_guard = fork_guard or contextlib.nullcontext
+        self._context = multiprocessing.get_context("fork")
+        self._tasks: Any = None
+        self._results: Any = None
+        self._processes: list[Any] = []
+
+    def __enter__(self) -> "ForkedWorkers":
+        self._tasks = self._context.Queue()
+        self._results = self._context.Queue()
+        parent = os.getpid()
+        with self.fork_guard():
+            for index in range(self.count):
+                process = self._context.Process(target=self._child, args=(index, parent),
+                                                name=f"corpus-audit-worker-{index}", daemon=True)
+                process.start()
+                self._processes.append(process)
+        return self
+
+    def run(self, units: Iterable[WorkUnit]) -> Iterator[dict[str, Any]]:
+        """Hand out ``units``; yield each worker's totals as it finishes."""
+        for unit in units:
+            self._tasks.put(unit)
+        for _ in self._processes:
+            self._tasks.put(None)  # one "no more work" per worker
+        pending = set(range(self.count))
+        quiet_polls_after_end = dict.fromkeys(pending, 0)
+        while pending:
+            try:
+                kind, index, payload = self._results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                self._check_alive(pending, quiet_polls_after_end)
+                continue
+            pending.discard(index)
+            if kind == "error":
+                exception, text = payload
+                if hasattr(exception, "add_note"):
+                    exception.add_note(f"in worker process {index}:\n{text}")
+                raise exception
+            yield payload
+
+    def _check_alive(self, pending: set[int], quiet_polls_after_end: dict[int, int]) -> None:
+        """Raise for a pending worker that ended and whose report did not follow: a report is
+        flushed before a worker exits, so it arrives within a poll of the end."""
+        for index in sorted(pending):
+            code = self._processes[index].exitcode
+            if code is None:
+                continue
+            quiet_polls_after_end[index] += 1
+            if quiet_polls_after_end[index] >= 2:
+                raise WorkerProcessError(
+                    f"worker process {index} of {self.count} ended with exit code {code} before finishing "
+                    f"(killed, or out of memory?); the run is incomplete")
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback_: Any) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the child exits through its context managers
+        for process in self._processes:
+            process.join(STOP_GRACE_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for channel in (self._tasks, self._results):
+            if channel is not None:
+                channel.cancel_join_thread()  # never wait on items nobody will read
+                channel.close()
+
+    # -- in the child --------------------------------------------------------------------------
+    def _child(self, index: int, parent: int) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        _terminate_with_parent()
+        analyser = self.analyser
+        analyser._progress = Progress()  # its own progress file (the launcher's was created before the fork)
+        totals = _Totals(analyser.analyses)
+        try:
+            with _SkipWriter(skipped_file(self.output_dir, index, self.count)) as skipped:
+                while True:
+                    try:
+                        unit = self._tasks.get(timeout=POLL_SECONDS)
+                    except queue.Empty:
+                        if os.getppid() != parent:
+                            os._exit(1)  # the launcher is gone: nobody will read the results
+                        continue
+                    if unit is None:
+                        break
+                    if os.getppid() != parent:
+                        os._exit(1)
+                    totals.add(analyser.process(unit), skipped)
+            report: tuple[str, int, Any] = ("done", index, totals.partial())
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported to the launcher
+            report = ("error", index, (_portable(exc), traceback.format_exc()))
+        self._results.put(report)
+        self._results.close()
+        self._results.join_thread()  # flushed before the process ends
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    sys.exit(128 + signum)
+
+
+def _terminate_with_parent() -> None:
+    """Linux: have the kernel send this process SIGTERM when the launcher dies (``kill -9``
+    included), so no orphan goes on writing into the run directory. Elsewhere the worker checks
+    its parent between units."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the between-units check remains
+        pass
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling to the launcher, else a RuntimeError naming it."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 class _SkipWriter:
     """Streams skip records (one sorted-keys JSON object per line, as the Beam graph writes
-    them) to a temporary name, renamed to ``path`` when the run's reading is done."""
+    them) to a temporary name, renamed to ``path`` when reading is done."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -93,7 +301,7 @@ class _SkipWriter:
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n")
 
-    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, traceback_: Any) -> None:
         self._file.close()
         if is_remote(self.path):
             from apache_beam.io.filesystems import FileSystems

@@ -18,6 +18,7 @@ its own line every 10 s instead, as before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable
+from typing import IO, Any, Callable, Iterable, Iterator
 
 __all__ = ["PROGRESS_DIR_ENV", "PROGRESS_EVERY_SECONDS", "Progress", "ProgressTotals", "RunProgress", "Snapshot",
            "format_line", "input_totals", "read_worker_files"]
@@ -257,6 +258,8 @@ class RunProgress:
         self.last: Snapshot = Snapshot()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Held by the polling thread while it works (reads files, prints): see `quiescent`.
+        self._busy = threading.Lock()
         self._previous_env: str | None = None
         self._bar: Any = None
         self._started = 0.0
@@ -290,20 +293,30 @@ class RunProgress:
             os.environ[PROGRESS_DIR_ENV] = self._previous_env
         shutil.rmtree(self.directory, ignore_errors=True)
 
+    @contextlib.contextmanager
+    def quiescent(self) -> Iterator[None]:
+        """Keep the polling thread between two polls while the block runs: the in-process
+        engine forks its worker processes in one, so that no child starts with a lock (the
+        console's, tqdm's) that this thread held in the middle of a line."""
+        with self._busy:
+            yield
+
     def _poll(self) -> None:
-        if self._split_counts is not None:  # e.g. Parquet row-group ranges: read here, off the run's path
-            try:
-                self.totals = ProgressTotals(self.totals.sizes, dict(self._split_counts()))
-            except Exception:  # noqa: BLE001 - progress never fails a run
-                pass
+        with self._busy:
+            if self._split_counts is not None:  # e.g. Parquet row-group ranges: read here, off the run's path
+                try:
+                    self.totals = ProgressTotals(self.totals.sizes, dict(self._split_counts()))
+                except Exception:  # noqa: BLE001 - progress never fails a run
+                    pass
         last_line = time.monotonic()
         while not self._stop.wait(self.poll_seconds):
-            snapshot = read_worker_files(self.directory)
-            if self.tty:
-                self._show(snapshot)
-            elif time.monotonic() - last_line >= self.every_seconds:
-                last_line = time.monotonic()
-                self._show(snapshot)
+            with self._busy:
+                snapshot = read_worker_files(self.directory)
+                if self.tty:
+                    self._show(snapshot)
+                elif time.monotonic() - last_line >= self.every_seconds:
+                    last_line = time.monotonic()
+                    self._show(snapshot)
 
     def _show(self, snapshot: Snapshot, final: bool = False) -> None:
         self.last = snapshot

