@@ -5,8 +5,9 @@ Times, in ``--repeat`` interleaved rounds (rotating order), each as a subprocess
 
 - ``import apache_beam`` alone (the floor of any ``run``);
 - ``corpus-audit --version`` and ``corpus-audit compare A A`` (neither should import Beam);
-- a ``--docs``-document (default 100) full CPU audit, ``--workers 1`` (target <= 2.5 s wall)
-  and ``--workers 2`` (what multi-worker start-up adds);
+- a ``--docs``-document (default 100) full CPU audit, ``--workers 1`` (target <= 2.5 s wall),
+  ``--workers 2`` (what multi-worker start-up adds) and ``--runner DirectRunner`` (the same run
+  on Beam's engine: what Beam's import and graph cost);
 - ``corpus-audit report`` on that run (plots and datasheet).
 
 Then one ``python -X importtime`` run of the small audit, summarised by top-level package
@@ -97,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         corpus = small_corpus(args.data, args.docs, work / "corpus")
         run_dir = work / "run-1"
 
-        def audit(workers: int, output: Path):
+        def audit(workers: int, output: Path, runner: str = "auto"):
             def once() -> tuple[float, float]:
                 shutil.rmtree(output, ignore_errors=True)
                 return timed([*cli, "run", str(corpus), "--output", str(output), "--stages", stages, "--quiet",
-                              "--workers", str(workers)])
+                              "--workers", str(workers), "--runner", runner])
             return once
 
         audit(1, run_dir)()  # a first run: report and compare need a run directory (not timed)
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             "corpus-audit compare A A": lambda: timed([*cli, "compare", str(run_dir), str(run_dir)]),
             f"{args.docs}-doc audit --workers 1": audit(1, work / "run-a"),
             f"{args.docs}-doc audit --workers 2": audit(2, work / "run-b"),
+            f"{args.docs}-doc audit --runner DirectRunner": audit(1, work / "run-c", "DirectRunner"),
             "corpus-audit report": lambda: timed([*cli, "report", str(run_dir)]),
         }
         names = list(runs)
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n  {args.docs}-document full audit: {small:.2f} s wall   target <= {TARGET_SMALL_RUN_S}: "
               f"{'MET' if small <= TARGET_SMALL_RUN_S else 'MISSED'}")
         print(f"  --workers 2 start-up over --workers 1: +{two - small:.2f} s")
+        beam = min(w for w, _ in times[f"{args.docs}-doc audit --runner DirectRunner"])
+        print(f"  the same audit on Beam's DirectRunner: {beam:.2f} s ({beam / small:.2f}x the in-process engine)")
         print("\nimports of one small audit (cumulative s of each package, -X importtime; nested ones overlap):")
         profile = import_profile(["-m", "corpus_audit", "run", str(corpus), "--output", str(work / "run-p"),
                                   "--stages", stages, "--quiet"])

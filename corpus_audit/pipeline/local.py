@@ -214,9 +214,13 @@ class ForkedWorkers:
                 process.kill()
                 process.join()
         for channel in (self._tasks, self._results):
-            if channel is not None:
+            if channel is None:
+                continue
+            if exc_type is not None:
                 channel.cancel_join_thread()  # never wait on items nobody will read
-                channel.close()
+            channel.close()
+            if exc_type is None:
+                channel.join_thread()  # every unit was taken: its feeder thread ends now
 
     # -- in the child --------------------------------------------------------------------------
     def _child(self, index: int, parent: int) -> None:
