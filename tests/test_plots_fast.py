@@ -38,3 +38,34 @@ def test_log_scale_plots_of_a_run_use_no_mathtext(tmp_path) -> None:
         labels = [label.get_text() for label in axis.get_majorticklabels() + axis.get_minorticklabels()]
         assert labels and not any("$" in text for text in labels), (name, labels)
         assert any(text.replace(",", "").isdigit() for text in labels), (name, labels)
+
+
+def test_plots_drawn_in_forked_children_are_the_bytes_drawn_here(tmp_path) -> None:
+    """Plots are drawn one per forked child (issue 17): each must come out as drawn serially.
+    In a fresh interpreter: this one may run threads (pytest-xdist's), and then nothing forks."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from report_synthetic import make_run
+
+    run_dir = make_run(tmp_path / "run", seed=7, documents=300)
+    code = (
+        "import sys\n"
+        "from corpus_audit.forking import can_fork\n"
+        "from corpus_audit.report.plots import render_plots\n"
+        "from corpus_audit.report.run import load_run\n"
+        "assert can_fork()\n"
+        "run = load_run(sys.argv[1])\n"
+        "serial = render_plots(run, ('png', 'svg'), processes=1)\n"
+        "forked = render_plots(run, ('png', 'svg'), processes=3)\n"
+        "assert sorted(forked) == sorted(serial) and len(serial) >= 8, sorted(serial)\n"
+        "assert all(forked[name] == serial[name] for name in serial)\n"
+        "print('SAME', len(serial))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0 and "SAME" in proc.stdout, proc.stderr

@@ -204,7 +204,7 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
 
 def _beam_only(workers: int, beam_args: list[str], dry_run: bool) -> list[str]:
     """What in a run needs Beam, in words (empty: the in-process engine can run it)."""
-    from corpus_audit.pipeline.local import can_fork
+    from corpus_audit.forking import can_fork
 
     reasons = []
     if beam_args:

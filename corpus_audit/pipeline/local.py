@@ -33,6 +33,7 @@ import uuid
 from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
+from corpus_audit.forking import can_fork
 from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.progress import Progress
 from corpus_audit.pipeline.readers import plan_splits
@@ -52,15 +53,6 @@ STOP_GRACE_SECONDS = 10.0
 
 class WorkerProcessError(RuntimeError):
     """A worker process of the in-process engine died without reporting (killed, out of memory)."""
-
-
-def can_fork() -> bool:
-    """Whether worker processes can be forked here: the ``fork`` start method exists and this
-    process runs no other thread (a thread holding a lock at the fork would leave it held forever
-    in the child)."""
-    import threading
-
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def skipped_file(output_dir: str, index: int, count: int) -> str:

@@ -111,21 +111,33 @@ def hbar_percent(ax, labels: list[str], values: list[float], annotations: list[s
 PLOT_FORMATS = ("png", "svg")
 
 
-def render_plots(run: RunData, formats: tuple[str, ...] = ("png",)) -> dict[str, bytes]:
+def render_plots(run: RunData, formats: tuple[str, ...] = ("png",), processes: int | None = None) -> dict[str, bytes]:
     """``{"<name>.png": bytes, ...}`` (and ``.svg`` when in ``formats``) for every registered plot
-    the run has tables for."""
+    the run has tables for.
+
+    Each plot is drawn on its own (a fixed figure and rcParams), so they are drawn in parallel:
+    ``processes`` forked children (default: one per usable core; `forked_map` draws them here
+    when this process cannot fork). The bytes do not depend on where a plot was drawn."""
+    from corpus_audit.forking import forked_map, usable_cores
+
     unknown = set(formats) - set(PLOT_FORMATS)
     if unknown:
         raise ValueError(f"unknown plot format(s) {sorted(unknown)}; use {PLOT_FORMATS}")
+    names = list(default_registry().available_plots(run))
+    drawn = forked_map(_draw, names, usable_cores() if processes is None else processes, (run, formats))
+    return {filename: data for files in drawn for filename, data in files.items()}
+
+
+def _draw(inherited: tuple[RunData, tuple[str, ...]], name: str) -> dict[str, bytes]:
+    """One plot's files (``{"<name>.<format>": bytes}``; none when it has nothing to draw)."""
+    run, formats = inherited
     files: dict[str, bytes] = {}
-    sections = default_registry()
     with matplotlib.rc_context(RC):
-        for name in sections.available_plots(run):
-            figure = sections.get(name).plot(run)
-            if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
-                continue
-            for fmt in formats:
-                buffer = io.BytesIO()
-                figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
-                files[f"{name}.{fmt}"] = buffer.getvalue()
+        figure = default_registry().get(name).plot(run)
+        if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
+            return files
+        for fmt in formats:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
+            files[f"{name}.{fmt}"] = buffer.getvalue()
     return files
