@@ -12,7 +12,7 @@ gives on ``spacy.blank(lang).tokenizer`` tokens, per language:
   tens of matches, where 0.5 % is less than one).
 
 The one known disagreement, `KNOWN_DISAGREEMENTS`, is pinned (README, Gender-GAP limits):
-``bench/tokenizers.py`` measures the same over all the shared text.
+``bench/gender_gap_tokenisers.py`` measures the same over all the shared text.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ document. Dictionary segmenters: jieba for Chinese (``cmn``, ``yue``), SudachiPy
 Japanese and pythainlp (newmm) for Thai, each imported on the first document in its language.
 The lexicon's words are added to the jieba and Thai dictionaries so that they are kept whole.
 spaCy is not used: `SpacySplitter` wraps ``spacy.blank(lang).tokenizer`` as the oracle the
-regex splitter is checked against (tests/test_gender_gap_spacy.py, bench/tokenizers.py; spaCy
+regex splitter is checked against (tests/test_gender_gap_spacy.py, bench/gender_gap_tokenisers.py; spaCy
 is in the ``test`` extra). Each language's `NounMatcher` is built on its first document.
 
 Matching: the document's word tokens are joined by a separator (a space; nothing for
@@ -134,7 +134,7 @@ class Splitter:
     order; ``spans`` their offsets in the same text (only asked for languages written with
     spaces, on the rare documents with a multi-word hit); ``keys`` the lexicon's forms as
     matcher keys. `NounMatcher` takes any splitter: the stage uses `default_splitter`, the
-    tests and ``bench/tokenizers.py`` an oracle (spaCy) to check it against.
+    tests and ``bench/gender_gap_tokenisers.py`` an oracle (spaCy) to check it against.
     """
 
     #: Recorded in ``summary.json`` (``stages.gender_gap.lexicons.tokenisers``).
@@ -183,7 +183,7 @@ class SegmenterSplitter(Splitter):
 
 class SpacySplitter(Splitter):
     """``spacy.blank(lang).tokenizer`` as a splitter: the oracle the regex splitter is checked
-    against (tests/test_gender_gap_spacy.py, bench/tokenizers.py), never used by the stage.
+    against (tests/test_gender_gap_spacy.py, bench/gender_gap_tokenisers.py), never used by the stage.
 
     spaCy is not a dependency of corpus-audit (it is in the ``test`` extra): it is imported
     here, when an oracle is made. Kept tokens: those with a word character, and ``-`` (a hyphen

@@ -21,7 +21,7 @@ match, whichever is larger, per language. ``--strict``: exit 1 when a language i
 
 Needs spaCy (``pip install -e ".[test]"``; it is not a dependency of corpus-audit).
 
-    python bench/tokenizers.py [--data DIR] [--lexicon DIR] [--lines 20] [--show 5]
+    python bench/gender_gap_tokenisers.py [--data DIR] [--lexicon DIR] [--lines 20] [--show 5]
 """
 
 from __future__ import annotations
