@@ -33,7 +33,6 @@ import uuid
 from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
-from corpus_audit.forking import can_fork
 from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.progress import Progress
 from corpus_audit.pipeline.readers import plan_splits
@@ -43,7 +42,7 @@ from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TA
 from corpus_audit.storage import is_remote, join
 from corpus_audit.transforms.base import Analysis
 
-__all__ = ["WorkerProcessError", "can_fork", "run_in_process", "skipped_file", "work_units"]
+__all__ = ["WorkerProcessError", "run_in_process", "skipped_file", "work_units"]
 
 #: Seconds between a waiting process' checks that the other side is still alive.
 POLL_SECONDS = 0.5
