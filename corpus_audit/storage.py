@@ -1,7 +1,8 @@
 """Paths and bytes, local or remote (``gs://`` and every other scheme Beam's ``FileSystems`` knows).
 
 One place for the path helpers every subpackage needs: ``join`` and ``is_remote`` for names,
-``read_bytes`` / ``write_bytes`` / ``exists`` / ``list_files`` / ``file_sha256`` for contents.
+``read_bytes`` / ``write_bytes`` / ``exists`` / ``list_files`` / ``file_sha256`` for contents, and
+`AtomicFile`, the one way a file is streamed out (temporary name of its own, renamed when whole).
 Beam's filesystems are imported only when a remote path (or a write) needs them: reading a
 local run directory for a report must not pay for ``import apache_beam``.
 """
@@ -15,7 +16,7 @@ import os
 import posixpath
 import uuid
 
-__all__ = ["ensure_parent_dir", "exists", "file_sha256", "is_remote", "join", "list_files", "read_bytes",
+__all__ = ["AtomicFile", "ensure_parent_dir", "exists", "file_sha256", "is_remote", "join", "list_files", "read_bytes",
            "write_bytes"]
 
 
@@ -83,31 +84,82 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+class AtomicFile:
+    """A file streamed to a temporary name of its own and renamed to ``path`` once it is whole.
+
+    A reader never sees a partial file, and a retried writer replaces the file instead of
+    adding a second one. ``with AtomicFile(path) as f:`` publishes on success and removes the
+    temporary file when the block raises; `open` / `publish` / `abort` do the same by hand.
+    Local paths use the os module (no Beam import); other paths Beam's FileSystems.
+    """
+
+    def __init__(self, path: str, *, create_parents: bool = True) -> None:
+        self.path = path
+        self.tmp_path = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
+        self._local = not is_remote(path)
+        self._create_parents = create_parents
+        self._file = None
+
+    def open(self):
+        """Create the temporary file and return it (binary, write-only).
+
+        Locally, never touches a directory at ``path`` (IsADirectoryError) and, with
+        ``create_parents=False``, refuses a missing folder (FileNotFoundError).
+        """
+        if self._local:
+            if os.path.isdir(self.path):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", self.path)
+            if self._create_parents:
+                ensure_parent_dir(self.path)
+            self._file = open(self.tmp_path, "xb")
+        else:
+            self._file = _filesystems().create(self.tmp_path)
+        return self._file
+
+    def publish(self) -> None:
+        """Close the temporary file and move it to ``path`` (atomic for local files)."""
+        try:
+            self._file.close()
+            if self._local:
+                os.replace(self.tmp_path, self.path)  # fails on a directory instead of removing it
+                return
+            filesystems = _filesystems()
+            if filesystems.exists(self.path):
+                filesystems.delete([self.path])
+            filesystems.rename([self.tmp_path], [self.path])
+        except BaseException:  # e.g. Ctrl-C during the rename: leave no temporary file behind
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Close and remove the temporary file; ``path`` is left as it was."""
+        if self._file is None:
+            return  # never opened: nothing was written
+        with contextlib.suppress(Exception):
+            self._file.close()
+        if self._local:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.tmp_path)
+        else:
+            with contextlib.suppress(Exception):
+                if _filesystems().exists(self.tmp_path):
+                    _filesystems().delete([self.tmp_path])
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.publish()
+        else:
+            self.abort()
+
+
 def write_bytes(path: str, data: bytes, *, create_parents: bool = True) -> None:
     """Write a whole file (local or remote) through a temporary name of its own, then rename.
 
     Never deletes a directory: a local ``path`` that is a directory raises IsADirectoryError.
     ``create_parents=False`` refuses (FileNotFoundError) a local path whose folder is missing.
     """
-    if not is_remote(path):
-        if os.path.isdir(path):
-            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-        if create_parents:
-            ensure_parent_dir(path)
-        tmp = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
-        try:
-            with open(tmp, "xb") as f:
-                f.write(data)
-            os.replace(tmp, path)  # atomic; fails on a directory instead of removing it
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
-        return
-    filesystems = _filesystems()
-    tmp = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
-    with filesystems.create(tmp) as f:
+    with AtomicFile(path, create_parents=create_parents) as f:
         f.write(data)
-    if filesystems.exists(path):
-        filesystems.delete([path])
-    filesystems.rename([tmp], [path])

@@ -17,7 +17,7 @@ from typing import Any
 
 from corpus_audit.cli.beam_options import check_local_workers, pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
-from corpus_audit.forking import can_fork
+from corpus_audit.forking import can_fork, usable_cores
 from corpus_audit.pipeline import dataflow
 from corpus_audit.pipeline.audit_config import AuditConfig
 from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
@@ -159,9 +159,10 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
                              sample_rate=args.sample_rate)
     if not args.dry_run:
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
+    forkable = can_fork()  # asked once: both choices below must see the same answer
     workers, workers_rule = choose_workers(requested_workers, inputs, read_config, args.runner, args.limit,
-                                           beam_args, args.dry_run)
-    runner, runner_rule = choose_runner(args.runner, workers, beam_args, args.dry_run)
+                                           beam_args, args.dry_run, forkable=forkable)
+    runner, runner_rule = choose_runner(args.runner, workers, beam_args, args.dry_run, forkable=forkable)
     if workers != args.workers:
         args.workers = workers
         analyses = _analyses(args)  # stages that size themselves by the worker count (toxicity threads)
@@ -185,18 +186,19 @@ AUTO_RUNNER = "auto"
 LOCAL_RUNNER = "local"
 
 
-def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: bool) -> tuple[str, str]:
+def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: bool, *,
+                  forkable: bool | None = None) -> tuple[str, str]:
     """(engine, the rule that chose it) for ``--runner requested``.
 
     ``auto``: the in-process engine (`corpus_audit.pipeline.local`; several workers are forked
     processes) without Beam options or ``--dry-run`` (a dry run validates the Beam graph), else
     Beam's DirectRunner. A stage that turns out, once prepared, to score through RunInference
     moves an ``auto`` run to the DirectRunner (`corpus_audit.cli.execute`). ``local`` refuses
-    what only Beam can do."""
+    what only Beam can do. ``forkable``: `can_fork`'s answer, when the caller already has it."""
     if requested not in (AUTO_RUNNER, LOCAL_RUNNER):
         return requested, "given: --runner"
     check_local_workers(workers)
-    reasons = _beam_only(workers, beam_args, dry_run)
+    reasons = _beam_only(workers, beam_args, dry_run, can_fork() if forkable is None else forkable)
     if requested == LOCAL_RUNNER:
         if reasons:
             raise UsageError(f"--runner {LOCAL_RUNNER} runs in this process and cannot run {reasons[0]} "
@@ -209,14 +211,14 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
     return LOCAL_RUNNER, f"auto: no Beam options: {workers} worker processes forked from this one, without Beam"
 
 
-def _beam_only(workers: int, beam_args: list[str], dry_run: bool) -> list[str]:
+def _beam_only(workers: int, beam_args: list[str], dry_run: bool, forkable: bool) -> list[str]:
     """What in a run needs Beam, in words (empty: the in-process engine can run it)."""
     reasons = []
     if beam_args:
         reasons.append(f"Beam pipeline options ({' '.join(beam_args)})")
     if dry_run:
         reasons.append("a --dry-run (it validates the Beam graph)")
-    if workers > 1 and not can_fork():
+    if workers > 1 and not forkable:
         reasons.append(f"{workers} workers (worker processes are not forked from a process running threads)")
     return reasons
 
@@ -226,14 +228,15 @@ MEMORY_SCHEME = "memory://"
 
 
 def choose_workers(requested: int | str, inputs: list[InputFile], read_config: ReadConfig, runner: str,
-                   limit: int | None, beam_args: list[str], dry_run: bool = False) -> tuple[int, str]:
+                   limit: int | None, beam_args: list[str], dry_run: bool = False, *,
+                   forkable: bool | None = None) -> tuple[int, str]:
     """(DirectRunner worker processes, the rule that chose them) for ``--workers requested``.
 
     A number is used as given. ``auto``: 1 worker when only one can be used (another runner,
     ``--limit``: one unit of work, a Beam ``--direct_num_workers``) or when the estimated
     input (`estimate_input_bytes`) is below the break-even (`LOCAL_BREAK_EVEN_BYTES` for the
     in-process engine's forked workers, `AUTO_BREAK_EVEN_BYTES` for Beam's); else
-    min(usable cores, splits of the input)."""
+    min(usable cores, splits of the input). ``forkable``: `can_fork`'s answer, when known."""
     in_memory = any(item.path.startswith(MEMORY_SCHEME) for item in inputs)
     if requested != "auto":
         if in_memory and int(requested) > 1:
@@ -251,14 +254,14 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
     if dry_run:
         return 1, "auto: a dry run reads no input"
     estimate = estimate_input_bytes(inputs)
-    local = runner in (AUTO_RUNNER, LOCAL_RUNNER) and not beam_args and can_fork()
+    local = runner in (AUTO_RUNNER, LOCAL_RUNNER) and not beam_args and (can_fork() if forkable is None else forkable)
     break_even = LOCAL_BREAK_EVEN_BYTES if local else AUTO_BREAK_EVEN_BYTES
     threshold = f"{break_even / 1e6:g} MB"
     if estimate is not None and estimate < break_even:
         return 1, f"auto: ~{estimate / 1e6:.1f} MB of input (estimated), below the {threshold} break-even: 1 worker"
     from corpus_audit.pipeline.readers.splits import plan_splits
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     splits = sum(len(plan_splits(item, read_config)) for item in inputs)
     size = "an input of unknown size" if estimate is None else f"~{estimate / 1e6:.1f} MB of input (estimated)"
     return max(1, min(cores, splits)), (f"auto: {size}, at least the {threshold} break-even: "

@@ -8,24 +8,16 @@ block raises — so the audit DoFn and `WriteScoredDocuments` share one open/abo
 from __future__ import annotations
 
 import contextlib
-import os
-import uuid
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from corpus_audit.pipeline.readers import ReadConfig
-from corpus_audit.storage import ensure_parent_dir, is_remote, join
+from corpus_audit.storage import AtomicFile, join
 from corpus_audit.transforms.base import Analysis
 
 __all__ = ["DocumentTableWriter", "document_path", "document_schema"]
-
-
-def _filesystems():
-    from apache_beam.io.filesystems import FileSystems  # remote paths only: local runs need no Beam
-
-    return FileSystems
 
 
 def document_path(output_dir: str, key: str) -> str:
@@ -59,11 +51,9 @@ class DocumentTableWriter:
         self.schema = schema
         self._buffer: dict[str, list] = {name: [] for name in schema.names}
         self._buffered = 0
-        self._tmp_path = f"{self.path}.{uuid.uuid4().hex}.tmp"
-        #: Local files are written with the os module; other paths through Beam's FileSystems.
-        self._local = not is_remote(self.path)
+        #: Opened on the first flush: a split with no analysed document writes no file.
+        self._file = AtomicFile(self.path)
         self._writer: pq.ParquetWriter | None = None
-        self._file: Any = None
 
     def __enter__(self) -> "DocumentTableWriter":
         return self
@@ -87,9 +77,7 @@ class DocumentTableWriter:
         if not self._buffered:
             return
         if self._writer is None:
-            ensure_parent_dir(self.path)
-            self._file = open(self._tmp_path, "wb") if self._local else _filesystems().create(self._tmp_path)
-            self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._file.open(), self.schema, compression="zstd")
         self._writer.write_table(pa.table(self._buffer, schema=self.schema))
         self._buffer = {name: [] for name in self.schema.names}
         self._buffered = 0
@@ -101,34 +89,16 @@ class DocumentTableWriter:
             if self._writer is None:
                 return  # no analysed document in this split: no file
             self._writer.close()
-            self._file.close()
             self._writer = None
-            self._publish()
+            self._file.publish()
         except BaseException:  # e.g. Ctrl-C, or a stop signal, while the file is being written
             self.abort()
             raise
 
-    def _publish(self) -> None:
-        """Move the finished temporary file to its final name."""
-        if self._local:
-            os.replace(self._tmp_path, self.path)
-            return
-        filesystems = _filesystems()
-        if filesystems.exists(self.path):
-            filesystems.delete([self.path])
-        filesystems.rename([self._tmp_path], [self.path])
-
     def abort(self) -> None:
         """Remove the partial file of a failed attempt (the retry writes its own)."""
-        try:
-            if self._writer is not None:
-                with contextlib.suppress(Exception):  # the file is removed whatever state it is in
-                    self._writer.close()
-                self._file.close()
-        finally:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # the file is removed whatever state it is in
+                self._writer.close()
             self._writer = None
-            if self._local:
-                if os.path.lexists(self._tmp_path):
-                    os.remove(self._tmp_path)
-            elif _filesystems().exists(self._tmp_path):
-                _filesystems().delete([self._tmp_path])
+        self._file.abort()

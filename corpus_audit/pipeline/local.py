@@ -29,7 +29,6 @@ import queue
 import signal
 import sys
 import traceback
-import uuid
 from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
@@ -39,7 +38,7 @@ from corpus_audit.pipeline.readers import plan_splits
 from corpus_audit.pipeline.results import ACCOUNTING_KEY, write_results
 from corpus_audit.pipeline.summary import RunSummary
 from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, Tagged, WorkUnitAnalyser, limited_unit
-from corpus_audit.storage import is_remote, join
+from corpus_audit.storage import AtomicFile, join
 from corpus_audit.transforms.base import Analysis
 
 __all__ = ["WorkerProcessError", "run_in_process", "skipped_file", "work_units"]
@@ -280,34 +279,18 @@ class _SkipWriter:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._tmp_path = f"{path}.{uuid.uuid4().hex}.tmp"
+        self._atomic = AtomicFile(path)
         self._file: IO[bytes] | None = None
 
     def __enter__(self) -> "_SkipWriter":
-        if is_remote(self.path):
-            from apache_beam.io.filesystems import FileSystems  # remote outputs only
-
-            self._file = FileSystems.create(self._tmp_path)
-        else:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._file = open(self._tmp_path, "wb")
+        self._file = self._atomic.open()
         return self
 
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n")
 
     def __exit__(self, exc_type: Any, exc: Any, traceback_: Any) -> None:
-        self._file.close()
-        if is_remote(self.path):
-            from apache_beam.io.filesystems import FileSystems
-
-            if exc_type is not None:
-                FileSystems.delete([self._tmp_path])
-                return
-            if FileSystems.exists(self.path):
-                FileSystems.delete([self.path])
-            FileSystems.rename([self._tmp_path], [self.path])
-        elif exc_type is not None:
-            os.remove(self._tmp_path)
+        if exc_type is None:
+            self._atomic.publish()
         else:
-            os.replace(self._tmp_path, self.path)
+            self._atomic.abort()
