@@ -13,15 +13,16 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import contextlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any, Callable, ContextManager
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -106,6 +107,49 @@ def model_labels(path: str | None = None) -> set[str]:
     return {m.decode("utf-8") for m in re.findall(rb"__label__([^\x00\s]+)\x00", data)}
 
 
+# ----------------------------------------------------------------------------- timing
+
+
+def cpu_timed(function: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """(CPU seconds of this process, result) of ``function(*args)``: one core, in memory."""
+    started = time.process_time()
+    result = function(*args)
+    return time.process_time() - started, result
+
+
+@dataclass
+class ChildRun:
+    wall: float  # seconds around the subprocess, interpreter start-up included
+    cpu: float  # user + system CPU seconds of the subprocess and the processes it waited for
+    peak_rss_mb: float  # the largest resident set of the process (or of one it waited for)
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_timed(command: list[str], *, cwd: str | None = None, check: bool = True,
+              while_running: Callable[[int], ContextManager] | None = None) -> ChildRun:
+    """Run ``command`` timed from outside; exits with its stderr when it fails and ``check``.
+
+    Output goes to temporary files rather than pipes (a chatty child cannot block), and the
+    child is reaped with ``os.wait4``, so its CPU time and peak RSS are its own, whatever else
+    this process ran. ``while_running(pid)``: a context (a memory sampler) held while it runs.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
+        with while_running(proc.pid) if while_running else contextlib.nullcontext():
+            _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = (f.read().decode("utf-8", "replace") for f in (out, err))
+    if code != 0 and check:
+        sys.exit(f"bench: failed with exit code {code}: {' '.join(command)}\n{stderr[-4000:]}")
+    return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, stdout, stderr)
+
+
 # ----------------------------------------------------------------------------- the pipeline
 
 
@@ -133,12 +177,7 @@ def run_pipeline(inputs: list[str | os.PathLike], output: str | os.PathLike, *ar
                  check: bool = True) -> PipelineRun:
     """``corpus-audit run INPUTS --output OUTPUT ARGS`` in a subprocess, timed from outside."""
     command = [*corpus_audit_command(), "run", *map(str, inputs), "--output", str(output), *args]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc = run_timed(command, check=False)
     if proc.returncode != 0:
         message = (f"bench: corpus-audit failed with exit code {proc.returncode}: {' '.join(command)}\n"
                    f"{proc.stderr[-4000:]}")
@@ -147,7 +186,7 @@ def run_pipeline(inputs: list[str | os.PathLike], output: str | os.PathLike, *ar
         print(message, file=sys.stderr)
     summary_path = Path(output) / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
-    return PipelineRun(wall, cpu, summary, proc.stderr, Path(output))
+    return PipelineRun(proc.wall, proc.cpu, summary, proc.stderr, Path(output))
 
 
 def read_document_table(output: str | os.PathLike, columns=("id", "language", "language_score")):

@@ -8,9 +8,10 @@ corpus-audit uses) serves the same calls (its scores wrapped in a numpy array, a
 package returns them), so that distribution check is relaxed here. The
 filter downloads lid.176.bin on first use; here its model object is given the pipeline's own
 ``lid.176.ftz`` and k=1 instead (``--k -1``: datatrove's default, every label's score).
-Nothing is written but datatrove's logs in OUT.
+Nothing is written but datatrove's logs in OUT. ``--tasks N``: N tasks on N local workers
+(datatrove's own way to use N cores; the files are shared among the tasks).
 
-    python bench/_datatrove_lid.py DIR MODEL OUT [--k 1]
+    python bench/_datatrove_lid.py DIR MODEL OUT [--k 1] [--tasks 1]
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main(argv: list[str]) -> int:
 
     directory, model_path, out = argv[0], argv[1], argv[2]
     k = int(argv[argv.index("--k") + 1]) if "--k" in argv else 1
+    tasks = int(argv[argv.index("--tasks") + 1]) if "--tasks" in argv else 1
     import datatrove.pipeline.base as base
 
     check = base.check_required_dependencies
@@ -61,7 +63,9 @@ def main(argv: list[str]) -> int:
     lid.__class__ = LocalModel
     lid.k = k
     reader = JsonlReader(directory, glob_pattern="*.jsonl.gz", compression="gzip")
-    LocalPipelineExecutor(pipeline=[reader, step], tasks=1, workers=1, logging_dir=out).run()
+    # forked tasks inherit the relaxed dependency check (forkserver ones would import datatrove afresh)
+    LocalPipelineExecutor(pipeline=[reader, step], tasks=tasks, workers=tasks, logging_dir=out,
+                          start_method="fork").run()
     return 0
 
 

@@ -40,9 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -96,18 +94,15 @@ def repeat_to(documents: list[tuple[str, str]], target_bytes: int) -> list[tuple
 
 def time_fasttext(model, documents) -> float:
     predict = model.f.predict
-    started = time.process_time()
-    for _, text in documents:
-        predict(text.replace("\n", " ") + "\n", 1, 0.0, "strict")
-    return time.process_time() - started
+
+    def predict_all() -> None:
+        for _, text in documents:
+            predict(text.replace("\n", " ") + "\n", 1, 0.0, "strict")
+    return common.cpu_timed(predict_all)[0]
 
 
 def time_gender_gap(matchers, documents) -> tuple[float, list[tuple[int, int, int, int]]]:
-    counts = []
-    started = time.process_time()
-    for code, text in documents:
-        counts.append(matchers[code].count(text))
-    return time.process_time() - started, counts
+    return common.cpu_timed(lambda: [matchers[code].count(text) for code, text in documents])
 
 
 def tuple_index(matcher: NounMatcher) -> dict[str, list[tuple[tuple[str, ...], tuple[bool, bool, bool]]]]:
@@ -124,7 +119,10 @@ def tuple_index(matcher: NounMatcher) -> dict[str, list[tuple[tuple[str, ...], t
 
 def time_tuple_dict(matchers, indexes, documents) -> float:
     """Alternative matcher: a Python loop over tokens with a dict of token tuples."""
-    started = time.process_time()
+    return common.cpu_timed(_tuple_dict_counts, matchers, indexes, documents)[0]
+
+
+def _tuple_dict_counts(matchers, indexes, documents) -> None:
     for code, text in documents:
         matcher = matchers[code]
         tokens = matcher.tokenise(normalise(text, code))
@@ -142,7 +140,6 @@ def time_tuple_dict(matchers, indexes, documents) -> float:
                         i += len(words) - 1
                         break
             i += 1
-    return time.process_time() - started
 
 
 # ----------------------------------------------------------------------------- fixed costs
@@ -171,19 +168,12 @@ print(json.dumps({"load": load, "load_mb": loaded - base, "dumps": dumps, "loads
 CLI = [sys.executable, "-m", "corpus_audit"]
 
 
-def run_child(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall seconds, peak RSS MB of the child, the result) of a command, checked. It runs in
-    the file system root, so that ``python -c`` imports corpus_audit from PYTHONPATH or the
+def run_child(command: list[str]) -> tuple[float, float, common.ChildRun]:
+    """(wall seconds, peak RSS MB of the child, the run) of a command, checked. It runs in the
+    file system root, so that ``python -c`` imports corpus_audit from PYTHONPATH or the
     installed package, never from the current directory."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    stdout, stderr = proc.stdout.read(), proc.stderr.read()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"bench: {' '.join(command)} failed ({code}):\n{stderr[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, subprocess.CompletedProcess(command, code, stdout, stderr)
+    run = common.run_timed(command, cwd="/")
+    return run.wall, run.peak_rss_mb, run
 
 
 def phases(lexicon: str) -> dict:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -78,12 +77,8 @@ def compare(code: str, lexicon, documents: list[str]) -> dict:
     oracle = SpacySplitter(code)
     spacy_matcher = NounMatcher(lexicon, oracle)
     normalised = [normalise(text, code) for text in documents]
-    started = time.process_time()
-    fast_tokens = [fast_matcher.tokenise(text) for text in normalised]
-    fast_seconds = time.process_time() - started
-    started = time.process_time()
-    spacy_tokens = oracle.tokens_many(normalised)
-    spacy_seconds = time.process_time() - started
+    fast_seconds, fast_tokens = common.cpu_timed(lambda: [fast_matcher.tokenise(text) for text in normalised])
+    spacy_seconds, spacy_tokens = common.cpu_timed(oracle.tokens_many, normalised)
     fast_counts = [fast_matcher.count(text, tokens) for text, tokens in zip(documents, fast_tokens)]
     spacy_counts = [spacy_matcher.count(text, tokens) for text, tokens in zip(documents, spacy_tokens)]
     differences: Counter = Counter()

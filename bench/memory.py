@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import shutil
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import _common as common
@@ -95,13 +93,13 @@ def measured_run(corpus: Path, output: Path, stages: list[str], workers: int) ->
     shutil.rmtree(output, ignore_errors=True)
     command = [*common.corpus_audit_command(), "run", str(corpus), "--output", str(output),
                "--stages", ",".join(stages), "--quiet", "--workers", str(workers)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeMemorySampler(process.pid) as sampler:
-        _, stderr = process.communicate()
-    wall = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"bench: corpus-audit failed ({process.returncode}): {' '.join(command)}\n{stderr[-3000:]}")
+    samplers: list[TreeMemorySampler] = []
+
+    def sample(pid: int) -> TreeMemorySampler:
+        samplers.append(TreeMemorySampler(pid))
+        return samplers[-1]
+    run = common.run_timed(command, while_running=sample)
+    wall, sampler = run.wall, samplers[0]
     import json
 
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
