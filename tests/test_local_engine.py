@@ -236,3 +236,34 @@ def test_two_forked_workers_give_the_tables_of_one(tmp_path: Path) -> None:
     for path in sorted((outs[0] / "tables").iterdir()):
         assert (outs[1] / "tables" / path.name).read_bytes() == path.read_bytes(), path.name
     assert summaries[0]["documents_analysed"] == summaries[1]["documents_analysed"] == 60
+
+
+_RECORD_STOPS = """
+import sys, multiprocessing.process as mp
+terminate, join = mp.BaseProcess.terminate, mp.BaseProcess.join
+def recorded_terminate(self):
+    print("TERMINATED", self.name, file=sys.stderr)
+    terminate(self)
+def recorded_join(self, timeout=None):
+    join(self, timeout)
+    if self.name.startswith("corpus-audit-worker") and self.exitcode is not None:
+        print("EXIT", self.name, self.exitcode, file=sys.stderr)
+mp.BaseProcess.terminate, mp.BaseProcess.join = recorded_terminate, recorded_join
+from corpus_audit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_workers_that_finished_end_on_their_own(tmp_path: Path) -> None:
+    """A run that went well lets its workers exit by themselves: no SIGTERM lands in the
+    middle of a worker's exit (while it flushes its report), and every worker ends with 0."""
+    shards = _slow_corpus(tmp_path / "corpus", shards=4)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _RECORD_STOPS, "run", *map(str, shards), "--output",
+                           str(tmp_path / "out"), "--workers", "2", "--quiet", "--stages", "langid"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert not [line for line in lines if line.startswith("TERMINATED")], proc.stderr
+    assert sorted({line for line in lines if line.startswith("EXIT")}) == [
+        "EXIT corpus-audit-worker-0 0", "EXIT corpus-audit-worker-1 0"]

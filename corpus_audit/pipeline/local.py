@@ -195,6 +195,11 @@ class ForkedWorkers:
                     f"(killed, or out of memory?); the run is incomplete")
 
     def __exit__(self, exc_type: Any, exc: Any, traceback_: Any) -> None:
+        if exc_type is None:
+            # Every worker has reported and is ending on its own: a SIGTERM now would land in
+            # the middle of its exit (flushing its queue) instead of stopping any work.
+            for process in self._processes:
+                process.join(STOP_GRACE_SECONDS)
         for process in self._processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: the child exits through its context managers
