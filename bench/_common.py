@@ -127,20 +127,41 @@ class ChildRun:
     stderr: str
 
 
+#: A bench subprocess still running after this long is killed (a hung peer must not hang the bench).
+CHILD_TIMEOUT_SECONDS = 3600.0
+
+
 def run_timed(command: list[str], *, cwd: str | None = None, check: bool = True,
-              while_running: Callable[[int], ContextManager] | None = None) -> ChildRun:
+              while_running: Callable[[int], ContextManager] | None = None,
+              timeout: float = CHILD_TIMEOUT_SECONDS) -> ChildRun:
     """Run ``command`` timed from outside; exits with its stderr when it fails and ``check``.
 
     Output goes to temporary files rather than pipes (a chatty child cannot block), and the
     child is reaped with ``os.wait4``, so its CPU time and peak RSS are its own, whatever else
     this process ran. ``while_running(pid)``: a context (a memory sampler) held while it runs.
+    After ``timeout`` seconds its process group is killed and the bench exits saying so.
     """
+    import signal
+    import threading
+
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
-        with while_running(proc.pid) if while_running else contextlib.nullcontext():
-            _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            with while_running(proc.pid) if while_running else contextlib.nullcontext():
+                _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C: the child's own session does not get it, so stop it here
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
         wall = time.perf_counter() - started
+        if wall >= timeout:
+            sys.exit(f"bench: killed after {timeout:.0f} s (hung?): {' '.join(command)}")
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)

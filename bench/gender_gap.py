@@ -245,10 +245,11 @@ def setup_cost(data: Path, lexicon: str | None, repeat: int) -> int:
                           encoding="utf-8")
         times: dict[str, list[float]] = {"langid": [], "langid,gender_gap": []}
         for round_ in range(repeat):
-            for stages in times:
+            for index, stages in enumerate(times):
+                # a directory per run: corpus-audit refuses to replace a completed audit
+                output = work / f"out{round_}-{index}"
                 wall, _, _ = run_child([*CLI, "run", str(corpus), "--stages", stages,
-                                        "--gender-gap-lexicon", lexicon, "--output", str(work / f"out{round_}"),
-                                        "--quiet"])
+                                        "--gender-gap-lexicon", lexicon, "--output", str(output), "--quiet"])
                 times[stages].append(wall)
         base, full = min(times["langid"]), min(times["langid,gender_gap"])
         print(f"100 English documents, wall, best of {repeat} interleaved: --stages langid {base:.2f} s, "
