@@ -99,6 +99,7 @@ class AtomicFile:
         self._local = not is_remote(path)
         self._create_parents = create_parents
         self._file = None
+        self._finished = False  # published or aborted: ``path`` is no longer this writer's to touch
 
     def open(self):
         """Create the temporary file and return it (binary, write-only).
@@ -118,32 +119,38 @@ class AtomicFile:
 
     def publish(self) -> None:
         """Close the temporary file and move it to ``path`` (atomic for local files)."""
+        if self._file is None or self._finished:  # a second publish would delete the published file
+            raise ValueError(f"{self.path}: nothing to publish (never opened, already published or aborted)")
         try:
             self._file.close()
             if self._local:
                 os.replace(self.tmp_path, self.path)  # fails on a directory instead of removing it
-                return
-            filesystems = _filesystems()
-            if filesystems.exists(self.path):
-                filesystems.delete([self.path])
-            filesystems.rename([self.tmp_path], [self.path])
+            else:
+                filesystems = _filesystems()
+                if filesystems.exists(self.path):
+                    filesystems.delete([self.path])
+                filesystems.rename([self.tmp_path], [self.path])
+            self._finished = True
         except BaseException:  # e.g. Ctrl-C during the rename: leave no temporary file behind
             self.abort()
             raise
 
     def abort(self) -> None:
         """Close and remove the temporary file; ``path`` is left as it was."""
-        if self._file is None:
-            return  # never opened: nothing was written
-        with contextlib.suppress(Exception):
-            self._file.close()
-        if self._local:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.tmp_path)
-        else:
+        if self._file is None or self._finished:
+            return  # never opened (nothing was written), or already published or aborted
+        self._finished = True
+        try:
             with contextlib.suppress(Exception):
-                if _filesystems().exists(self.tmp_path):
-                    _filesystems().delete([self.tmp_path])
+                self._file.close()
+        finally:  # removed even when Ctrl-C (or a SIGTERM exit) lands in the close
+            if self._local:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self.tmp_path)
+            else:
+                with contextlib.suppress(Exception):
+                    if _filesystems().exists(self.tmp_path):
+                        _filesystems().delete([self.tmp_path])
 
     def __enter__(self):
         return self.open()

@@ -267,3 +267,30 @@ def test_workers_that_finished_end_on_their_own(tmp_path: Path) -> None:
     assert not [line for line in lines if line.startswith("TERMINATED")], proc.stderr
     assert sorted({line for line in lines if line.startswith("EXIT")}) == [
         "EXIT corpus-audit-worker-0 0", "EXIT corpus-audit-worker-1 0"]
+
+
+def _hang() -> None:
+    import time
+
+    time.sleep(600)
+
+
+def test_workers_hung_after_reporting_share_one_grace_period(monkeypatch) -> None:
+    """A run that went well waits for its workers to exit on their own, but once for all of
+    them: four workers stuck in their exit must not cost four grace periods in turn."""
+    import multiprocessing
+    import time
+
+    from corpus_audit.pipeline import local
+
+    monkeypatch.setattr(local, "STOP_GRACE_SECONDS", 1.0)
+    pool = local.ForkedWorkers(None, "unused", 4)  # type: ignore[arg-type]
+    context = multiprocessing.get_context("fork")
+    pool._processes = [context.Process(target=_hang, daemon=True) for _ in range(4)]
+    for process in pool._processes:
+        process.start()
+    started = time.monotonic()
+    pool.__exit__(None, None, None)
+    elapsed = time.monotonic() - started
+    assert not [process for process in pool._processes if process.is_alive()]
+    assert elapsed < 3.0, f"{elapsed:.1f} s"  # one 1 s grace period, not four in turn (4 s)

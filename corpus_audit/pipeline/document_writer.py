@@ -97,8 +97,10 @@ class DocumentTableWriter:
 
     def abort(self) -> None:
         """Remove the partial file of a failed attempt (the retry writes its own)."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):  # the file is removed whatever state it is in
-                self._writer.close()
+        try:
+            if self._writer is not None:
+                with contextlib.suppress(Exception):  # the file is removed whatever state it is in
+                    self._writer.close()
+        finally:  # even when Ctrl-C (or a SIGTERM exit) lands in the writer's close
             self._writer = None
-        self._file.abort()
+            self._file.abort()

@@ -28,6 +28,7 @@ import os
 import queue
 import signal
 import sys
+import time
 import traceback
 from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
@@ -198,13 +199,16 @@ class ForkedWorkers:
         if exc_type is None:
             # Every worker has reported and is ending on its own: a SIGTERM now would land in
             # the middle of its exit (flushing its queue) instead of stopping any work.
+            deadline = time.monotonic() + STOP_GRACE_SECONDS  # one grace period for them all
             for process in self._processes:
-                process.join(STOP_GRACE_SECONDS)
+                process.join(max(0.0, deadline - time.monotonic()))
         for process in self._processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: the child exits through its context managers
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in self._processes:
-            process.join(STOP_GRACE_SECONDS)
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in self._processes:
             if process.is_alive():
                 process.kill()
                 process.join()
