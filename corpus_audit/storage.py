@@ -145,7 +145,8 @@ class AtomicFile:
                 self._file.close()
         finally:  # removed even when Ctrl-C (or a SIGTERM exit) lands in the close
             if self._local:
-                with contextlib.suppress(FileNotFoundError):
+                # best effort: a cleanup error must not replace the error (or Ctrl-C) being raised
+                with contextlib.suppress(OSError):
                     os.remove(self.tmp_path)
             else:
                 with contextlib.suppress(Exception):

@@ -158,3 +158,18 @@ def test_a_document_writer_interrupted_while_closing_leaves_no_temporary(tmp_pat
         with DocumentTableWriter(str(tmp_path), "split", pa.schema([("id", pa.string())])) as writer:
             writer.write({"id": ["a", "b"]})
     assert os.listdir(tmp_path / "documents") == []
+
+
+def test_a_failed_cleanup_does_not_hide_the_original_error(tmp_path, monkeypatch) -> None:
+    """The folder became unwritable while the file was written: the exception the user sees is
+    the one that stopped the write (here Ctrl-C), not the cleanup's PermissionError."""
+    import corpus_audit.storage as storage
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    with pytest.raises(KeyboardInterrupt):
+        with AtomicFile(str(tmp_path / "out.bin")) as f:
+            f.write(b"half")
+            monkeypatch.setattr(storage.os, "remove", refuse)
+            raise KeyboardInterrupt
