@@ -7,6 +7,7 @@ never copied into the repository; temporary corpora and outputs go to a temp dir
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
 import json
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import contextlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path

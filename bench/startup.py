@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -36,14 +34,8 @@ TARGET_SMALL_RUN_S = 2.5
 
 def timed(command: list[str], check: bool = True) -> tuple[float, float]:
     """(wall s, CPU s) of ``command`` in a subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if check and proc.returncode != 0:
-        sys.exit(f"bench: failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-3000:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    run = common.run_timed(command, check=check)
+    return run.wall, run.cpu
 
 
 def small_corpus(data: str, docs: int, directory: Path) -> Path:
