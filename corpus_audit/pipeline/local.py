@@ -199,15 +199,11 @@ class ForkedWorkers:
         if exc_type is None:
             # Every worker has reported and is ending on its own: a SIGTERM now would land in
             # the middle of its exit (flushing its queue) instead of stopping any work.
-            deadline = time.monotonic() + STOP_GRACE_SECONDS  # one grace period for them all
-            for process in self._processes:
-                process.join(max(0.0, deadline - time.monotonic()))
+            self._join_within(STOP_GRACE_SECONDS)
         for process in self._processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: the child exits through its context managers
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in self._processes:
-            process.join(max(0.0, deadline - time.monotonic()))
+        self._join_within(STOP_GRACE_SECONDS)
         for process in self._processes:
             if process.is_alive():
                 process.kill()
@@ -220,6 +216,12 @@ class ForkedWorkers:
             channel.close()
             if exc_type is None:
                 channel.join_thread()  # every unit was taken: its feeder thread ends now
+
+    def _join_within(self, seconds: float) -> None:
+        """Wait up to ``seconds`` in all (one grace period for every worker, not one each)."""
+        deadline = time.monotonic() + seconds
+        for process in self._processes:
+            process.join(max(0.0, deadline - time.monotonic()))
 
     # -- in the child --------------------------------------------------------------------------
     def _child(self, index: int, parent: int) -> None:
