@@ -1,6 +1,6 @@
 """Forked worker processes: when this process may fork, and a map over forked children.
 
-Shared by the in-process engine (`corpus_audit.pipeline.local`, its analysis workers) and the
+Shared by the in-process engine (`corpus_audit.engine.local`, its analysis workers) and the
 report (`corpus_audit.report.plots`, one plot per child). A forked child inherits everything
 loaded so far (models, word lists, matplotlib) at no cost, which is the point; it is only safe
 when this process runs no other thread (a thread holding a lock at the fork leaves it held

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_audit.pipeline.tables import write_table
+from corpus_audit.rundir.tables import write_table
 from corpus_audit.stats import percent
 from corpus_audit.stats import wilson_percent_interval as wilson_interval
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SENTENCES, read_documents, run_audit, write_jsonl
-from corpus_audit.pipeline.attributes import (
+from corpus_audit.rundir.attributes import (
     ATTRIBUTE_PREFIX,
     add_arguments,
     attribute_path,

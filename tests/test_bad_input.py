@@ -184,8 +184,8 @@ def test_parquet_undecodable_cell_skips_only_that_row(tmp_path: Path) -> None:
 
 def test_corrupt_row_group_counts_every_lost_row() -> None:
     from corpus_audit.documents import ReadAccounting
-    from corpus_audit.pipeline.readers import BatchBuilder, ReadConfig
-    from corpus_audit.pipeline.readers.arrow import read_arrow_batches
+    from corpus_audit.readers import BatchBuilder, ReadConfig
+    from corpus_audit.readers.arrow import read_arrow_batches
 
     def batches():
         yield pa.record_batch({"text": [SENTENCES["en"]] * 3})
@@ -206,7 +206,7 @@ def test_string_view_and_dictionary_text_columns_are_measured(tmp_path: Path) ->
     summary, docs, _ = audit(tmp_path, tmp_path / "dict.parquet", extra=("--max-document-bytes", "20"), exit_code=1)
     assert summary["documents_skipped"] == {"document_too_large": 2}
     view = pa.table({"text": pa.array([text], pa.string_view())})
-    from corpus_audit.pipeline.readers.arrow import text_values
+    from corpus_audit.readers.arrow import text_values
 
     assert text_values(view.column("text").chunk(0)) == ([text], [len(text.encode())])
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, read_summary, run_audit, write_jsonl
 from corpus_audit import transforms
-from corpus_audit.pipeline.checkpoint import CheckpointEncodingError, decode_value, encode_value
+from corpus_audit.engine.checkpoint import CheckpointEncodingError, decode_value, encode_value
 from fake_stages import SlowStage
 
 TESTS = Path(__file__).resolve().parent

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SENTENCES, assert_balanced, read_documents, read_skipped, read_summary, run_audit, write_jsonl
-from corpus_audit.pipeline.assembly import AuditConfig
-from corpus_audit.pipeline.assembly import AuditWorkUnit
+from corpus_audit.engine.assembly import AuditConfig
+from corpus_audit.engine.assembly import AuditWorkUnit
 from corpus_audit.cli import main
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.transforms.langid import LanguageIdentification
@@ -145,8 +145,8 @@ def test_a_document_an_analysis_raises_on_is_skipped_with_its_stage(tmp_path: Pa
 def test_stage_failure_end_to_end_keeps_the_accounting_identity(tmp_path: Path) -> None:
     import apache_beam as beam
 
-    from corpus_audit.pipeline.assembly import build_pipeline
-    from corpus_audit.pipeline.readers import expand_inputs
+    from corpus_audit.engine.assembly import build_pipeline
+    from corpus_audit.readers import expand_inputs
 
     shard = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": SENTENCES["en"]},
                                                 {"id": "b", "text": "BOOM " + SENTENCES["fr"]},

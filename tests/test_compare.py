@@ -21,7 +21,7 @@ import pytest
 
 from conftest import SENTENCES, run_audit, write_jsonl
 from corpus_audit.cli import main
-from corpus_audit.pipeline.tables import write_table
+from corpus_audit.rundir.tables import write_table
 from corpus_audit.stats import two_proportion_test
 
 # ----------------------------------------------------------------------------- independent references

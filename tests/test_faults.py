@@ -9,11 +9,11 @@ import pytest
 
 from conftest import SENTENCES, assert_balanced, read_csv, read_documents, read_skipped, read_summary, run_audit, write_jsonl
 from corpus_audit import transforms
-from corpus_audit.pipeline.assembly import AuditConfig
-from corpus_audit.pipeline.document_writer import DocumentTableWriter
-from corpus_audit.pipeline.assembly import AuditWorkUnit
+from corpus_audit.engine.assembly import AuditConfig
+from corpus_audit.rundir.document_writer import DocumentTableWriter
+from corpus_audit.engine.assembly import AuditWorkUnit
 from corpus_audit.documents import WorkUnit
-from corpus_audit.pipeline.readers import ReadConfig, expand_inputs, plan_splits
+from corpus_audit.readers import ReadConfig, expand_inputs, plan_splits
 from fake_stages import CountingStage, FailsOncePerShard
 
 LANGS = sorted(SENTENCES)

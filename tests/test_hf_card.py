@@ -18,7 +18,7 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from corpus_audit.cli import main
-from corpus_audit.pipeline.run_directory import MANIFEST_NAME, RunDirectory
+from corpus_audit.rundir.run_directory import MANIFEST_NAME, RunDirectory
 from corpus_audit.report.formatting import fmt_percent
 from corpus_audit.report.hf_card import CARD_MARKER, hub_language_code, size_category
 from report_synthetic import make_run

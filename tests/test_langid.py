@@ -145,7 +145,7 @@ def test_shipped_sample_corpus_runs(tmp_path: Path) -> None:
 
 def test_pipeline_merge_of_per_split_accumulators_equals_whole() -> None:
     """What the pipeline does: each split pre-combined on its worker, then merged."""
-    from corpus_audit.pipeline.combine import MergeAccumulatorsFn
+    from corpus_audit.engine.combine import MergeAccumulatorsFn
 
     rng = random.Random(11)
     docs = [(None, rng.choice(["en", "fr", "sv", "unknown"])) for _ in range(300)]

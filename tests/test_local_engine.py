@@ -281,7 +281,7 @@ def test_workers_hung_after_reporting_share_one_grace_period(monkeypatch) -> Non
     import multiprocessing
     import time
 
-    from corpus_audit.pipeline import local
+    from corpus_audit.engine import local
 
     monkeypatch.setattr(local, "STOP_GRACE_SECONDS", 1.0)
     pool = local.ForkedWorkers(None, "unused", 4)  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def test_odd_shard_names_and_fields_stay_inside_the_output(tmp_path: Path) -> No
 def test_table_names_cannot_leave_the_tables_directory(tmp_path: Path, name: str) -> None:
     import pyarrow as pa
 
-    from corpus_audit.pipeline.tables import write_table
+    from corpus_audit.rundir.tables import write_table
 
     with pytest.raises(ValueError, match="table name"):
         write_table(str(tmp_path), name, pa.table({"a": [1]}), "t", [])

@@ -9,7 +9,7 @@ import sys
 
 from conftest import REPO_ROOT, SENTENCES, read_summary, write_jsonl
 from corpus_audit.cli import main
-from corpus_audit.pipeline.progress import (
+from corpus_audit.engine.progress import (
     PROGRESS_DIR_ENV,
     Progress,
     ProgressTotals,
@@ -102,7 +102,7 @@ def test_one_line_for_a_real_run(tmp_path) -> None:
 def test_multi_worker_run_is_aggregated(tmp_path) -> None:
     """Two DirectRunner worker processes: one total (their files are summed by the launcher)."""
     paths = _corpus(tmp_path, shards=4, per_shard=30)
-    code = ("import sys, io; from corpus_audit.cli import main; from corpus_audit.pipeline.progress import RunProgress\n"
+    code = ("import sys, io; from corpus_audit.cli import main; from corpus_audit.engine.progress import RunProgress\n"
             f"paths = {paths!r}\n"
             "with RunProgress(paths, tty=False, poll_seconds=0.2) as p:\n"
             f"    code = main(['run', *paths, '--output', {str(tmp_path / 'out')!r}, '--stages', 'langid',"

@@ -11,7 +11,7 @@ import pytest
 from conftest import SENTENCES, assert_balanced, read_documents, read_summary, run_audit, write_jsonl
 from corpus_audit.documents import ReadAccounting, ShardSplit
 from corpus_audit.errors import InputError
-from corpus_audit.pipeline.readers import (
+from corpus_audit.readers import (
     FORMAT_HF,
     FORMAT_JSONL,
     FORMAT_PARQUET,

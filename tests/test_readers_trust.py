@@ -16,7 +16,7 @@ import pytest
 
 from corpus_audit.documents import ReadAccounting, ShardSplit, SkipRecord, group_key
 from corpus_audit.errors import InputError
-from corpus_audit.pipeline.readers import (
+from corpus_audit.readers import (
     FORMAT_JSONL,
     ReadConfig,
     check_text_field,
@@ -25,7 +25,7 @@ from corpus_audit.pipeline.readers import (
     expand_inputs,
     read_split,
 )
-from corpus_audit.pipeline.tables import table_to_csv, table_to_markdown
+from corpus_audit.rundir.tables import table_to_csv, table_to_markdown
 from corpus_audit.sampling import is_sampled, sample_threshold
 
 LINES = [json.dumps({"id": f"d{i}", "text": f"document number {i}"}).encode() + b"\n" for i in range(50)]

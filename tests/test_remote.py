@@ -23,7 +23,7 @@ import pytest
 from conftest import REPO_ROOT, SENTENCES, read_documents, read_summary, run_audit
 from corpus_audit import remote
 from corpus_audit.errors import InputError, UsageError
-from corpus_audit.pipeline.readers import detect_format
+from corpus_audit.readers import detect_format
 
 #: C4's own names (``.json.gz``) once the readers accept them; ``.jsonl.gz`` before that.
 C4_SUFFIX = ".json.gz" if detect_format("c4-train.00000-of-01024.json.gz") else ".jsonl.gz"

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO_ROOT, SENTENCES, run_audit, write_jsonl
 from corpus_audit.cli import main
-from corpus_audit.pipeline.tables import write_table
+from corpus_audit.rundir.tables import write_table
 from corpus_audit.stats import wilson_percent_interval as wilson_interval
 from corpus_audit.report.metadata import PROMPTS
 from report_synthetic import make_run

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SENTENCES, SHARED_DATA, run_audit, write_jsonl
-from corpus_audit.pipeline.run_directory import MANIFEST_NAME
+from corpus_audit.rundir.run_directory import MANIFEST_NAME
 from corpus_audit.cli import main
 from corpus_audit.report import load_run
 from corpus_audit.report.sections import descriptors as descriptor_section

@@ -145,7 +145,7 @@ def test_a_document_writer_interrupted_while_closing_leaves_no_temporary(tmp_pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from corpus_audit.pipeline.document_writer import DocumentTableWriter
+    from corpus_audit.rundir.document_writer import DocumentTableWriter
 
     close = pq.ParquetWriter.close
 

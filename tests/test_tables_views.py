@@ -16,7 +16,7 @@ import pytest
 from conftest import read_csv, run_audit, write_jsonl
 from corpus_audit.language_names import (UNKNOWN_LANGUAGE_NAME, language_label, language_name, language_names,
                                          table_language_name)
-from corpus_audit.pipeline.tables import SMALL_SAMPLE_MARK, markdown_percent, table_to_csv, table_to_markdown
+from corpus_audit.rundir.tables import SMALL_SAMPLE_MARK, markdown_percent, table_to_csv, table_to_markdown
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample
 from corpus_audit.transforms.base import ReportContext
 from corpus_audit.transforms.gender_gap import GenderGap, GenderGapCombineFn, reference_standard_error

@@ -94,7 +94,7 @@ def test_case02_a_completed_run_is_not_replaced_without_overwrite(tmp_path, caps
 
 
 def test_case03_a_second_run_into_a_locked_output_is_refused(tmp_path, capsys):
-    from corpus_audit.pipeline.run_directory import LockHeld, lock_directory
+    from corpus_audit.rundir.run_directory import LockHeld, lock_directory
 
     shard = _shard(tmp_path / "in")
     out = tmp_path / "out"
@@ -110,7 +110,7 @@ def test_case03_a_second_run_into_a_locked_output_is_refused(tmp_path, capsys):
 
 
 def test_case03_checkpoint_dir_is_locked_too(tmp_path, capsys):
-    from corpus_audit.pipeline.run_directory import lock_directory
+    from corpus_audit.rundir.run_directory import lock_directory
 
     shard = _shard(tmp_path / "in")
     checkpoints = tmp_path / "ck"
@@ -122,7 +122,7 @@ def test_case03_checkpoint_dir_is_locked_too(tmp_path, capsys):
 
 
 def test_case03_a_stale_lock_of_a_dead_process_does_not_block(tmp_path):
-    from corpus_audit.pipeline.run_directory import LOCK_NAME
+    from corpus_audit.rundir.run_directory import LOCK_NAME
 
     shard = _shard(tmp_path / "in")
     out = tmp_path / "out"
@@ -139,7 +139,7 @@ def test_case03_two_concurrent_runs_never_mix(tmp_path):
     out = tmp_path / "out"
     first = subprocess.Popen([*CLI, "run", *map(str, shards), "--output", str(out), "--quiet", "--stages", "langid"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    from corpus_audit.pipeline.run_directory import LOCK_NAME
+    from corpus_audit.rundir.run_directory import LOCK_NAME
 
     lock = out / LOCK_NAME
     deadline = time.time() + 120
@@ -234,7 +234,7 @@ def test_case08_a_broken_saved_dataset_is_one_line_exit_2(tmp_path, capsys, mark
 def test_case09_zstd_reads_are_bounded(tmp_path):
     import zstandard
 
-    from corpus_audit.pipeline.readers import open_decompressed
+    from corpus_audit.readers import open_decompressed
 
     path = tmp_path / "bomb.jsonl.zst"
     zeros = b"0" * (1 << 20)
@@ -285,7 +285,7 @@ def test_case10_disk_full_is_one_line_exit_3_and_marks_the_run_incomplete(tmp_pa
 
     import pyarrow.parquet as parquet
 
-    from corpus_audit.pipeline.run_directory import read_manifest
+    from corpus_audit.rundir.run_directory import read_manifest
 
     shard = _shard(tmp_path / "in", n=4)
     out = tmp_path / "out"

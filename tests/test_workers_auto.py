@@ -18,7 +18,7 @@ from corpus_audit.cli.plan import (
     choose_workers,
     estimate_input_bytes,
 )
-from corpus_audit.pipeline.readers import InputFile, ReadConfig
+from corpus_audit.readers import InputFile, ReadConfig
 
 CORES = len(os.sched_getaffinity(0))
 

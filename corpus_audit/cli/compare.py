@@ -69,7 +69,7 @@ def check_output_file(path: str, inputs: list[str], *, overwrite: bool = False) 
     inside) an input run or any corpus-audit run directory (a folder above it holds the run
     manifest), or is an existing file without ``overwrite``: a command writes only a file of its
     own, and never deletes or replaces another's."""
-    from corpus_audit.pipeline.run_directory import MANIFEST_NAME
+    from corpus_audit.rundir.run_directory import MANIFEST_NAME
 
     if is_remote(path):
         if any(path.rstrip("/") == run.rstrip("/") or path.startswith(run.rstrip("/") + "/") for run in inputs):

@@ -12,10 +12,10 @@ import time
 from corpus_audit.cli.beam_options import pipeline_options
 from corpus_audit.cli.outputs import _WRITE_MESSAGES, prepare_output_dir
 from corpus_audit.cli.plan import AUTO_RUNNER, LOCAL_RUNNER, RunPlan
-from corpus_audit.pipeline import dataflow
-from corpus_audit.pipeline.progress import PROGRESS_DIR_ENV, RunProgress
-from corpus_audit.pipeline.run_directory import STATUS_RUNNING, RunDirectory
-from corpus_audit.pipeline.work import inference_analysis
+from corpus_audit.engine import dataflow
+from corpus_audit.engine.progress import PROGRESS_DIR_ENV, RunProgress
+from corpus_audit.rundir.run_directory import STATUS_RUNNING, RunDirectory
+from corpus_audit.engine.work import inference_analysis
 
 __all__ = ["announce", "engine_for_prepared_stages", "execute", "prepare_analyses"]
 
@@ -44,12 +44,12 @@ def execute(plan: RunPlan, started: float | None = None, run_directory: RunDirec
     # that already shows a progress line (an outer RunProgress, e.g. a notebook's) keeps its own.
     show = not plan.quiet and not dataflow.is_dataflow(plan.runner) and PROGRESS_DIR_ENV not in os.environ
     if pipeline is None:
-        from corpus_audit.pipeline.local import run_in_process
+        from corpus_audit.engine.local import run_in_process
 
         with RunProgress([item.path for item in plan.inputs], enabled=show) as progress:
             run_in_process(config, plan.workers, fork_guard=progress.quiescent)
         return time.time() - started
-    from corpus_audit.pipeline.assembly import build_pipeline
+    from corpus_audit.engine.assembly import build_pipeline
 
     _quiet_beam_logging()
     build_pipeline(pipeline, config)

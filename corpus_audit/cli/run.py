@@ -16,7 +16,7 @@ from typing import Any
 from corpus_audit.cli.outputs import (EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, EXIT_WORKER_LOST, locked_outputs,
                                       output_write_error)
 from corpus_audit.errors import InputError, UsageError
-from corpus_audit.pipeline.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
+from corpus_audit.rundir.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
 
 __all__ = ["ERRORS", "add_parser", "run_command", "run_plan"]
 
@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
     """Add ``run`` with its options and every stage's options to the subcommands."""
     # Here, not at module level: the readers and the stages import Apache Beam and pyarrow,
     # which ``--version``, ``report`` and ``compare`` never need.
-    from corpus_audit.pipeline.readers import ReadConfig
+    from corpus_audit.readers import ReadConfig
     from corpus_audit.transforms import STAGES
 
     run = commands.add_parser(
@@ -71,7 +71,7 @@ def add_parser(commands: Any) -> None:
                      help="build and validate the pipeline with its runner options (e.g. Dataflow), print a job "
                           "summary, and stop: nothing is submitted, read remotely or written")
     from corpus_audit import remote
-    from corpus_audit.pipeline import attributes
+    from corpus_audit.rundir import attributes
 
     remote.add_arguments(run)
     attributes.add_arguments(run)
@@ -115,7 +115,7 @@ def _run_locked(plan: Any, started: float | None) -> int:
     """Execute and finish ``plan`` while its directories are locked; the manifest records how it ended."""
     from corpus_audit.cli.execute import execute
     from corpus_audit.cli.finish import finish
-    from corpus_audit.pipeline.run_directory import STATUS_COMPLETE, RunDirectory
+    from corpus_audit.rundir.run_directory import STATUS_COMPLETE, RunDirectory
 
     run_directory = RunDirectory(plan.output_dir)
     try:
@@ -128,7 +128,7 @@ def _run_locked(plan: Any, started: float | None) -> int:
         if _is_interruption(exc):  # Beam re-raises a worker's KeyboardInterrupt as RuntimeError
             return _interrupted(plan, run_directory)
         _mark(run_directory, STATUS_INCOMPLETE)
-        from corpus_audit.pipeline.local import WorkerProcessError
+        from corpus_audit.engine.local import WorkerProcessError
 
         if isinstance(exc, WorkerProcessError):
             print(f"corpus-audit: error: {exc}; {_resume_hint(plan)}", file=sys.stderr)
@@ -162,7 +162,7 @@ def _interrupted(plan: Any, run_directory: Any) -> int:
 def _mark(run_directory: Any, status: str) -> None:
     """Record how the run ended, if it got as far as writing its manifest (best effort: the disk
     may be full; a manifest left at ``running`` is treated as not complete too)."""
-    from corpus_audit.pipeline.run_directory import read_manifest
+    from corpus_audit.rundir.run_directory import read_manifest
 
     try:
         manifest = read_manifest(run_directory.directory)

@@ -97,7 +97,7 @@ def _own_in_manifest(run_dir: str, name: str, data: bytes) -> None:
     """List ``name`` among the run's files in its manifest (when it has one), with the sha256 of
     ``data`` (what was written), so a later run with --overwrite replaces it rather than refusing
     it as a foreign file, and refuses it once someone has edited it."""
-    from corpus_audit.pipeline.run_directory import DIGESTS_KEY, MANIFEST_NAME, read_manifest, recorded_digests
+    from corpus_audit.rundir.run_directory import DIGESTS_KEY, MANIFEST_NAME, read_manifest, recorded_digests
 
     manifest = read_manifest(run_dir)
     if manifest is None:
@@ -110,7 +110,7 @@ def _own_in_manifest(run_dir: str, name: str, data: bytes) -> None:
 def _check_card_unedited(run_dir: str, path: str, name: str) -> None:
     """Refuse to replace the run's card ``path`` when its manifest records a digest for ``name``
     and the file no longer matches it (someone edited the card): nothing is overwritten."""
-    from corpus_audit.pipeline.run_directory import file_sha256, read_manifest, recorded_digests
+    from corpus_audit.rundir.run_directory import file_sha256, read_manifest, recorded_digests
     from corpus_audit.storage import exists
 
     recorded = recorded_digests(read_manifest(run_dir)).get(name)

@@ -187,7 +187,7 @@ def validate_summary(summary: Any, path: str) -> dict[str, Any]:
 def check_manifest(run_dir: str) -> None:
     """Refuse a run whose manifest says it did not complete (runs without a manifest are accepted)."""
     from corpus_audit.errors import UsageError
-    from corpus_audit.pipeline.run_directory import STATUS_COMPLETE, read_manifest
+    from corpus_audit.rundir.run_directory import STATUS_COMPLETE, read_manifest
 
     try:
         manifest = read_manifest(run_dir)

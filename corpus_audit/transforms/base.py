@@ -13,7 +13,7 @@ An analysis is one module in `corpus_audit.transforms` with one `Analysis` subcl
 A stage that scores documents with a model (toxicity) subclasses `ScoredAnalysis`, which
 declares the hooks the pipeline calls around Beam's ``RunInference`` for it.
 
-The pipeline (`corpus_audit.pipeline.assembly`, `corpus_audit.pipeline.work`) runs the registered stages in order on each
+The pipeline (`corpus_audit.engine.assembly`, `corpus_audit.engine.work`) runs the registered stages in order on each
 batch, isolates a document an analysis raises on (it is skipped with reason
 ``stage_error:<name>``), and feeds each analysis' CombineFn with its batch inputs.
 """
@@ -45,8 +45,8 @@ class StageCombineFn:
     """A stage's exact, mergeable accumulator: the four methods of Beam's ``CombineFn``.
 
     Not a ``beam.CombineFn`` subclass, so that the stage modules import without Beam: the
-    pipeline calls ``add_input`` itself for each split (`corpus_audit.pipeline.work`) and
-    merges the partial accumulators through `corpus_audit.pipeline.combine.MergeAccumulatorsFn`,
+    pipeline calls ``add_input`` itself for each split (`corpus_audit.engine.work`) and
+    merges the partial accumulators through `corpus_audit.engine.combine.MergeAccumulatorsFn`,
     which is the Beam ``CombineFn``."""
 
     def create_accumulator(self) -> Any:
@@ -159,7 +159,7 @@ class Analysis(ABC):
 class ScoredAnalysis(Analysis):
     """A stage whose per-document values come from a model, scored by Beam ``RunInference``.
 
-    Every hook the pipeline (`corpus_audit.pipeline.assembly`, `corpus_audit.pipeline.work`) calls for such a stage, in the
+    Every hook the pipeline (`corpus_audit.engine.assembly`, `corpus_audit.engine.work`) calls for such a stage, in the
     order it calls them (the stage is found by ``isinstance`` and a handler that is not None):
 
     1. on the launcher, `inference_handler`: the ``ModelHandler`` given to ``RunInference``;

@@ -222,16 +222,7 @@ class Descriptors(Analysis):
         unambiguous_documents = {axis: 0 for axis in self.lexicon.axes}
         for (_, _, axis), documents in aggregate.get("axes_unambiguous", {}).items():
             unambiguous_documents[axis] = unambiguous_documents.get(axis, 0) + documents
-        axes_table = pa.table({
-            "axis": pa.array(list(axis_documents), pa.string()),
-            "documents": pa.array(list(axis_documents.values()), pa.int64()),
-            "percent": pa.array([percent(d, in_scope) for d in axis_documents.values()], pa.float64()),
-            "documents_unambiguous": pa.array([unambiguous_documents[a] for a in axis_documents], pa.int64()),
-            "percent_unambiguous": pa.array([percent(unambiguous_documents[a], in_scope) for a in axis_documents],
-                                            pa.float64()),
-            "denominator": pa.array([in_scope] * len(axis_documents), pa.int64()),
-            "small_sample": pa.array([is_small_sample(in_scope)] * len(axis_documents), pa.bool_()),
-        })
+        axes_table = self._axes_table(axis_documents, unambiguous_documents, in_scope)
         ambiguous_listed = sorted(self.lexicon.terms[t][1] for t in self.lexicon.ambiguous)
         provenance = (f"Descriptors: {self.lexicon.name} {self.lexicon.version} "
                       f"({sum(self.lexicon.descriptors_per_axis().values()):,} terms on {len(self.lexicon.axes)} "
@@ -245,32 +236,7 @@ class Descriptors(Analysis):
             markdown_columns=("axis", "documents", "percent", "documents_unambiguous", "percent_unambiguous",
                               "denominator"))]
 
-        # Every descriptor of the lexicon gets a row (0 when never found), so runs compare row by row.
-        counts_by_axis: dict[str, dict[str, int]] = {axis: {} for axis in self.lexicon.axes}
-        for axis, descriptor in self.lexicon.terms.values():
-            counts_by_axis[axis][descriptor] = 0
-        for (axis, descriptor), documents in aggregate["descriptors"].items():
-            counts_by_axis.setdefault(axis, {})[descriptor] = documents
-        rows: list[tuple[str, str, int, float, int | None, bool]] = []
-        for axis in self.lexicon.axes:
-            ranked = sorted(counts_by_axis[axis].items(),
-                            key=lambda item: (self.lexicon.is_ambiguous((axis, item[0])), -item[1], item[0]))
-            rank = 0
-            for descriptor, documents in ranked:
-                ambiguous = self.lexicon.is_ambiguous((axis, descriptor))
-                if not ambiguous:
-                    rank += 1
-                rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]),
-                             None if ambiguous else rank, ambiguous))
-        descriptors_table = pa.table({
-            "axis": pa.array([r[0] for r in rows], pa.string()),
-            "descriptor": pa.array([r[1] for r in rows], pa.string()),
-            "documents": pa.array([r[2] for r in rows], pa.int64()),
-            "percent": pa.array([r[3] for r in rows], pa.float64()),
-            "rank": pa.array([r[4] for r in rows], pa.int64()),
-            "ambiguous": pa.array([r[5] for r in rows], pa.bool_()),
-            "small_sample": pa.array([is_small_sample(axis_documents[r[0]]) for r in rows], pa.bool_()),
-        })
+        descriptors_table, rows = self._descriptors_table(aggregate, axis_documents)
         shown = [i for i, row in enumerate(rows) if row[4] is not None and row[4] <= self.top_k and row[2] > 0]
         tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
             "Percent of the documents that mention the axis (a document counts once per descriptor); "
@@ -288,6 +254,51 @@ class Descriptors(Analysis):
             tables.append(self._axes_breakdown(column, f"descriptor_axes_by_{snake_case(context.group_by)}",
                                                aggregate, key_index=0, title=f"Demographic axes by {context.group_by}"))
         return tables
+
+    @staticmethod
+    def _axes_table(axis_documents: dict[str, int], unambiguous_documents: dict[str, int], in_scope: int) -> pa.Table:
+        """``descriptor_axes``: per axis, documents mentioning it (ambiguous terms counted, and not)."""
+        return pa.table({
+            "axis": pa.array(list(axis_documents), pa.string()),
+            "documents": pa.array(list(axis_documents.values()), pa.int64()),
+            "percent": pa.array([percent(d, in_scope) for d in axis_documents.values()], pa.float64()),
+            "documents_unambiguous": pa.array([unambiguous_documents[a] for a in axis_documents], pa.int64()),
+            "percent_unambiguous": pa.array([percent(unambiguous_documents[a], in_scope) for a in axis_documents],
+                                            pa.float64()),
+            "denominator": pa.array([in_scope] * len(axis_documents), pa.int64()),
+            "small_sample": pa.array([is_small_sample(in_scope)] * len(axis_documents), pa.bool_()),
+        })
+
+    def _descriptors_table(self, aggregate: Mapping[str, dict],
+                           axis_documents: dict[str, int]) -> tuple[pa.Table, list[tuple[str, str, int, float, int | None, bool]]]:
+        """``descriptors``: every descriptor of the lexicon with its documents and rank, and its rows."""
+        # Every descriptor of the lexicon gets a row (0 when never found), so runs compare row by row.
+        counts_by_axis: dict[str, dict[str, int]] = {axis: {} for axis in self.lexicon.axes}
+        for axis, descriptor in self.lexicon.terms.values():
+            counts_by_axis[axis][descriptor] = 0
+        for (axis, descriptor), documents in aggregate["descriptors"].items():
+            counts_by_axis.setdefault(axis, {})[descriptor] = documents
+        rows: list[tuple[str, str, int, float, int | None, bool]] = []
+        for axis in self.lexicon.axes:
+            ranked = sorted(counts_by_axis[axis].items(),
+                            key=lambda item: (self.lexicon.is_ambiguous((axis, item[0])), -item[1], item[0]))
+            rank = 0
+            for descriptor, documents in ranked:
+                ambiguous = self.lexicon.is_ambiguous((axis, descriptor))
+                if not ambiguous:
+                    rank += 1
+                rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]),
+                             None if ambiguous else rank, ambiguous))
+        table = pa.table({
+            "axis": pa.array([r[0] for r in rows], pa.string()),
+            "descriptor": pa.array([r[1] for r in rows], pa.string()),
+            "documents": pa.array([r[2] for r in rows], pa.int64()),
+            "percent": pa.array([r[3] for r in rows], pa.float64()),
+            "rank": pa.array([r[4] for r in rows], pa.int64()),
+            "ambiguous": pa.array([r[5] for r in rows], pa.bool_()),
+            "small_sample": pa.array([is_small_sample(axis_documents[r[0]]) for r in rows], pa.bool_()),
+        })
+        return table, rows
 
     def _axes_breakdown(self, key_column: str, name: str, aggregate: Mapping[str, dict], key_index: int,
                         title: str) -> Table:

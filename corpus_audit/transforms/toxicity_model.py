@@ -317,40 +317,8 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
         raise ModelUnavailable(f"cannot load toxicity model {settings.model}: not in the local cache; "
                                f"the Hugging Face hub is unreachable (offline or HF_HUB_OFFLINE set)")
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    if local:
-        weights, kind = weights_file(source)
-        if kind == "pickle":
-            check_pickle_weights(weights)
-    kwargs: dict[str, Any] = {"trust_remote_code": False, "use_safetensors": None}
-    if _supports_weights_only():
-        kwargs["weights_only"] = True
-    elif not local:  # an old transformers could unpickle a hub .bin without the restriction: safetensors only
-        kwargs["use_safetensors"] = True
-    attempts = [{"local_files_only": True}] if local else [{"local_files_only": True}, {}]
-    errors: list[str] = []
-    model = tokenizer = None
-    for attempt in attempts:
-        if not attempt.get("local_files_only") and not hub_reachable():
-            errors.append("the Hugging Face hub is unreachable (offline or HF_HUB_OFFLINE set)")
-            break
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **attempt)
-            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs, **attempt)
-            break
-        except Exception as exc:  # noqa: BLE001 - OSError/ValueError/EnvironmentError from the hub or files
-            message = " ".join(str(exc).split())
-            if "weights only load failed" in message.lower() or "weights_only" in message:
-                raise ModelUnavailable(f"refused pickle weights of {settings.model}: they need the unrestricted "
-                                       f"unpickler, which could run code ({message[:200]})") from exc
-            errors.append(("not in the local cache" if attempt.get("local_files_only") and not local
-                           else message[:300]))
-    if model is None:
-        raise ModelUnavailable(f"cannot load toxicity model {settings.model}: " + "; ".join(errors))
+    model, tokenizer = _from_pretrained(settings, source, local)
     if settings.label_index is not None:
         if not 0 <= settings.label_index < model.config.num_labels:
             raise ModelUnavailable(f"--toxicity-label-index {settings.label_index} out of range for a model "
@@ -372,11 +340,53 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     budget = settings.token_budget or (DEFAULT_TOKEN_BUDGET_CUDA if device.startswith("cuda")
                                        else DEFAULT_TOKEN_BUDGET_CPU)
+    return LoadedClassifier(model, tokenizer, device, label_index, str(model.config.id2label[label_index]),
+                            max_length, budget, autocast_dtype, _model_info(model, source, local))
+
+
+def _from_pretrained(settings: ModelSettings, source: str, local: bool) -> tuple[Any, Any]:
+    """(model, tokenizer): from the local files first, then the hub when reachable; `ModelUnavailable`."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    if local:
+        weights, kind = weights_file(source)
+        if kind == "pickle":
+            check_pickle_weights(weights)
+    kwargs: dict[str, Any] = {"trust_remote_code": False, "use_safetensors": None}
+    if _supports_weights_only():
+        kwargs["weights_only"] = True
+    elif not local:  # an old transformers could unpickle a hub .bin without the restriction: safetensors only
+        kwargs["use_safetensors"] = True
+    attempts = [{"local_files_only": True}] if local else [{"local_files_only": True}, {}]
+    errors: list[str] = []
+    for attempt in attempts:
+        if not attempt.get("local_files_only") and not hub_reachable():
+            errors.append("the Hugging Face hub is unreachable (offline or HF_HUB_OFFLINE set)")
+            break
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **attempt)
+            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs, **attempt)
+            return model, tokenizer
+        except Exception as exc:  # noqa: BLE001 - OSError/ValueError/EnvironmentError from the hub or files
+            message = " ".join(str(exc).split())
+            if "weights only load failed" in message.lower() or "weights_only" in message:
+                raise ModelUnavailable(f"refused pickle weights of {settings.model}: they need the unrestricted "
+                                       f"unpickler, which could run code ({message[:200]})") from exc
+            errors.append(("not in the local cache" if attempt.get("local_files_only") and not local
+                           else message[:300]))
+    raise ModelUnavailable(f"cannot load toxicity model {settings.model}: " + "; ".join(errors))
+
+
+def _model_info(model: Any, source: str, local: bool) -> dict[str, Any]:
+    """What the run records of the loaded model: weights file, format, sha256, labels."""
     weights, weights_format = _resolved_weights(source, local)
     if weights_format == "pickle":
         check_pickle_weights(weights)  # a hub .bin: the same check (transformers loaded it weights_only too)
         weights_format = PICKLE_WEIGHTS_FORMAT
-    info = {
+    return {
         "model_directory": os.path.dirname(weights) if weights else None,
         "weights_format": weights_format,
         "weights_sha256": file_sha256(weights) if weights and weights.endswith((".safetensors", ".bin")) else None,
@@ -384,8 +394,6 @@ def load_classifier(settings: ModelSettings) -> LoadedClassifier:
         "num_labels": model.config.num_labels,
         "id2label": {str(k): v for k, v in model.config.id2label.items()},
     }
-    return LoadedClassifier(model, tokenizer, device, label_index, str(model.config.id2label[label_index]),
-                            max_length, budget, autocast_dtype, info)
 
 
 # ----------------------------------------------------------------------------- the launcher's model

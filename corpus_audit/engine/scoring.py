@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 import apache_beam as beam
 import pyarrow as pa
 
-from corpus_audit.pipeline.document_writer import DocumentTableWriter
-from corpus_audit.pipeline.work import inference_analysis
+from corpus_audit.rundir.document_writer import DocumentTableWriter
+from corpus_audit.engine.work import inference_analysis
 
 if TYPE_CHECKING:
-    from corpus_audit.pipeline.audit_config import AuditConfig
+    from corpus_audit.engine.audit_config import AuditConfig
 
 __all__ = ["WriteScoredDocuments", "inference_analysis"]
 

@@ -33,12 +33,12 @@ import traceback
 from typing import IO, Any, Callable, ContextManager, Iterable, Iterator
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
-from corpus_audit.pipeline.audit_config import AuditConfig
-from corpus_audit.pipeline.progress import Progress
-from corpus_audit.pipeline.readers import plan_splits
-from corpus_audit.pipeline.results import ACCOUNTING_KEY, write_results
-from corpus_audit.pipeline.summary import RunSummary
-from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, Tagged, WorkUnitAnalyser, limited_unit
+from corpus_audit.engine.audit_config import AuditConfig
+from corpus_audit.engine.progress import Progress
+from corpus_audit.readers import plan_splits
+from corpus_audit.engine.results import ACCOUNTING_KEY, write_results
+from corpus_audit.rundir.summary import RunSummary
+from corpus_audit.engine.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, Tagged, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import AtomicFile, join
 from corpus_audit.transforms.base import Analysis
 

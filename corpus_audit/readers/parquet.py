@@ -10,9 +10,9 @@ from __future__ import annotations
 from corpus_audit import remote
 from corpus_audit.documents import SKIP_EMPTY_FILE, SKIP_UNREADABLE_FILE, ShardSplit
 from corpus_audit.lazy import lazy_module
-from corpus_audit.pipeline.readers.arrow import read_arrow_batches, wanted_columns
-from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
-from corpus_audit.pipeline.readers.splits import group_ranges
+from corpus_audit.readers.arrow import read_arrow_batches, wanted_columns
+from corpus_audit.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
+from corpus_audit.readers.splits import group_ranges
 
 pq = lazy_module("pyarrow.parquet")  # imported on first use
 

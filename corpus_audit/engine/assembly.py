@@ -10,9 +10,9 @@ Graph::
 With the toxicity model available, ``AuditWorkUnit`` emits each batch's document rows (and
 its sampled documents' lines) instead of writing them: ``RunInference`` scores them and
 ``WriteScoredDocuments`` writes ``documents/<split>-b<batch>.parquet`` and the stage's partials
-(`corpus_audit.pipeline.scoring`).
+(`corpus_audit.engine.scoring`).
 
-Aggregates are exact (integer) CombineFn accumulators (`corpus_audit.pipeline.combine`), so
+Aggregates are exact (integer) CombineFn accumulators (`corpus_audit.engine.combine`), so
 tables do not depend on runner, worker count or order.
 """
 
@@ -25,13 +25,13 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from corpus_audit.documents import ReadAccounting, WorkUnit
-from corpus_audit.pipeline.audit_config import AuditConfig
-from corpus_audit.pipeline.combine import AccountingCombineFn, MergeAccumulatorsFn
-from corpus_audit.pipeline.readers import plan_splits
-from corpus_audit.pipeline.results import ACCOUNTING_KEY, write_results
-from corpus_audit.pipeline.scoring import WriteScoredDocuments
-from corpus_audit.pipeline.summary import RunSummary
-from corpus_audit.pipeline.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, WorkUnitAnalyser, limited_unit
+from corpus_audit.engine.audit_config import AuditConfig
+from corpus_audit.engine.combine import AccountingCombineFn, MergeAccumulatorsFn
+from corpus_audit.readers import plan_splits
+from corpus_audit.engine.results import ACCOUNTING_KEY, write_results
+from corpus_audit.engine.scoring import WriteScoredDocuments
+from corpus_audit.rundir.summary import RunSummary
+from corpus_audit.engine.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import join
 
 __all__ = ["ACCOUNTING_KEY", "AuditConfig", "AuditWorkUnit", "WriteReport", "build_pipeline"]
@@ -47,7 +47,9 @@ class AuditWorkUnit(WorkUnitAnalyser, beam.DoFn):
         self.documents_analysed = Metrics.counter("corpus_audit", "documents_analysed")
         self.bytes_read = Metrics.counter("corpus_audit", "bytes_read")
 
-    def process(self, unit: WorkUnit) -> Iterator[beam.pvalue.TaggedOutput]:
+    # No return annotation: Beam reads it as the output type hint and warns that a bare
+    # TaggedOutput lacks type parameters (5 warnings per run); the outputs are tagged, untyped.
+    def process(self, unit: WorkUnit):  # type: ignore[no-untyped-def]
         for output in WorkUnitAnalyser.process(self, unit):
             if output.tag == ACCOUNTING_TAG:
                 accounting: ReadAccounting = output.value

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from corpus_audit.documents import SKIP_EMPTY_FILE, SKIP_UNREADABLE_FILE, ShardSplit
-from corpus_audit.pipeline.readers.arrow import read_arrow_batches, wanted_columns
-from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
-from corpus_audit.pipeline.readers.splits import row_ranges
+from corpus_audit.readers.arrow import read_arrow_batches, wanted_columns
+from corpus_audit.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
+from corpus_audit.readers.splits import row_ranges
 
 __all__ = ["FORMAT_HF", "load_hf_dataset", "plan_hf_dataset", "read_hf_dataset"]
 

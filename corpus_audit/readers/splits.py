@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from corpus_audit.documents import ShardSplit
-from corpus_audit.pipeline.readers.base import ReadConfig, format_spec
+from corpus_audit.readers.base import ReadConfig, format_spec
 
 if TYPE_CHECKING:  # discovery imports the formats, which import this module
-    from corpus_audit.pipeline.readers.discovery import InputFile
+    from corpus_audit.readers.discovery import InputFile
 
 __all__ = ["group_ranges", "plan_splits", "row_ranges"]
 

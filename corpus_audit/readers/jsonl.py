@@ -32,14 +32,14 @@ from corpus_audit.documents import (
     ShardSplit,
     SkipRecord,
 )
-from corpus_audit.pipeline.readers.base import (
+from corpus_audit.readers.base import (
     BatchBuilder,
     FormatSpec,
     ReadItems,
     budget_left,
     register_format,
 )
-from corpus_audit.pipeline.readers.compression import (
+from corpus_audit.readers.compression import (
     EXCERPT_BYTES,
     OversizedLine,
     bounded_lines,

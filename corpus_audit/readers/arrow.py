@@ -10,7 +10,7 @@ from typing import Iterable
 
 from corpus_audit.documents import SKIP_INVALID_UTF8, SKIP_TRUNCATED_FILE, SkipRecord
 from corpus_audit.lazy import lazy_module
-from corpus_audit.pipeline.readers.base import BatchBuilder, ReadConfig, ReadItems, budget_left
+from corpus_audit.readers.base import BatchBuilder, ReadConfig, ReadItems, budget_left
 
 pa = lazy_module("pyarrow")  # imported on first use: ``run --help`` and JSONL-only planning skip it
 pc = lazy_module("pyarrow.compute")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from corpus_audit.documents import ReadAccounting
-from corpus_audit.pipeline.audit_config import AuditConfig
-from corpus_audit.pipeline.summary import RunSummary
-from corpus_audit.pipeline.tables import write_table
+from corpus_audit.engine.audit_config import AuditConfig
+from corpus_audit.rundir.summary import RunSummary
+from corpus_audit.rundir.tables import write_table
 
 __all__ = ["ACCOUNTING_KEY", "write_results"]
 

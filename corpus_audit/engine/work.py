@@ -1,8 +1,8 @@
 """Reading and analysing a work unit: its splits, read in batches, through every analysis.
 
 `WorkUnitAnalyser` is plain Python (no Beam import): the Beam DoFn
-(`corpus_audit.pipeline.assembly.AuditWorkUnit`) and the in-process engine
-(`corpus_audit.pipeline.local`) both run it. Reading and analysis of one split happen in one
+(`corpus_audit.engine.assembly.AuditWorkUnit`) and the in-process engine
+(`corpus_audit.engine.local`) both run it. Reading and analysis of one split happen in one
 call, on batches of documents, so a runner handles a few elements per thousand documents. Each
 unit leaves as one partial accumulator per stage (merged globally), its skip records, its
 accounting, and ``documents/<split>.parquet``.
@@ -22,13 +22,13 @@ from corpus_audit.documents import (
     make_excerpt,
     stage_error_reason,
 )
-from corpus_audit.pipeline.document_writer import DocumentTableWriter, document_path, document_schema
-from corpus_audit.pipeline.progress import Progress
-from corpus_audit.pipeline.readers import read_split
+from corpus_audit.rundir.document_writer import DocumentTableWriter, document_path, document_schema
+from corpus_audit.engine.progress import Progress
+from corpus_audit.readers import read_split
 from corpus_audit.transforms.base import Analysis, ScoredAnalysis
 
 if TYPE_CHECKING:
-    from corpus_audit.pipeline.audit_config import AuditConfig
+    from corpus_audit.engine.audit_config import AuditConfig
 
 __all__ = ["ACCOUNTING_TAG", "INFERENCE_TAG", "SKIPPED_TAG", "Tagged", "WorkUnitAnalyser", "inference_analysis",
            "limited_unit"]
@@ -117,7 +117,7 @@ class WorkUnitAnalyser:
             else:
                 yield from self._process_split_to_documents(split, remaining, accounting, accumulators)
                 accounting.splits_analysed += 1
-            if self.show_progress:  # one aggregated line (corpus_audit.pipeline.progress)
+            if self.show_progress:  # one aggregated line (corpus_audit.engine.progress)
                 self._progress.split_done(split.path, split.row_start, split.row_stop,
                                           restored=accounting.splits_restored > restored_before)
         for name, accumulator in accumulators.items():

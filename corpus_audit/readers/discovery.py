@@ -26,8 +26,8 @@ from typing import Iterator
 from corpus_audit import remote
 from corpus_audit.documents import display_path
 from corpus_audit.errors import InputError
-from corpus_audit.pipeline.readers.base import ReadConfig, suffix_formats, supported_suffixes
-from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF
+from corpus_audit.readers.base import ReadConfig, suffix_formats, supported_suffixes
+from corpus_audit.readers.hf_dataset import FORMAT_HF
 from corpus_audit.storage import is_remote
 
 __all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "SpecialFile", "check_text_field", "detect_format",
@@ -320,8 +320,8 @@ def check_text_field(inputs: list[InputFile], config: ReadConfig) -> None:
     naming the input and the columns it has. An input whose schema cannot be read is left
     to the reader, which counts it as an unreadable file.
     """
-    from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF as hf
-    from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET, schema_names
+    from corpus_audit.readers.hf_dataset import FORMAT_HF as hf
+    from corpus_audit.readers.parquet import FORMAT_PARQUET, schema_names
 
     for item in inputs:
         if item.format not in (FORMAT_PARQUET, hf):
@@ -330,7 +330,7 @@ def check_text_field(inputs: list[InputFile], config: ReadConfig) -> None:
             if item.format == FORMAT_PARQUET:
                 names = schema_names(item.path)
             else:
-                from corpus_audit.pipeline.readers.hf_dataset import load_hf_dataset
+                from corpus_audit.readers.hf_dataset import load_hf_dataset
 
                 names = list(load_hf_dataset(item.path).column_names)
         except Exception:  # noqa: BLE001 - reported as unreadable when read

@@ -24,7 +24,7 @@ import re
 from typing import Any, Iterator
 
 from corpus_audit.errors import UsageError
-from corpus_audit.pipeline.readers import InputFile, detect_format, expand_inputs
+from corpus_audit.readers import InputFile, detect_format, expand_inputs
 
 __all__ = ["ONE_SDK_PROCESS_EXPERIMENT", "SHIPPING_OPTIONS", "check_dataflow_options", "dry_run", "dry_run_inputs",
            "format_summary", "gpu_warnings", "is_dataflow", "make_pipeline", "offline_validation"]

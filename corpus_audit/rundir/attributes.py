@@ -135,7 +135,7 @@ def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None)
 def _write_one(path: str, target: str, rows: dict[int, dict], skips: dict[int, Any],
                text_field: str) -> tuple[int, int]:
     """Stream ``path``'s lines into ``target``: (lines written, documents with attributes)."""
-    from corpus_audit.pipeline.readers.compression import bounded_lines, open_decompressed, stream_errors
+    from corpus_audit.readers.compression import bounded_lines, open_decompressed, stream_errors
 
     lines = documents = 0
     with _open_output(target) as out:

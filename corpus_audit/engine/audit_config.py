@@ -1,16 +1,16 @@
 """`AuditConfig`: everything a run needs besides the runner, shared by every engine.
 
-Plain Python (no Beam import), so that the in-process engine (`corpus_audit.pipeline.local`)
-and the Beam graph (`corpus_audit.pipeline.assembly`) take the same object.
+Plain Python (no Beam import), so that the in-process engine (`corpus_audit.engine.local`)
+and the Beam graph (`corpus_audit.engine.assembly`) take the same object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corpus_audit.pipeline.checkpoint import SplitCheckpoints
-from corpus_audit.pipeline.readers import InputFile, ReadConfig
-from corpus_audit.pipeline.summary import RunInfo
+from corpus_audit.engine.checkpoint import SplitCheckpoints
+from corpus_audit.readers import InputFile, ReadConfig
+from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.transforms.base import Analysis, ReportContext
 
 __all__ = ["AuditConfig"]
@@ -28,7 +28,7 @@ class AuditConfig:
     progress: bool = True
     #: The command line's part of summary.json (None: a pipeline built without the CLI).
     run_info: RunInfo | None = None
-    #: ``--checkpoint-dir``: finished splits kept and restored (see pipeline/checkpoint.py).
+    #: ``--checkpoint-dir``: finished splits kept and restored (see engine/checkpoint.py).
     checkpoints: SplitCheckpoints | None = None
 
     @property

@@ -36,7 +36,7 @@ class RunInfo:
     runner and workers; ``checkpoint_dir`` is written only when the run had one.
     ``ignored_special_files`` (``{"path", "kind"}``: FIFOs, devices, sockets, broken links,
     never opened) and ``duplicate_inputs`` (``{"path", "same_as"}``: names reaching a local
-    file already read) come from `corpus_audit.pipeline.readers.discover_inputs`.
+    file already read) come from `corpus_audit.readers.discover_inputs`.
     """
 
     command: list[str]

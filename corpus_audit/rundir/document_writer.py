@@ -13,7 +13,7 @@ from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from corpus_audit.pipeline.readers import ReadConfig
+from corpus_audit.readers import ReadConfig
 from corpus_audit.storage import AtomicFile, join
 from corpus_audit.transforms.base import Analysis
 

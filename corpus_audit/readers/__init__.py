@@ -18,8 +18,8 @@ format. A new format is a new module that calls `register_format`, imported belo
 from __future__ import annotations
 
 # Importing a format module registers it; SUPPORTED_SUFFIXES is read after all of them.
-from corpus_audit.pipeline.readers import hf_dataset, jsonl, parquet, text  # noqa: F401
-from corpus_audit.pipeline.readers.base import (
+from corpus_audit.readers import hf_dataset, jsonl, parquet, text  # noqa: F401
+from corpus_audit.readers.base import (
     BatchBuilder,
     FormatSpec,
     ReadConfig,
@@ -27,8 +27,8 @@ from corpus_audit.pipeline.readers.base import (
     register_format,
     supported_suffixes,
 )
-from corpus_audit.pipeline.readers.compression import open_decompressed
-from corpus_audit.pipeline.readers.discovery import (
+from corpus_audit.readers.compression import open_decompressed
+from corpus_audit.readers.discovery import (
     DuplicateInput,
     InputDiscovery,
     InputFile,
@@ -38,11 +38,11 @@ from corpus_audit.pipeline.readers.discovery import (
     discover_inputs,
     expand_inputs,
 )
-from corpus_audit.pipeline.readers.hf_dataset import FORMAT_HF
-from corpus_audit.pipeline.readers.jsonl import FORMAT_JSONL
-from corpus_audit.pipeline.readers.parquet import FORMAT_PARQUET
-from corpus_audit.pipeline.readers.splits import plan_splits
-from corpus_audit.pipeline.readers.text import FORMAT_TEXT
+from corpus_audit.readers.hf_dataset import FORMAT_HF
+from corpus_audit.readers.jsonl import FORMAT_JSONL
+from corpus_audit.readers.parquet import FORMAT_PARQUET
+from corpus_audit.readers.splits import plan_splits
+from corpus_audit.readers.text import FORMAT_TEXT
 
 __all__ = [
     "FORMAT_HF",

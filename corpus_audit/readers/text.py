@@ -16,7 +16,7 @@ from corpus_audit.documents import (
     SKIP_UNREADABLE_FILE,
     ShardSplit,
 )
-from corpus_audit.pipeline.readers.base import BatchBuilder, FormatSpec, ReadItems, register_format
+from corpus_audit.readers.base import BatchBuilder, FormatSpec, ReadItems, register_format
 
 __all__ = ["FORMAT_TEXT", "SUFFIXES", "read_text"]
 
