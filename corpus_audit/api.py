@@ -1,10 +1,12 @@
 """The Python API: `audit` runs an audit from a notebook or script, `load_run` opens a finished one.
 
-`audit` takes the same settings as ``corpus-audit run`` (keyword arguments named like the
-options: ``text_field="body"`` is ``--text-field body``) and goes through the command line's
-own steps — `corpus_audit.cli.plan.plan_run`, `corpus_audit.cli.execute.execute`,
-`corpus_audit.cli.finish.finish` — so a run made here is the run the CLI would make, with the
-same checks (raised as `UsageError` / `InputError` instead of printed) and the same outputs.
+`audit` takes the same settings as ``corpus-audit run`` (typed keyword arguments named like
+the options: ``text_field="body"`` is ``--text-field body``), fills the same typed options
+(`corpus_audit.cli.run_options.RunRequest`; no command line is built or parsed) and goes
+through the command line's own steps — `corpus_audit.cli.plan.plan_run`,
+`corpus_audit.cli.execute.execute`, `corpus_audit.cli.finish.finish` — so a run made here is
+the run the CLI would make, with the same checks (raised as `UsageError` / `InputError`
+instead of printed) and the same outputs.
 
 Both return an `AuditResult`: the run directory's paths, its accounting from ``summary.json``
 and its tables, documents and skip records as pyarrow tables, read when first asked for.
@@ -12,7 +14,6 @@ and its tables, documents and skip records as pyarrow tables, read when first as
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -25,59 +26,55 @@ from corpus_audit.storage import is_remote, join, list_files, read_bytes
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["AuditResult", "audit", "load_run", "options_to_argv"]
+    from corpus_audit.cli.run_options import RunRequest
+
+__all__ = ["AuditResult", "audit", "audit_request", "load_run"]
 
 
-def options_to_argv(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None,
-                    **options: Any) -> list[str]:
-    """The ``corpus-audit run`` arguments for `audit`'s parameters.
-
-    ``name=value`` becomes ``--name value`` (underscores as dashes), ``True`` a bare flag,
-    ``False``/``None`` nothing, a list or tuple a comma-joined value (``stages``); a key
-    ``beam_args`` (a list of strings) is appended as it is (Beam pipeline options).
-    """
-    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    if not inputs:
-        raise UsageError("audit() needs at least one input")
-    argv = [*map(str, inputs), "--output", str(output)]
-    if stages is not None:
-        argv += ["--stages", stages if isinstance(stages, str) else ",".join(stages)]
-    beam_args = [str(arg) for arg in options.pop("beam_args", ())]
-    for name, value in options.items():
-        flag = "--" + name.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            argv.append(flag)
-        elif isinstance(value, (list, tuple)):
-            argv += [flag, ",".join(map(str, value))]
-        else:
-            argv += [flag, str(value)]
-    return argv + beam_args
-
-
-def audit(inputs: Sequence[str] | str | os.PathLike, output: str | os.PathLike, stages: Iterable[str] | str | None = None, *,
-          quiet: bool = True, **options: Any) -> "AuditResult":
+def audit(inputs: Sequence[str | os.PathLike] | str | os.PathLike, output: str | os.PathLike,
+          stages: Iterable[str] | str | None = None, *, quiet: bool = True, beam_args: Sequence[str] = (),
+          **options: Any) -> "AuditResult":
     """Audit ``inputs`` (files, directories, globs, URLs) into the directory ``output``.
 
+    ``inputs`` are paths, never options: ``audit("-notes.jsonl", ...)`` reads that file.
     ``stages``: names or a comma-separated string (default: every stage). ``options``: any
-    ``corpus-audit run`` option by its name (``limit=1000``, ``text_field="body"``,
-    ``workers=4``, ``checkpoint_dir=...``), plus ``beam_args=[...]`` for Beam options.
+    ``corpus-audit run`` option by its name, typed (``limit=1000``, ``text_field="body"``,
+    ``workers=4``, ``checkpoint_dir=...``, ``langid_threshold=0.4``); a name that is not an option
+    or a value of the wrong type is a `UsageError`. ``beam_args``: Beam pipeline options, as
+    strings (``["--runner", "DataflowRunner", ...]`` is ``runner=...`` plus these).
     ``quiet=False`` prints the progress and the summary on stderr as the CLI does.
     Raises `UsageError` / `InputError` for settings or inputs the CLI would refuse (nothing is
     written then); a run that analysed no document returns normally with ``exit_code`` 1.
     """
-    from corpus_audit.cli import build_parser
     from corpus_audit.cli.plan import plan_run
     from corpus_audit.cli.run import run_plan
 
-    argv = ["run", *options_to_argv(inputs, output, stages, quiet=quiet, **options)]
-    args, beam_args = _parse(build_parser(), argv)
-    plan = plan_run(args, beam_args, argv)
+    plan = plan_run(audit_request(inputs, output, stages, quiet=quiet, beam_args=beam_args, **options))
     code = run_plan(plan)  # the CLI's path: locked output, manifest, exit codes 0/1/3/130
     if plan.dry_run:  # validated, nothing ran
         return AuditResult(plan.output_dir, exit_code=0, dry_run=True)
     return AuditResult(plan.output_dir, exit_code=code)
+
+
+def audit_request(inputs: Any, output: Any, stages: Any = None, *, quiet: bool = True, beam_args: Sequence[str] = (),
+                  **options: Any) -> "RunRequest":
+    """`audit`'s parameters as a checked `RunRequest` (what ``corpus-audit run`` builds from its arguments)."""
+    from corpus_audit.cli.run_options import (RunOptions, RunRequest, known_option_names, normalise_inputs,
+                                              stage_options_from)
+
+    unknown = sorted(set(options) - known_option_names())
+    if unknown:
+        raise UsageError(f"audit() got unknown option(s) {', '.join(unknown)}; options are corpus-audit run's, "
+                         "named with underscores (text_field=...)")
+    if not isinstance(output, (str, os.PathLike)) or not os.fspath(output):
+        raise UsageError(f"audit(): output must be a directory path or URL, got {type(output).__name__} {output!r:.60}")
+    if isinstance(beam_args, str) or not all(isinstance(arg, str) for arg in beam_args):
+        raise UsageError("audit(): beam_args must be a list of strings")
+    values = {**options, "output": os.fspath(output), "quiet": quiet}
+    if stages is not None:
+        values["stages"] = stages
+    return RunRequest(inputs=normalise_inputs(inputs), options=RunOptions.from_values(values),
+                      stage_options=stage_options_from(values), beam_args=tuple(beam_args))
 
 
 def load_run(directory: str) -> "AuditResult":
@@ -88,17 +85,6 @@ def load_run(directory: str) -> "AuditResult":
     if not exists(join(directory, "summary.json")):
         raise FileNotFoundError(f"no corpus-audit run in {directory!r} (summary.json not found)")
     return AuditResult(directory)
-
-
-def _parse(parser: Any, argv: list[str]) -> tuple[Any, list[str]]:
-    """argparse's result, its error (which would exit the interpreter) raised as `UsageError`."""
-    messages = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(messages):
-            return parser.parse_known_args(argv)
-    except SystemExit as exc:
-        lines = [line for line in messages.getvalue().splitlines() if line.strip()]
-        raise UsageError(lines[-1].split("error: ", 1)[-1] if lines else f"bad arguments {argv[1:]}") from exc
 
 
 @dataclass

@@ -61,3 +61,13 @@ def forked_map(function: Callable[[Any, T], R], items: Iterable[T], processes: i
 
 def _call_inherited(function: Callable[[Any, T], R], item: T) -> R:
     return function(_INHERITED, item)
+
+
+def cpu_threads_per_worker(runner: str, workers: int) -> int | None:
+    """Intra-op torch threads per worker process on CPU: the launching machine's usable cores
+    divided among the ``--workers`` processes of a local run (N processes x all cores each would
+    oversubscribe the machine); None for other runners (each worker machine decides from its own
+    cores). ``auto`` and ``local`` run on the launching machine too."""
+    if runner not in ("auto", "local", "DirectRunner", "direct"):
+        return None
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))

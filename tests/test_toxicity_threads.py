@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from corpus_audit.transforms.base import RunResources
 from corpus_audit.transforms.toxicity import Toxicity, cpu_threads_per_worker
 
 torch = pytest.importorskip("torch")
@@ -28,7 +29,9 @@ def test_cores_are_divided_among_local_workers(monkeypatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     assert [cpu_threads_per_worker("DirectRunner", n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     assert cpu_threads_per_worker("DataflowRunner", 4) is None  # each worker machine decides
-    analysis = Toxicity.from_args(_args(workers=2, runner="DirectRunner"))
+    analysis = Toxicity.from_args(_args())
+    # The engine hands each stage its share of the cores (an analysis never reads the runner).
+    analysis.use_resources(RunResources(workers=2, cpu_threads_per_worker=cpu_threads_per_worker("DirectRunner", 2)))
     assert analysis.model_settings.threads == 4
     settings = analysis.settings()
     assert settings["workers"] == 2 and settings["cpu_threads_per_worker"] == 4

@@ -8,7 +8,6 @@ can be made (and tested) without running Beam. `corpus_audit.cli.execute` runs i
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from typing import Any
 
 from corpus_audit.cli.beam_options import check_local_workers, pipeline_options, unknown_beam_options
 from corpus_audit.errors import InputError, UsageError
-from corpus_audit.forking import can_fork, usable_cores
+from corpus_audit.cli.run_options import RunOptions, RunRequest
+from corpus_audit.forking import can_fork, cpu_threads_per_worker, usable_cores
 from corpus_audit.engine import dataflow
 from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
@@ -26,7 +26,7 @@ from corpus_audit.readers.discovery import check_text_field, discover_inputs
 from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.storage import is_remote
 from corpus_audit.transforms import resolve_stages
-from corpus_audit.transforms.base import Analysis
+from corpus_audit.transforms.base import Analysis, RunResources
 
 __all__ = ["AUTO_BREAK_EVEN_BYTES", "AUTO_RUNNER", "LOCAL_BREAK_EVEN_BYTES", "LOCAL_RUNNER", "choose_runner", "COMPRESSION_FACTOR", "PACKAGES_REPORTED", "RunPlan", "WORKERS_GIVEN",
            "choose_workers", "estimate_input_bytes", "package_versions", "plan_run"]
@@ -138,46 +138,47 @@ class RunPlan:
                            run_info=self.run_info(), checkpoints=self.checkpoints)
 
 
-def plan_run(args: argparse.Namespace, beam_args: list[str], argv: list[str]) -> RunPlan:
-    """Check the arguments of ``corpus-audit run`` and decide the run; raises `UsageError`
-    or `InputError` (one line for the user) on the first unusable one."""
-    _check_sizes(args)
-    requested_workers = args.workers
-    if requested_workers == "auto":
-        args.workers = 1  # validated with 1 worker; rebuilt below when auto chooses more
-    analyses = _analyses(args)
+def plan_run(request: RunRequest) -> RunPlan:
+    """Check a run's request (the command line's or the API's) and decide the run; raises
+    `UsageError` or `InputError` (one line for the user) on the first unusable setting.
+    Nothing here changes the request: the options are frozen."""
+    args, beam_args = request.options, list(request.beam_args)
+    analyses = _analyses(request)
     unknown = unknown_beam_options(beam_args) if beam_args else []  # (Beam's parser costs its import)
     if unknown:
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
     output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
+    from corpus_audit.remote import apply_hf_data_files
+
+    requested_inputs = apply_hf_data_files(list(request.inputs), args.hf_data_files)
     if dataflow.is_dataflow(args.runner):
-        _check_remote_paths(args)
-    inputs, ignored, special_files, duplicates = _inputs(args, output_dir)
+        _check_remote_paths(args, requested_inputs)
+    inputs, ignored, special_files, duplicates = _inputs(args, requested_inputs, output_dir)
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
                              max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents,
                              sample_rate=args.sample_rate)
     if not args.dry_run:
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
     forkable = can_fork()  # asked once: both choices below must see the same answer
-    workers, workers_rule = choose_workers(requested_workers, inputs, read_config, args.runner, args.limit,
+    workers, workers_rule = choose_workers(args.workers, inputs, read_config, args.runner, args.limit,
                                            beam_args, args.dry_run, forkable=forkable)
     runner, runner_rule = choose_runner(args.runner, workers, beam_args, args.dry_run, forkable=forkable)
-    if workers != args.workers:
-        args.workers = workers
-        analyses = _analyses(args)  # stages that size themselves by the worker count (toxicity threads)
+    resources = RunResources(workers=workers, cpu_threads_per_worker=cpu_threads_per_worker(args.runner, workers))
+    for analysis in analyses:
+        analysis.use_resources(resources)  # stages that size themselves by the cores (toxicity threads)
     checkpoints = None
     if args.checkpoint_dir:
         checkpoints = plan_checkpoints(args.checkpoint_dir, output_dir, analyses, read_config, args.limit)
-    options = None if runner == LOCAL_RUNNER else pipeline_options(runner, args.workers, beam_args)
+    options = None if runner == LOCAL_RUNNER else pipeline_options(runner, workers, beam_args)
     if dataflow.is_dataflow(runner):
         dataflow.check_dataflow_options(options)
-    return RunPlan(command=("corpus-audit", *argv), requested_inputs=tuple(args.inputs), inputs=tuple(inputs),
-                   ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses), read_config=read_config,
-                   limit=args.limit, checkpoints=checkpoints, runner=runner, workers=args.workers,
-                   workers_rule=workers_rule, options=options, runner_rule=runner_rule, beam_args=tuple(beam_args), dry_run=args.dry_run, quiet=args.quiet, svg=getattr(args, "svg", False),
-                   overwrite=getattr(args, "overwrite", False), attributes=getattr(args, "attributes", None),
-                   special_files=tuple(special_files), duplicates=tuple(duplicates))
+    return RunPlan(command=request.command or request.equivalent_command(), requested_inputs=tuple(requested_inputs),
+                   inputs=tuple(inputs), ignored=tuple(ignored), output_dir=output_dir, analyses=tuple(analyses),
+                   read_config=read_config, limit=args.limit, checkpoints=checkpoints, runner=runner, workers=workers,
+                   workers_rule=workers_rule, options=options, runner_rule=runner_rule, beam_args=tuple(beam_args),
+                   dry_run=args.dry_run, quiet=args.quiet, svg=args.svg, overwrite=args.overwrite,
+                   attributes=args.attributes, special_files=tuple(special_files), duplicates=tuple(duplicates))
 
 
 #: ``--runner`` default: `LOCAL_RUNNER` where it can run the audit, else ``DirectRunner``.
@@ -296,47 +297,37 @@ def estimate_input_bytes(inputs: list[InputFile]) -> int | None:
     return int(total)
 
 
-def _check_sizes(args: argparse.Namespace) -> None:
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be >= 1, got {args.limit}")
-    if args.max_document_bytes < 1 or args.batch_documents < 1:
-        raise UsageError("--max-document-bytes and --batch-documents must be >= 1")
-    if args.sample_rate is not None and not 0 < args.sample_rate <= 1:
-        raise UsageError(f"--sample-rate must be in (0, 1], got {args.sample_rate}")
+def _analyses(request: RunRequest) -> list[Analysis]:
+    """The ``--stages`` in run order (required stages added; default: all), built from their options."""
+    from corpus_audit.transforms import STAGES
+
+    stage_names = list(request.options.stages) if request.options.stages is not None else list(STAGES)
+    return [cls.from_options(request.stage_options.get(cls.name) or cls.Options())
+            for cls in resolve_stages(stage_names)]
 
 
-def _analyses(args: argparse.Namespace) -> list[Analysis]:
-    """The ``--stages`` in run order (required stages added), built from their options."""
-    stage_names = [name.strip() for name in args.stages.split(",") if name.strip()]
-    if not stage_names:
-        raise UsageError("--stages is empty")
-    return [cls.from_args(args) for cls in resolve_stages(stage_names)]
-
-
-def _check_remote_paths(args: argparse.Namespace) -> None:
+def _check_remote_paths(args: RunOptions, requested_inputs: list[str]) -> None:
     """Dataflow workers read and write only remote paths."""
-    paths = [*args.inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
+    paths = [*requested_inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
     local = [path for path in paths if not is_remote(path)]
     if local:
         raise UsageError(f"with {args.runner}, inputs, --output and --checkpoint-dir must be gs:// paths "
                          f"the workers can read (local: {local[0]})")
 
 
-def _inputs(args: argparse.Namespace, output_dir: str) -> tuple[list[InputFile], list[str], list[dict], list[dict]]:
+def _inputs(args: RunOptions, requested_inputs: list[str],
+            output_dir: str) -> tuple[list[InputFile], list[str], list[dict], list[dict]]:
     """The input files and the ignored ones, without anything inside the output directory
     (a run never reads its own outputs back as input). A dry run lists no remote input."""
-    from corpus_audit.remote import apply_hf_data_files
-
-    args.inputs = apply_hf_data_files(list(args.inputs), getattr(args, "hf_data_files", None))
-    _refuse_inputs_inside(args.inputs, output_dir, "--output")
+    _refuse_inputs_inside(requested_inputs, output_dir, "--output")
     if args.checkpoint_dir:
-        _refuse_inputs_inside(args.inputs, args.checkpoint_dir, "--checkpoint-dir")
+        _refuse_inputs_inside(requested_inputs, args.checkpoint_dir, "--checkpoint-dir")
     special_files: list[dict] = []
     duplicates: list[dict] = []
     if args.dry_run:
-        inputs, ignored = dataflow.dry_run_inputs(args.inputs)
+        inputs, ignored = dataflow.dry_run_inputs(requested_inputs)
     else:
-        found = discover_inputs(args.inputs)
+        found = discover_inputs(requested_inputs)
         inputs, ignored = found.inputs, found.ignored
         special_files = [item.to_dict() for item in found.special_files]
         duplicates = [item.to_dict() for item in found.duplicates]

@@ -25,68 +25,23 @@ ERRORS: tuple[type[Exception], ...] = (UsageError, InputError)
 
 
 def add_parser(commands: Any) -> None:
-    """Add ``run`` with its options and every stage's options to the subcommands."""
+    """Add ``run`` with its options (`RunOptions`) and every stage's options to the subcommands."""
     # Here, not at module level: the readers and the stages import Apache Beam and pyarrow,
     # which ``--version``, ``report`` and ``compare`` never need.
-    from corpus_audit.readers import ReadConfig
+    from corpus_audit.cli.run_options import RunOptions
     from corpus_audit.transforms import STAGES
 
     run = commands.add_parser(
         "run", help="audit a corpus", allow_abbrev=False,
         description="Audit shards (.jsonl, .jsonl.gz, .jsonl.zst, .parquet, .txt, saved HF datasets). "
                     "Unknown options are passed to Apache Beam as pipeline options.")
-    run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or gs://)")
-    run.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (local or gs://)")
-    run.add_argument("--runner", default="auto",
-                     help="auto (default): in this process without Beam (local) for one worker without Beam "
-                          "options, else Beam's DirectRunner; local; or a Beam runner: DirectRunner, "
-                          "DataflowRunner, ... (summary.json records the choice and why)")
-    run.add_argument("--workers", type=_workers, default="auto", metavar="N|auto",
-                     help="DirectRunner worker processes (N > 1 uses multi_processing); auto (default): 1 below "
-                          "~30 MB of input (compressed files estimated x3), where starting a second worker costs "
-                          "more than it saves, else min(cores, splits); summary.json records the choice")
-    run.add_argument("--stages", default=",".join(STAGES), metavar="LIST",
-                     help=f"comma-separated analyses to run (default: all = {','.join(STAGES)})")
-    run.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
-    run.add_argument("--id-field", default="id",
-                     help="record field holding the document id (default: id; missing → <shard>:<record number>)")
-    run.add_argument("--group-by", metavar="FIELD", help="also break tables down by this record field")
-    run.add_argument("--limit", type=int, metavar="N", help="stop after N records, for a quick look")
-    run.add_argument("--sample-rate", type=float, metavar="R",
-                     help="analyse a stable fraction R of the documents (a hash of each id, the rule toxicity "
-                          "sampling uses); the rest are counted as documents_not_sampled")
-    run.add_argument("--max-document-bytes", type=int, default=ReadConfig.max_document_bytes, metavar="BYTES",
-                     help="larger documents are skipped as document_too_large (default 10 MB)")
-    run.add_argument("--batch-documents", type=int, default=ReadConfig.batch_documents, metavar="N",
-                     help="documents per batch handed to the analyses (default 1000)")
-    run.add_argument("--quiet", action="store_true", help="no progress or summary on the console")
-    run.add_argument("--svg", action="store_true", help="draw each plot as SVG too (default: PNG only)")
-    run.add_argument("--overwrite", action="store_true",
-                     help="replace a completed run in --output (refused without it); files a run did not write "
-                          "are never deleted")
-    run.add_argument("--checkpoint-dir", metavar="DIR",
-                     help="keep each finished split's results here; a rerun with the same DIR and settings "
-                          "restores them and analyses only the rest (local or gs://)")
-    run.add_argument("--dry-run", action="store_true",
-                     help="build and validate the pipeline with its runner options (e.g. Dataflow), print a job "
-                          "summary, and stop: nothing is submitted, read remotely or written")
-    from corpus_audit import remote
-    from corpus_audit.rundir import attributes
-
-    remote.add_arguments(run)
-    attributes.add_arguments(run)
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs (local or remote)")
+    RunOptions.add_arguments(run)
+    run._option_string_actions["--output"].required = True
+    run._option_string_actions["--stages"].help = (f"comma-separated analyses to run (default: all = "
+                                                   f"{','.join(STAGES)})")
     for stage in STAGES.values():
         stage.add_arguments(run)
-
-
-def _workers(value: str) -> int | str:
-    """``--workers``: a whole number (checked >= 1 when the options are built) or ``auto``."""
-    if value.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {value!r}") from None
 
 
 def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
@@ -94,8 +49,9 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
     """Plan, execute and finish one run; its exit code. ``started``: when the command
     started (the run's wall time counts from there)."""
     from corpus_audit.cli.plan import plan_run
+    from corpus_audit.cli.run_options import RunRequest
 
-    return run_plan(plan_run(args, beam_args, argv), started)
+    return run_plan(plan_run(RunRequest.from_namespace(args, beam_args, argv)), started)
 
 
 def run_plan(plan: Any, started: float | None = None) -> int:

@@ -2,7 +2,9 @@
 
 An analysis is one module in `corpus_audit.transforms` with one `Analysis` subclass:
 
-* ``add_arguments`` / ``from_args``: its command-line options;
+* ``Options``: a frozen dataclass of its options (`corpus_audit.options.Options`: defaults,
+  help, checks), which the command line and the Python API both fill; ``from_options`` builds
+  the stage from them (``add_arguments`` / ``from_args`` are derived: never override them);
 * ``setup``: load models or lexicons once per worker process;
 * ``annotate``: per-document values for a batch (columns of ``documents/*.parquet``);
 * ``combine_fn``: a Beam ``CombineFn`` whose accumulator is exact and mergeable, so the
@@ -28,12 +30,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
+from corpus_audit.options import Options
 
 if TYPE_CHECKING:  # apache_beam.ml takes ~1.2 s to import: only runs that score import it
     import pyarrow as pa
     from apache_beam.ml.inference.base import ModelHandler
 
-__all__ = ["Analysis", "ReportContext", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
+__all__ = ["Analysis", "NoOptions", "ReportContext", "RunResources", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
 
 
 def snake_case(name: str) -> str:
@@ -64,6 +67,20 @@ class StageCombineFn:
     def extract_output(self, accumulator: Any) -> Any:
         """What `Analysis.tables` receives."""
         return accumulator
+
+
+@dataclass(frozen=True)
+class NoOptions(Options):
+    """The options of a stage that has none."""
+
+
+@dataclass(frozen=True)
+class RunResources:
+    """What the engine gives an analysis: its worker processes and each one's CPU threads
+    (None: each worker machine uses all of its cores)."""
+
+    workers: int = 1
+    cpu_threads_per_worker: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,14 +119,28 @@ class Analysis(ABC):
     #: Stages whose per-document columns this one reads (they run first).
     requires: ClassVar[tuple[str, ...]] = ()
 
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Register this analysis' command-line options."""
+    #: Its options (a frozen `corpus_audit.options.Options` dataclass); `NoOptions` by default.
+    Options: ClassVar[type[Options]] = NoOptions
 
     @classmethod
-    @abstractmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Register this analysis' command-line options (those ``Options`` declares)."""
+        cls.Options.add_arguments(parser)
+
+    @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Analysis":
-        """Build from parsed options; raise `UsageError` for unusable settings."""
+        """Build from parsed command-line options (`from_options` of ``Options.from_namespace``)."""
+        return cls.from_options(cls.Options.from_namespace(args))
+
+    @classmethod
+    def from_options(cls, options: Options) -> "Analysis":
+        """Build from its checked options; raise `UsageError` for unusable settings (a lexicon
+        that does not load, a model file that is not there)."""
+        return cls()
+
+    def use_resources(self, resources: RunResources) -> None:
+        """What the engine gives each worker (cores, worker count), before `prepare_run`. An
+        analysis sizes itself from this, never from the engine's settings."""
 
     def setup(self) -> None:
         """Load models or lexicons. Called once per worker before the first batch."""

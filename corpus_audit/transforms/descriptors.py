@@ -19,9 +19,9 @@ shows the top 5 per axis).
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
 
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.holistic_bias import (
@@ -38,6 +38,7 @@ from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
+from corpus_audit.options import Options, option
 from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
@@ -113,6 +114,36 @@ class DescriptorCountsCombineFn(StageCombineFn):
                 for part, values in accumulator.items()}
 
 
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else f"must be >= 1, got {value}"
+
+
+@dataclass(frozen=True)
+class DescriptorOptions(Options):
+    """The options of the descriptors stage."""
+
+    GROUP: ClassVar[str] = "HolisticBias descriptors (stage descriptors)"
+    english_lexicons_on: str = english_scope.scope_option()
+    holistic_bias_descriptors: str | None = option(
+        None, metavar="PATH", path=True,
+        help="official HolisticBias descriptors.json (v1.0, v1.1, ...) or a directory holding one; default: the "
+             "download cache (corpus-audit lexicons download holistic-bias), else the project's own list")
+    axes: tuple[str, ...] = option(tuple(DEFAULT_AXES), metavar="LIST", check=lambda v: None if v else "is empty",
+                                   help=f"axes to count (default: {','.join(DEFAULT_AXES)})")
+    ambiguous_terms: tuple[str, ...] = option(
+        tuple(DEFAULT_AMBIGUOUS_TERMS), metavar="LIST",
+        help="ambiguous descriptors: counted in the axis percent (as Llama 2), not in percent_unambiguous, never "
+             "in the top-k lists (default: straight,white,black; '' for none)")
+    exclude_terms: tuple[str, ...] = option(tuple(DEFAULT_EXCLUDED_TERMS), metavar="LIST",
+                                            help="descriptors not matched at all (default: none)")
+    descriptor_axis_priority: tuple[str, ...] = option(
+        tuple(DEFAULT_AXIS_PRIORITY), metavar="LIST",
+        help="a term listed under several axes counts under the first of these, then in --axes order (default: "
+             "sexual_orientation, as Llama 2 Table 9b)")
+    descriptors_top_k: int = option(DEFAULT_TOP_K, metavar="K", check=_at_least_one,
+                                    help="descriptors per axis in the Markdown view (default 5; the table keeps all)")
+
+
 class Descriptors(Analysis):
     """Documents mentioning HolisticBias descriptors, per axis and per descriptor."""
 
@@ -126,43 +157,18 @@ class Descriptors(Analysis):
         self.top_k = top_k
         self._matcher: TermMatcher | None = None
 
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("HolisticBias descriptors (stage descriptors)")
-        group.add_argument("--holistic-bias-descriptors", metavar="PATH",
-                           help="official HolisticBias descriptors.json (v1.0, v1.1, ...) or a directory holding "
-                                "one; default: the download cache (corpus-audit lexicons download holistic-bias), "
-                                "else the project's own list")
-        group.add_argument("--axes", default=",".join(DEFAULT_AXES), metavar="LIST",
-                           help=f"axes to count (default: {','.join(DEFAULT_AXES)})")
-        group.add_argument("--ambiguous-terms", default=",".join(DEFAULT_AMBIGUOUS_TERMS), metavar="LIST",
-                           help="ambiguous descriptors: counted in the axis percent (as Llama 2), not in "
-                                "percent_unambiguous, never in the top-k lists (default: straight,white,black; "
-                                "'' for none)")
-        group.add_argument("--exclude-terms", default=",".join(DEFAULT_EXCLUDED_TERMS), metavar="LIST",
-                           help="descriptors not matched at all (default: none)")
-        group.add_argument("--descriptor-axis-priority", default=",".join(DEFAULT_AXIS_PRIORITY), metavar="LIST",
-                           help="a term listed under several axes counts under the first of these, then in "
-                                "--axes order (default: sexual_orientation, as Llama 2 Table 9b)")
-        group.add_argument("--descriptors-top-k", type=int, default=DEFAULT_TOP_K, metavar="K",
-                           help="descriptors per axis in the Markdown view (default 5; the table keeps all)")
+    Options = DescriptorOptions
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Descriptors":
-        axes = _split_list(args.axes)
-        if not axes:
-            raise UsageError("--axes is empty")
-        if args.descriptors_top_k < 1:
-            raise UsageError(f"--descriptors-top-k must be >= 1, got {args.descriptors_top_k}")
+    def from_options(cls, options: DescriptorOptions) -> "Descriptors":
         try:
-            ambiguous = getattr(args, "ambiguous_terms", ",".join(DEFAULT_AMBIGUOUS_TERMS))
-            lexicon = load_descriptor_lexicon(args.holistic_bias_descriptors, axes=axes,
-                                              excluded_terms=_split_list(args.exclude_terms),
-                                              axis_priority=_split_list(args.descriptor_axis_priority),
-                                              ambiguous_terms=_split_list(ambiguous))
+            lexicon = load_descriptor_lexicon(options.holistic_bias_descriptors, axes=list(options.axes),
+                                              excluded_terms=list(options.exclude_terms),
+                                              axis_priority=list(options.descriptor_axis_priority),
+                                              ambiguous_terms=list(options.ambiguous_terms))
         except LexiconError as exc:
             raise UsageError(str(exc)) from exc
-        return cls(lexicon, english_scope.scope_from_args(args), args.descriptors_top_k)
+        return cls(lexicon, options.english_lexicons_on, options.descriptors_top_k)
 
     def setup(self) -> None:
         if self._matcher is None:

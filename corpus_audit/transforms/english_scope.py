@@ -13,11 +13,10 @@ batch-scratch column ``_english_tokens`` (columns starting with ``_`` are not wr
 
 from __future__ import annotations
 
-import argparse
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from corpus_audit.lexicons.matching import EnglishTokens
-from corpus_audit.errors import UsageError
+from corpus_audit.options import option
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from corpus_audit.transforms.base import Table
@@ -30,17 +29,11 @@ ENGLISH_LABEL = "en"
 TOKENS_COLUMN = "_english_tokens"
 
 
-def add_scope_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--english-lexicons-on", choices=SCOPES, default=ENGLISH_ONLY,
-                        help="documents the English pronoun and descriptor lists apply to: 'english' "
-                             "(identified as en by langid; default) or 'all'")
-
-
-def scope_from_args(args: argparse.Namespace) -> str:
-    scope = getattr(args, "english_lexicons_on", ENGLISH_ONLY)
-    if scope not in SCOPES:
-        raise UsageError(f"--english-lexicons-on must be one of {', '.join(SCOPES)}, got {scope!r}")
-    return scope
+def scope_option() -> Any:
+    """The ``english_lexicons_on`` option field, shared by the pronoun and descriptor stages."""
+    return option(ENGLISH_ONLY, choices=SCOPES,
+                  help="documents the English pronoun and descriptor lists apply to: 'english' "
+                       "(identified as en by langid; default) or 'all'")
 
 
 def in_scope(languages: Sequence[str], scope: str) -> list[bool]:

@@ -35,12 +35,12 @@ multi-word entry (``ancienne combattante``) counts once and not also as its part
 
 from __future__ import annotations
 
-import argparse
 import gc
 import math
 import re
 import unicodedata
-from typing import Any, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.gender_gap import (FASTTEXT_TO_LEXICON, GENDER_SETS, LanguageLexicon, LexiconSet, lexicon_code,
@@ -58,6 +58,7 @@ from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import LazyMapping, lazy_module
+from corpus_audit.options import Options, option
 from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
@@ -584,6 +585,17 @@ def _rate(count: int, tokens: int) -> float | None:
 # ----------------------------------------------------------------------------- the analysis
 
 
+@dataclass(frozen=True)
+class GenderGapOptions(Options):
+    """The options of the gender_gap stage."""
+
+    GROUP: ClassVar[str] = "Gender-GAP person nouns (stage gender_gap)"
+    gender_gap_lexicon: str | None = option(
+        None, metavar="DIR", path=True,
+        help="directory of <iso639-3>_nouns.json lexicons (e.g. the official v1.0 files); default: the downloaded "
+             "official lexicons when cached (corpus-audit lexicons download gender-gap), else the project's own lists")
+
+
 class GenderGap(Analysis):
     """Masculine, feminine and unspecified person nouns per language; table ``gender_gap``."""
 
@@ -601,18 +613,12 @@ class GenderGap(Analysis):
         return state
 
     # -- options -----------------------------------------------------------------------
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("Gender-GAP person nouns (stage gender_gap)")
-        group.add_argument("--gender-gap-lexicon", metavar="DIR",
-                           help="directory of <iso639-3>_nouns.json lexicons (e.g. the official v1.0 files); "
-                                "default: the downloaded official lexicons when cached "
-                                "(corpus-audit lexicons download gender-gap), else the project's own lists")
+    Options = GenderGapOptions
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "GenderGap":
+    def from_options(cls, options: GenderGapOptions) -> "GenderGap":
         try:
-            return cls(getattr(args, "gender_gap_lexicon", None))
+            return cls(options.gender_gap_lexicon)
         except LexiconError as exc:
             raise UsageError(str(exc)) from exc
 

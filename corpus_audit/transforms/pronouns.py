@@ -12,9 +12,9 @@ language (``pronouns_by_language``) and by ``--group-by`` (``pronouns_by_<field>
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
 
 from corpus_audit.lexicons.pronouns import PronounLexicon, load_pronoun_lexicon
 from corpus_audit.lexicons.cache import LexiconError
@@ -23,6 +23,7 @@ from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent
 from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
+from corpus_audit.options import Options, option
 from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
@@ -84,6 +85,17 @@ class PronounCountsCombineFn(StageCombineFn):
         return dict(sorted(accumulator.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])))
 
 
+@dataclass(frozen=True)
+class PronounOptions(Options):
+    """The options of the pronouns stage."""
+
+    GROUP: ClassVar[str] = "pronouns and HolisticBias descriptors (stages pronouns, descriptors)"
+    english_lexicons_on: str = english_scope.scope_option()
+    pronoun_lexicon: str | None = option(None, metavar="PATH", path=True,
+                                         help="pronoun lists (JSON, groups she/he/unspecified/first_person/second_person/"
+                                              "third_person); default: the Llama 2 lists shipped in lexicons/pronouns_en.json")
+
+
 class Pronouns(Analysis):
     """Documents containing She / He / Unspecified / 1st / 2nd / 3rd person pronouns."""
 
@@ -101,21 +113,15 @@ class Pronouns(Analysis):
                 self._word_mask[word] = self._word_mask.get(word, 0) | bits
         self._all_words = frozenset(self._word_mask)
 
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("pronouns and HolisticBias descriptors (stages pronouns, descriptors)")
-        english_scope.add_scope_argument(group)
-        group.add_argument("--pronoun-lexicon", metavar="PATH",
-                           help="pronoun lists (JSON, groups she/he/unspecified/first_person/second_person/"
-                                "third_person); default: the Llama 2 lists shipped in lexicons/pronouns_en.json")
+    Options = PronounOptions
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Pronouns":
+    def from_options(cls, options: PronounOptions) -> "Pronouns":
         try:
-            lexicon = load_pronoun_lexicon(getattr(args, "pronoun_lexicon", None))
+            lexicon = load_pronoun_lexicon(options.pronoun_lexicon)
         except LexiconError as exc:
             raise UsageError(str(exc)) from exc
-        return cls(lexicon, english_scope.scope_from_args(args))
+        return cls(lexicon, options.english_lexicons_on)
 
     def document_fields(self) -> list[pa.Field]:
         return [pa.field("english_lexicons_applied", pa.bool_())] + [

@@ -46,20 +46,23 @@ Exactness
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import math
 import os
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
+from corpus_audit.forking import cpu_threads_per_worker
 from corpus_audit.lazy import lazy_module
+from corpus_audit.options import Options, check_range, option
 from corpus_audit.sampling import is_sampled, sample_threshold
 from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent, wilson_interval
-from corpus_audit.transforms.base import ReportContext, ScoredAnalysis, StageCombineFn, Table
+from corpus_audit.transforms.base import ReportContext, RunResources, ScoredAnalysis, StageCombineFn, Table
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
     ModelSettings,
@@ -118,14 +121,7 @@ logging.getLogger().addFilter(_BeamMemoryWarningFilter())
 # ----------------------------------------------------------------------------- lines
 
 
-def cpu_threads_per_worker(runner: str, workers: int) -> int | None:
-    """Intra-op torch threads per worker process on CPU: the launching machine's usable cores
-    divided among the ``--workers`` processes of a local DirectRunner run (N processes x all
-    cores each would oversubscribe the machine); None for other runners (each worker machine
-    decides from its own cores). ``auto`` and ``local`` run on the launching machine too."""
-    if runner not in ("auto", "local", "DirectRunner", "direct"):
-        return None
-    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+# cpu_threads_per_worker lives with the engine's core accounting (corpus_audit.forking).
 
 
 def document_lines(text: str) -> list[str]:
@@ -215,6 +211,33 @@ def nearest_rank(fine: Mapping[int, int], total: int, q: float) -> float:
 # ----------------------------------------------------------------------------- the analysis
 
 
+def _positive_or_none(value: int | None) -> str | None:
+    return None if value is None or value >= 1 else f"must be >= 1, got {value}"
+
+
+@dataclass(frozen=True)
+class ToxicityOptions(Options):
+    """The options of the toxicity stage."""
+
+    GROUP: ClassVar[str] = "toxicity (stage toxicity)"
+    toxicity_model: str = option(DEFAULT_MODEL, metavar="ID_OR_DIR", path=True,
+                                 help=f"Hugging Face sequence classifier, hub id or local directory (default {DEFAULT_MODEL})")
+    toxicity_sample_rate: float = option(DEFAULT_SAMPLE_RATE, metavar="R", check=check_range(0.0, 1.0),
+                                         help="share of documents scored, chosen by a hash of the id (default 0.1; 1.0 = all)")
+    toxicity_label_index: int | None = option(None, metavar="I",
+                                              help="index of the toxic class (default: read from the model's id2label)")
+    toxicity_bins: int = option(DEFAULT_BINS, metavar="N", check=check_range(1, 1000),
+                                help="histogram bins over [0, 1] (default 10)")
+    toxicity_token_budget: int | None = option(None, metavar="TOKENS", check=_positive_or_none,
+                                               help="padded tokens per forward pass (default 1024 on CPU, 65536 on CUDA)")
+    toxicity_int8: bool = option(False, help="dynamic int8 quantisation of the model's linear layers (CPU only)")
+    # Kept so that existing command lines still parse: .bin weights load by default now,
+    # through torch's restricted unpickler (weights_only=True), and nothing else is allowed.
+    allow_pickle_weights: bool = option(False, hidden=True, help="no effect (kept for old command lines)")
+    require_toxicity: bool = option(False, help="fail (exit 2) when the toxicity model cannot be loaded, instead of "
+                                                "running the other analyses and reporting toxicity as not computed")
+
+
 class Toxicity(ScoredAnalysis):
     """HateBERT (ToxiGen) toxicity of a hash-sampled share of documents; tables
     ``toxicity_histogram`` and ``toxicity_summary``."""
@@ -234,44 +257,20 @@ class Toxicity(ScoredAnalysis):
         self.workers = 1
 
     # -- options -----------------------------------------------------------------------
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("toxicity (stage toxicity)")
-        group.add_argument("--toxicity-model", default=DEFAULT_MODEL, metavar="ID_OR_DIR",
-                           help=f"Hugging Face sequence classifier, hub id or local directory (default {DEFAULT_MODEL})")
-        group.add_argument("--toxicity-sample-rate", type=float, default=DEFAULT_SAMPLE_RATE, metavar="R",
-                           help="share of documents scored, chosen by a hash of the id (default 0.1; 1.0 = all)")
-        group.add_argument("--toxicity-label-index", type=int, metavar="I",
-                           help="index of the toxic class (default: read from the model's id2label)")
-        group.add_argument("--toxicity-bins", type=int, default=DEFAULT_BINS, metavar="N",
-                           help="histogram bins over [0, 1] (default 10)")
-        group.add_argument("--toxicity-token-budget", type=int, metavar="TOKENS",
-                           help="padded tokens per forward pass (default 1024 on CPU, 65536 on CUDA)")
-        group.add_argument("--toxicity-int8", action="store_true",
-                           help="dynamic int8 quantisation of the model's linear layers (CPU only)")
-        # Kept so that existing command lines still parse: .bin weights load by default now,
-        # through torch's restricted unpickler (weights_only=True), and nothing else is allowed.
-        group.add_argument("--allow-pickle-weights", action="store_true", help=argparse.SUPPRESS)
-        group.add_argument("--require-toxicity", action="store_true",
-                           help="fail (exit 2) when the toxicity model cannot be loaded, instead of "
-                                "running the other analyses and reporting toxicity as not computed")
+    Options = ToxicityOptions
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Toxicity":
-        if not 0.0 <= args.toxicity_sample_rate <= 1.0:
-            raise UsageError(f"--toxicity-sample-rate must be in [0, 1], got {args.toxicity_sample_rate}")
-        if not 1 <= args.toxicity_bins <= 1000:
-            raise UsageError(f"--toxicity-bins must be in [1, 1000], got {args.toxicity_bins}")
-        if args.toxicity_token_budget is not None and args.toxicity_token_budget < 1:
-            raise UsageError(f"--toxicity-token-budget must be >= 1, got {args.toxicity_token_budget}")
-        workers = max(1, int(getattr(args, "workers", 1) or 1))
-        settings = ModelSettings(model=args.toxicity_model, label_index=args.toxicity_label_index,
-                                 int8=args.toxicity_int8, token_budget=args.toxicity_token_budget,
-                                 threads=cpu_threads_per_worker(getattr(args, "runner", "DirectRunner"), workers))
-        analysis = cls(settings, args.toxicity_sample_rate, args.toxicity_bins)
-        analysis.workers = workers
-        analysis.require = args.require_toxicity
+    def from_options(cls, options: ToxicityOptions) -> "Toxicity":
+        settings = ModelSettings(model=options.toxicity_model, label_index=options.toxicity_label_index,
+                                 int8=options.toxicity_int8, token_budget=options.toxicity_token_budget)
+        analysis = cls(settings, options.toxicity_sample_rate, options.toxicity_bins)
+        analysis.require = options.require_toxicity
         return analysis
+
+    def use_resources(self, resources: RunResources) -> None:
+        """Each worker's torch threads: the engine's share of the cores (`RunResources`)."""
+        self.workers = resources.workers
+        self.model_settings = dataclasses.replace(self.model_settings, threads=resources.cpu_threads_per_worker)
 
     def prepare_run(self) -> None:
         """Called by the CLI once the cheap checks passed, before the output directory is
