@@ -174,6 +174,10 @@ class AuditResult:
         files = self.document_files
         if not files:
             return pa.table({})
+        if columns is not None:
+            if isinstance(columns, str) or not all(isinstance(name, str) for name in columns):
+                raise UsageError("documents(columns=...) takes a list of column names")
+            _check_columns(files, columns)
         parts = [_read_parquet(path, columns) for path in files]
         table = pa.concat_tables(parts, promote_options="permissive")
         if "shard" in table.column_names and "position" in table.column_names:
@@ -188,6 +192,18 @@ class AuditResult:
         for path in list_files(self.path("skipped"), "*.jsonl"):
             rows.extend(json.loads(line) for line in read_bytes(path).decode("utf-8").splitlines() if line.strip())
         return pa.Table.from_pylist(rows)
+
+
+def _check_columns(files: list[str], columns: list[str]) -> None:
+    """KeyError naming the columns ``documents/`` does not have (from the first file's schema)."""
+    import pyarrow.parquet as pq
+
+    source = io.BytesIO(read_bytes(files[0])) if is_remote(files[0]) else files[0]
+    names = pq.read_schema(source).names
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise KeyError(f"no column(s) {', '.join(missing)} in documents/; it has {', '.join(names)} (a stage that "
+                       "did not run adds no column)")
 
 
 def _read_parquet(path: str, columns: list[str] | None = None) -> "pa.Table":

@@ -19,3 +19,8 @@ class InputError(ValueError):
 
 class ReportError(ValueError):
     """A run directory the reports cannot use: shown as one line, exit code 2."""
+
+#: How a failed write reads in an error's text (a worker's error arrives as text): the CLI turns
+#: these into one line (exit 3), and the Beam engine keeps their tracebacks out of the log.
+WRITE_FAILURE_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system",
+                          "File too large")

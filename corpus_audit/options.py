@@ -165,7 +165,24 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
     return hint, False
 
 
-_PARSERS: dict[Any, Callable[[str], Any]] = {int: int, float: float, tuple: comma_list}
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+_PARSERS: dict[Any, Callable[[str], Any]] = {int: whole_number, float: number, tuple: comma_list}
 
 
 def coerce(value: Any, hint: Any, f: dataclasses.Field, caller: str) -> Any:
@@ -196,6 +213,8 @@ def coerce(value: Any, hint: Any, f: dataclasses.Field, caller: str) -> Any:
     if base in ok and not ok[base](value):
         raise UsageError(f"{caller}: {f.name} ({flag(f.name)}) must be {_kind(base)}{' or None' if optional else ''}, "
                          f"got {type(value).__name__} {value!r:.60}")
+    if base is float and value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"{caller}: {f.name} ({flag(f.name)}) must be a finite number, got {value!r}")
     return float(value) if base is float else value
 
 

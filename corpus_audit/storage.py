@@ -15,6 +15,7 @@ import hashlib
 import os
 import posixpath
 import uuid
+from typing import Any
 
 __all__ = ["AtomicFile", "ensure_parent_dir", "exists", "file_sha256", "is_remote", "join", "list_files", "read_bytes",
            "write_bytes"]
@@ -23,6 +24,24 @@ __all__ = ["AtomicFile", "ensure_parent_dir", "exists", "file_sha256", "is_remot
 def is_remote(path: str) -> bool:
     """Whether ``path`` is a URL (``gs://bucket/x``) rather than a local path."""
     return "://" in path
+
+
+def check_output_location(path: str, option: str = "--output") -> None:
+    """Refuse (`UsageError`) a remote ``path`` no writer here can write: outputs go through Beam's
+    ``FileSystems`` (gs://, s3:// with its extra, ...); fsspec-only schemes such as ``memory://``
+    or ``http(s)://`` are inputs only."""
+    if not is_remote(path):
+        return
+    from apache_beam.io.filesystems import FileSystems
+
+    from corpus_audit.errors import UsageError
+
+    scheme = path.split("://", 1)[0].lower()
+    try:
+        FileSystems.get_filesystem(path)
+    except ValueError:
+        raise UsageError(f"{option} {path}: corpus-audit cannot write to {scheme}:// (write to a local directory, "
+                         "or gs:// and the other stores Apache Beam writes to)") from None
 
 
 def join(base: str, *parts: str) -> str:
@@ -44,13 +63,36 @@ def ensure_parent_dir(path: str) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
 
 
-def read_bytes(path: str, limit: int | None = None) -> bytes:
-    """A whole file, or its first ``limit + 1`` bytes (so a caller can tell "over the limit")."""
+def open_read(path: str) -> Any:
+    """A file's bytes as stored, as a binary stream (local or remote; a ``.gz`` is not decompressed)."""
     if not is_remote(path):
-        with open(path, "rb") as f:
-            return f.read() if limit is None else f.read(limit + 1)
-    with _filesystems().open(path) as f:
+        return open(path, "rb")
+    from apache_beam.io.filesystem import CompressionTypes
+
+    return _filesystems().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """A whole file as stored, or its first ``limit + 1`` bytes (so a caller can tell "over the limit")."""
+    with open_read(path) as f:
         return f.read() if limit is None else f.read(limit + 1)
+
+
+def copy_file(source: str, destination: str) -> None:
+    """Copy ``source`` to ``destination`` (local or remote, either way) through a temporary name."""
+    with open_read(source) as reader, AtomicFile(destination) as writer:
+        for chunk in iter(lambda: reader.read(1 << 22), b""):
+            writer.write(chunk)
+
+
+def delete(path: str) -> None:
+    """Remove one file (local or remote); a missing file is not an error."""
+    if not is_remote(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        return
+    if _filesystems().exists(path):
+        _filesystems().delete([path])
 
 
 def exists(path: str) -> bool:
@@ -72,13 +114,7 @@ def list_files(directory: str, pattern: str) -> list[str]:
 def file_sha256(path: str) -> str:
     """SHA-256 of a file's bytes as stored (local or remote; a ``.gz`` is not decompressed)."""
     digest = hashlib.sha256()
-    if is_remote(path):
-        from apache_beam.io.filesystem import CompressionTypes
-
-        handle = _filesystems().open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    else:
-        handle = open(path, "rb")
-    with handle as f:
+    with open_read(path) as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -50,7 +50,7 @@ def test_run_parser_still_has_every_stage_option() -> None:
     from corpus_audit.cli import build_parser
 
     args, _ = build_parser().parse_known_args(["run", "in.jsonl", "--output", "out", "--stages", "langid"])
-    assert args.command == "run" and args.stages == "langid" and args.workers == "auto"
+    assert args.command == "run" and args.stages == ("langid",) and args.workers == "auto"
 
 
 def test_light_parser_lists_the_same_commands() -> None:

@@ -24,7 +24,7 @@ from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
 from corpus_audit.readers import InputFile, ReadConfig
 from corpus_audit.readers.discovery import check_text_field, discover_inputs
 from corpus_audit.rundir.summary import RunInfo
-from corpus_audit.storage import is_remote
+from corpus_audit.storage import check_output_location, is_remote
 from corpus_audit.transforms import resolve_stages
 from corpus_audit.transforms.base import Analysis, RunResources
 
@@ -148,6 +148,9 @@ def plan_run(request: RunRequest) -> RunPlan:
     if unknown:
         raise UsageError(f"unrecognised argument(s): {' '.join(unknown)} (neither a corpus-audit option nor a "
                          "Beam pipeline option; see corpus-audit run --help)")
+    check_output_location(args.output)
+    if args.checkpoint_dir:
+        check_output_location(args.checkpoint_dir, "--checkpoint-dir")
     output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
     from corpus_audit.remote import apply_hf_data_files
 

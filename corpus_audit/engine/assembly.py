@@ -29,7 +29,7 @@ from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.combine import AccountingCombineFn, MergeAccumulatorsFn
 from corpus_audit.readers import plan_splits
 from corpus_audit.engine.results import ACCOUNTING_KEY, write_results
-from corpus_audit.engine.scoring import WriteScoredDocuments
+from corpus_audit.engine.scoring import ScoredBatchWriter
 from corpus_audit.rundir.summary import RunSummary
 from corpus_audit.engine.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import join
@@ -57,6 +57,19 @@ class AuditWorkUnit(WorkUnitAnalyser, beam.DoFn):
                 self.bytes_read.inc(accounting.bytes_read)
                 self.documents_analysed.inc(accounting.documents_analysed)
             yield beam.pvalue.TaggedOutput(output.tag, output.value)
+
+
+class WriteScoredDocuments(beam.DoFn):
+    """After RunInference: `ScoredBatchWriter` (the rows written, the stage's partial emitted)."""
+
+    def __init__(self, config: AuditConfig, schema: Any) -> None:
+        self.writer = ScoredBatchWriter(config, schema)
+
+    def setup(self) -> None:
+        self.writer.setup()
+
+    def process(self, result: Any) -> Iterator[Any]:
+        yield self.writer.write(result.example, result.inference)
 
 
 class WriteReport(beam.DoFn):

@@ -47,7 +47,6 @@ import hashlib
 import json
 import logging
 import os
-import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
@@ -55,7 +54,7 @@ from typing import Any, Iterable
 from corpus_audit import __version__
 from corpus_audit.documents import ReadAccounting, ShardSplit
 from corpus_audit.errors import UsageError
-from corpus_audit.storage import ensure_parent_dir, file_sha256, join
+from corpus_audit.storage import copy_file, delete, exists, file_sha256, join, read_bytes, write_bytes
 
 __all__ = ["FORMAT_VERSION", "MAX_ENTRY_BYTES", "CheckpointEncodingError", "RestoredSplit", "SplitCheckpoints",
            "decode_value", "encode_value", "plan_checkpoints", "settings_fingerprint"]
@@ -64,20 +63,6 @@ LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
 #: Refuse checkpoint JSON larger than this (a corrupt or hostile file, not an accumulator).
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
-
-
-def _filesystems():
-    """Beam's ``FileSystems`` (local and ``gs://`` alike), imported on first use: planning a
-    run with ``--checkpoint-dir`` must not pay for ``import apache_beam``."""
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
-def _uncompressed():
-    from apache_beam.io.filesystem import CompressionTypes
-
-    return CompressionTypes.UNCOMPRESSED
 
 
 class CheckpointEncodingError(ValueError):
@@ -185,30 +170,10 @@ def settings_fingerprint(settings: dict[str, Any]) -> str:
 
 
 def _read_bytes(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
-    with _filesystems().open(path, compression_type=_uncompressed()) as f:
-        data = f.read(limit + 1)
+    data = read_bytes(path, limit)
     if len(data) > limit:
         raise ValueError(f"{path} is larger than {limit} bytes")
     return data
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    ensure_parent_dir(path)
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with _filesystems().create(tmp, compression_type=_uncompressed()) as f:
-        f.write(data)
-    if _filesystems().exists(path):
-        _filesystems().delete([path])
-    _filesystems().rename([tmp], [path])
-
-
-def _copy_atomically(source: str, destination: str) -> None:
-    ensure_parent_dir(destination)
-    tmp = f"{destination}.{uuid.uuid4().hex}.tmp"
-    _filesystems().copy([source], [tmp])
-    if _filesystems().exists(destination):
-        _filesystems().delete([destination])
-    _filesystems().rename([tmp], [destination])
 
 
 class SplitCheckpoints:
@@ -262,7 +227,7 @@ class SplitCheckpoints:
         """The stored results of ``split`` (its documents file copied to ``documents_path``),
         or None when there is no usable entry."""
         entry_path, parquet_path, skipped_path = self._paths(self.key(identity))
-        if not _filesystems().exists(entry_path):
+        if not exists(entry_path):
             return None
         try:
             entry = json.loads(_read_bytes(entry_path).decode("utf-8"))
@@ -281,9 +246,9 @@ class SplitCheckpoints:
             LOG.warning("corpus-audit: ignoring checkpoint %s (%s); analysing %s again", entry_path, exc, split.path)
             return None
         if entry["documents_sha256"] is not None:
-            _copy_atomically(parquet_path, documents_path)
-        elif _filesystems().exists(documents_path):
-            _filesystems().delete([documents_path])
+            copy_file(parquet_path, documents_path)
+        elif exists(documents_path):
+            delete(documents_path)
         return RestoredSplit(accumulators, accounting, skipped)
 
     # -- store ---------------------------------------------------------------------------
@@ -302,10 +267,10 @@ class SplitCheckpoints:
             return False
         skipped_bytes = b"".join(json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
                                  for record in skipped)
-        _write_atomically(skipped_path, skipped_bytes)
+        write_bytes(skipped_path, skipped_bytes)
         documents_sha256 = None
-        if _filesystems().exists(documents_path):
-            _copy_atomically(documents_path, parquet_path)
+        if exists(documents_path):
+            copy_file(documents_path, parquet_path)
             documents_sha256 = file_sha256(parquet_path)
         entry = {
             "format_version": FORMAT_VERSION,
@@ -316,7 +281,7 @@ class SplitCheckpoints:
             "skipped_sha256": hashlib.sha256(skipped_bytes).hexdigest(),
             "documents_sha256": documents_sha256,
         }
-        _write_atomically(entry_path, json.dumps(entry, ensure_ascii=True).encode("utf-8"))
+        write_bytes(entry_path, json.dumps(entry, ensure_ascii=True).encode("utf-8"))
         return True
 
     # -- scored batches --------------------------------------------------------------------
@@ -340,7 +305,7 @@ class SplitCheckpoints:
         """The stored predictions of a scored batch (``expected`` of them: one per sampled
         document with lines), or None when there is no usable entry."""
         path = self._scored_path(key)
-        if not _filesystems().exists(path):
+        if not exists(path):
             return None
         try:
             entry = json.loads(_read_bytes(path).decode("utf-8"))
@@ -366,7 +331,7 @@ class SplitCheckpoints:
             LOG.warning("corpus-audit: scored batch not checkpointed: %s", exc)
             return False
         entry = {"format_version": FORMAT_VERSION, "settings": self.fingerprint, "key": key, "predictions": encoded}
-        _write_atomically(self._scored_path(key), json.dumps(entry, ensure_ascii=True).encode("utf-8"))
+        write_bytes(self._scored_path(key), json.dumps(entry, ensure_ascii=True).encode("utf-8"))
         return True
 
 

@@ -13,10 +13,14 @@ importing Beam and loading them again, takes units from a queue, writes its own 
 skip files and sends back one merged partial per stage. That start-up costs milliseconds where
 Beam's multi-process DirectRunner costs seconds per worker.
 
+A stage scored by a model (toxicity) is scored here too, one batch at a time with the stage's
+own model handler and the code the Beam engine runs after ``RunInference``
+(`corpus_audit.engine.scoring`), in the launching process (one worker).
+
 Why: ``import apache_beam`` alone costs about 2 s and building and running the graph about as
 much again, most of a small run's wall time. Runs that need Beam keep it: Beam pipeline
-options, a distributed runner, ``--dry-run`` (it validates the Beam graph) and a stage scored
-through ``RunInference`` (toxicity with a model) — see `corpus_audit.cli.plan.choose_runner`.
+options, a distributed runner, ``--dry-run`` (it validates the Beam graph) and several workers
+scoring a model — see `corpus_audit.cli.plan.choose_runner`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.progress import Progress
 from corpus_audit.readers import plan_splits
 from corpus_audit.engine.results import ACCOUNTING_KEY, write_results
+from corpus_audit.engine.scoring import InProcessScorer
 from corpus_audit.rundir.summary import RunSummary
 from corpus_audit.engine.work import ACCOUNTING_TAG, INFERENCE_TAG, SKIPPED_TAG, Tagged, WorkUnitAnalyser, limited_unit
 from corpus_audit.storage import AtomicFile, join
@@ -76,10 +81,11 @@ def run_in_process(config: AuditConfig, workers: int = 1,
     summary written to ``summary.json``. ``fork_guard``: a context manager the forks happen in
     (`RunProgress.quiescent`, which holds the progress thread between two polls)."""
     analyser = WorkUnitAnalyser(config)
-    if analyser.inference is not None:
-        raise ValueError("a stage scored through RunInference needs the Beam engine")
+    if analyser.inference is not None and workers > 1:
+        raise ValueError("a stage scored by a model runs in this process: one worker (or Beam for several)")
     analyser.setup()
-    totals = _Totals(config.analyses)
+    scorer = InProcessScorer(config, analyser.schema) if analyser.inference is not None else None
+    totals = _Totals(config.analyses, scorer)
     if workers == 1:
         with _SkipWriter(skipped_file(config.output_dir, 0, 1)) as skipped:
             for unit in work_units(config):
@@ -94,7 +100,8 @@ def run_in_process(config: AuditConfig, workers: int = 1,
 class _Totals:
     """Each stage's accumulator and the accountings, as units' outputs come in."""
 
-    def __init__(self, analyses: Iterable[Analysis]) -> None:
+    def __init__(self, analyses: Iterable[Analysis], scorer: InProcessScorer | None = None) -> None:
+        self.scorer = scorer
         self.combine_fns = {analysis.name: analysis.combine_fn() for analysis in analyses}
         self.accumulators = {name: fn.create_accumulator() for name, fn in self.combine_fns.items()}
         self.accountings: list[ReadAccounting] = []
@@ -106,11 +113,15 @@ class _Totals:
                 skipped.write(output.value)
             elif output.tag == ACCOUNTING_TAG:
                 self.accountings.append(output.value)
-            elif output.tag == INFERENCE_TAG:  # pragma: no cover - refused by run_in_process
-                raise AssertionError("inference element without RunInference")
+            elif output.tag == INFERENCE_TAG:  # a batch to score (a model stage; one worker)
+                assert self.scorer is not None, "inference element without a scorer"
+                self._merge(self.scorer.writer.analysis.name, self.scorer.score(output.value))
             else:  # a stage's partial accumulator over the unit
-                fn = self.combine_fns[output.tag]
-                self.accumulators[output.tag] = fn.merge_accumulators([self.accumulators[output.tag], output.value])
+                self._merge(output.tag, output.value)
+
+    def _merge(self, name: str, accumulator: Any) -> None:
+        fn = self.combine_fns[name]
+        self.accumulators[name] = fn.merge_accumulators([self.accumulators[name], accumulator])
 
     def merge(self, other: dict[str, Any]) -> None:
         """Take a worker's totals (`partial`)."""
