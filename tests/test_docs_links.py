@@ -1,0 +1,218 @@
+"""The README leads and the docs hold together (issue 29).
+
+Every relative link in README.md and docs/*.md reaches a file of the repository (and its
+``#anchor`` a heading there, with GitHub's slugs); the README stays short; its two set-up commands
+are the ones CI runs; every ``corpus-audit`` command shown in a shell block parses with the real
+command line (no invented option); examples/meta.yaml loads through the metadata loader with every
+accepted key; and nothing sends a user to a file outside the repository for the definitions.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import REPO_ROOT
+
+README = REPO_ROOT / "README.md"
+PAGES = [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+MAX_README_LINES = 320
+
+_FENCE = re.compile(r"^(```|~~~)")
+_LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _prose_lines(text: str) -> list[str]:
+    """The lines outside fenced code blocks, inline code spans removed."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if _FENCE.match(line.lstrip()):
+            fenced = not fenced
+            continue
+        if not fenced:
+            lines.append(re.sub(r"`+[^`]*`+", "", line))
+    return lines
+
+
+def _fenced_blocks(text: str, language: str) -> list[str]:
+    """The bodies of the fenced blocks opened with ```language."""
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```", text, re.S | re.M)
+
+
+def github_slug(heading: str) -> str:
+    """GitHub's anchor for a heading: markup dropped, lower case, punctuation removed, spaces to hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link's text stays
+    text = text.strip().lower()
+    kept = "".join(ch for ch in text if ch.isalnum() or ch in "-_ " or unicodedata.category(ch).startswith("M"))
+    return kept.replace(" ", "-")
+
+
+def heading_anchors(text: str) -> set[str]:
+    """Every anchor a Markdown page offers: one per heading, duplicates numbered as GitHub does."""
+    anchors: set[str] = set()
+    counts: dict[str, int] = {}
+    fenced = False
+    for line in text.splitlines():
+        if _FENCE.match(line.lstrip()):
+            fenced = not fenced
+            continue
+        match = None if fenced else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if match:
+            slug = github_slug(match.group(1))
+            anchors.add(f"{slug}-{counts[slug]}" if slug in counts else slug)
+            counts[slug] = counts.get(slug, 0) + 1
+    return anchors
+
+
+def broken_links(page: Path, root: Path) -> list[str]:
+    """The relative links of ``page`` that reach no file under ``root``, or no heading there."""
+    problems = []
+    for line in _prose_lines(page.read_text(encoding="utf-8")):
+        for target in _LINK.findall(line):
+            if _SCHEME.match(target):
+                continue  # an absolute URL: not checked offline
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page.resolve()
+            if not resolved.exists() or root.resolve() not in (resolved, *resolved.parents):
+                problems.append(f"{page.name}: {target} (no such file in the repository)")
+            elif anchor and resolved.suffix == ".md" and anchor not in heading_anchors(resolved.read_text(encoding="utf-8")):
+                problems.append(f"{page.name}: {target} (no heading #{anchor} in {resolved.name})")
+    return problems
+
+
+# ----------------------------------------------------------------------------- the checker itself
+
+
+@pytest.mark.parametrize(("heading", "slug"), [
+    ("Outputs (`--output DIR`)", "outputs---output-dir"),
+    ("1. Official lexicons", "1-official-lexicons"),
+    ("Toxicity (`toxicity`, Llama 2 Figure 13)", "toxicity-toxicity-llama-2-figure-13"),
+    ("`skipped/*.jsonl`", "skippedjsonl"),
+    ("The output directory is the run's own", "the-output-directory-is-the-runs-own"),
+    ("Set-up", "set-up"),
+    ("See [the docs](docs/x.md) now", "see-the-docs-now"),
+])
+def test_github_slugs(heading: str, slug: str) -> None:
+    assert github_slug(heading) == slug
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\n\r`#"), min_size=1, max_size=20),
+                min_size=1, max_size=5))
+def test_every_heading_is_reachable_and_other_anchors_are_not(tmp_path_factory, titles: list[str]) -> None:
+    """The checker accepts a link to each heading's slug (duplicates numbered) and refuses any other."""
+    root = tmp_path_factory.mktemp("docs")
+    titles = [t for t in titles if t.strip()] or ["x"]
+    (root / "page.md").write_text("".join(f"## {title}\n\ntext\n\n" for title in titles), encoding="utf-8")
+    anchors = heading_anchors((root / "page.md").read_text(encoding="utf-8"))
+    assert len(anchors) == len(titles)  # duplicates get -1, -2, ...
+    links = "".join(f"[a](page.md#{anchor})\n" for anchor in sorted(anchors) if anchor)
+    (root / "index.md").write_text(links + "[b](page.md#surely-not-a-heading-0x)\n[c](missing.md)\n", encoding="utf-8")
+    assert broken_links(root / "index.md", root) == [
+        "index.md: page.md#surely-not-a-heading-0x (no heading #surely-not-a-heading-0x in page.md)",
+        "index.md: missing.md (no such file in the repository)"]
+
+
+def test_links_in_code_and_absolute_urls_are_not_checked(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("`[x](nowhere.md)`\n\n```\n[y](nowhere.md)\n```\n[z](https://example.org/q)\n"
+                                   "[up](../outside.md)\n", encoding="utf-8")
+    (tmp_path.parent / "outside.md").write_text("# x\n", encoding="utf-8")
+    assert broken_links(tmp_path / "a.md", tmp_path) == ["a.md: ../outside.md (no such file in the repository)"]
+
+
+# ----------------------------------------------------------------------------- the repository's pages
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_relative_links_resolve(page: Path) -> None:
+    assert broken_links(page, REPO_ROOT) == []
+
+
+def test_docs_pages_exist_and_the_readme_links_each() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for name in ("inputs", "analyses", "outputs", "reports", "scale", "reliability", "benchmarks"):
+        assert (REPO_ROOT / "docs" / f"{name}.md").is_file()
+        assert f"(docs/{name}.md)" in readme
+
+
+def test_readme_is_short() -> None:
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= MAX_README_LINES
+
+
+def _ci_test_command() -> str:
+    commands = [line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+                if line.strip().startswith("python3 -m venv")]
+    assert len(commands) == 1, ".ci/run should run one set-up command"
+    return commands[0]
+
+
+def test_readme_setup_is_two_commands_the_second_being_what_ci_runs() -> None:
+    readme = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- setup-commands\b[^>]*-->\s*```bash\n(.*?)```", readme, re.S)
+    assert match, "README has no marked set-up block"
+    commands = [line for line in match.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert len(commands) == 2
+    install_and_run, test = commands
+    assert test == _ci_test_command()
+    assert _ci_test_command() in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_and_run.startswith("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 ")
+    run = shlex.split(install_and_run.split("&&")[-1])
+    assert run[:3] == [".venv/bin/corpus-audit", "run", "examples/sample_corpus"]
+    assert "--overwrite" in run  # rerunnable: its output directory exists after the first time
+    # The torch choice comes before the commands.
+    assert readme.index("CPU-only machine") < match.start() and readme.index("download.pytorch.org/whl/cpu") < match.start()
+
+
+def test_readme_sends_nobody_outside_the_repository_for_the_definitions() -> None:
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        assert "SPEC.md" not in text, f"{page.name} points at a specification outside the repository"
+
+
+# ----------------------------------------------------------------------------- commands and metadata
+
+
+def _corpus_audit_commands(text: str) -> list[list[str]]:
+    """The argument lists of every ``corpus-audit`` call in the page's shell blocks."""
+    calls = []
+    for block in _fenced_blocks(text, "bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            tokens = shlex.split(line, comments=True)
+            for start, token in enumerate(tokens):
+                if Path(token).name == "corpus-audit":
+                    rest = tokens[start + 1:]
+                    end = next((i for i, t in enumerate(rest) if t in ("&&", "||", ";", "|")), len(rest))
+                    calls.append(rest[:end])
+    return calls
+
+
+def test_every_documented_command_parses() -> None:
+    """No page shows an option the command line does not have (unknown ``run`` options must be Beam's)."""
+    from corpus_audit.cli import build_parser
+    from corpus_audit.cli.beam_options import unknown_beam_options
+
+    calls = [(page.name, argv) for page in PAGES for argv in _corpus_audit_commands(page.read_text(encoding="utf-8"))]
+    assert len(calls) >= 10 and {argv[0] for _, argv in calls} >= {"run", "lexicons", "datasheet", "compare", "report"}
+    parser = build_parser()
+    for name, argv in calls:
+        try:
+            args, extra = parser.parse_known_args(argv)
+        except SystemExit:
+            pytest.fail(f"{name}: corpus-audit {' '.join(argv)} does not parse")
+        unknown = unknown_beam_options(extra) if args.command == "run" else extra
+        assert unknown == [], f"{name}: corpus-audit {' '.join(argv)}: unknown {unknown}"
+
+
+def test_example_metadata_loads_with_every_key() -> None:
+    from corpus_audit.report.metadata import HUB_LIST_KEYS, HUB_TEXT_KEYS, PROMPTS, load_metadata
+
+    metadata = load_metadata(str(REPO_ROOT / "examples" / "meta.yaml"))
+    assert metadata["name"]
+    assert set(metadata["answers"]) == {(section, key) for section, keys in PROMPTS.items() for key in keys}
+    assert set(metadata["hub"]) == set(HUB_TEXT_KEYS) | set(HUB_LIST_KEYS)
