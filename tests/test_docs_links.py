@@ -55,8 +55,7 @@ def github_slug(heading: str) -> str:
 
 def heading_anchors(text: str) -> set[str]:
     """Every anchor a Markdown page offers: one per heading, duplicates numbered as GitHub does."""
-    anchors: set[str] = set()
-    counts: dict[str, int] = {}
+    occurrences: dict[str, int] = {}  # as github-slugger: a taken slug gets -1, -2, ... until it is free
     fenced = False
     for line in text.splitlines():
         if _FENCE.match(line.lstrip()):
@@ -64,10 +63,12 @@ def heading_anchors(text: str) -> set[str]:
             continue
         match = None if fenced else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if match:
-            slug = github_slug(match.group(1))
-            anchors.add(f"{slug}-{counts[slug]}" if slug in counts else slug)
-            counts[slug] = counts.get(slug, 0) + 1
-    return anchors
+            original = slug = github_slug(match.group(1))
+            while slug in occurrences:
+                occurrences[original] += 1
+                slug = f"{original}-{occurrences[original]}"
+            occurrences[slug] = 0
+    return set(occurrences)
 
 
 def broken_links(page: Path, root: Path) -> list[str]:
@@ -102,8 +103,12 @@ def test_github_slugs(heading: str, slug: str) -> None:
     assert github_slug(heading) == slug
 
 
+def test_duplicate_headings_are_numbered_as_github_does() -> None:
+    assert heading_anchors("## A\n\n## A\n\n## A-1\n\n```\n## not a heading\n```\n") == {"a", "a-1", "a-1-1"}
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\n\r`#"), min_size=1, max_size=20),
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029`#"), min_size=1, max_size=20),
                 min_size=1, max_size=5))
 def test_every_heading_is_reachable_and_other_anchors_are_not(tmp_path_factory, titles: list[str]) -> None:
     """The checker accepts a link to each heading's slug (duplicates numbered) and refuses any other."""
@@ -111,7 +116,7 @@ def test_every_heading_is_reachable_and_other_anchors_are_not(tmp_path_factory, 
     titles = [t for t in titles if t.strip()] or ["x"]
     (root / "page.md").write_text("".join(f"## {title}\n\ntext\n\n" for title in titles), encoding="utf-8")
     anchors = heading_anchors((root / "page.md").read_text(encoding="utf-8"))
-    assert len(anchors) == len(titles)  # duplicates get -1, -2, ...
+    assert len(anchors) == len(titles)  # duplicates get -1, -2, ..., never a taken anchor
     links = "".join(f"[a](page.md#{anchor})\n" for anchor in sorted(anchors) if anchor)
     (root / "index.md").write_text(links + "[b](page.md#surely-not-a-heading-0x)\n[c](missing.md)\n", encoding="utf-8")
     assert broken_links(root / "index.md", root) == [
