@@ -221,3 +221,74 @@ def test_example_metadata_loads_with_every_key() -> None:
     assert metadata["name"]
     assert set(metadata["answers"]) == {(section, key) for section, keys in PROMPTS.items() for key in keys}
     assert set(metadata["hub"]) == set(HUB_TEXT_KEYS) | set(HUB_LIST_KEYS)
+
+
+# ----------------------------------------------------------------------------- the output contract
+
+
+def _section_rows(page: Path, heading: str) -> list[list[str]]:
+    """The cells of the Markdown table under ``## heading`` (header and rule rows left out)."""
+    text = page.read_text(encoding="utf-8")
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    rows = [line.strip().strip("|").split(" | ") for line in text[start:end if end > 0 else None].splitlines()
+            if line.startswith("|")]
+    return [[cell.strip() for cell in row] for row in rows[2:]]
+
+
+def _names(cell: str) -> list[str]:
+    """The comma-separated names of a cell's first code span."""
+    match = re.search(r"`([^`]+)`", cell)
+    return [name.strip() for name in match.group(1).split(",")] if match else []
+
+
+def _all_names(cell: str) -> list[str]:
+    """The names of every code span of a cell (a span may list several, comma-separated)."""
+    return [name.strip() for span in re.findall(r"`([^`]+)`", cell) for name in span.split(",")]
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    """A documented name as a pattern: ``<field>`` stands for any name."""
+    return re.compile("".join("[a-z0-9_]+" if part.startswith("<") else re.escape(part)
+                              for part in re.split(r"(<[^>]+>)", name)))
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    """The sample corpus audited as docs/outputs.md describes it (toxicity is not computed offline)."""
+    from conftest import run_audit
+
+    out = tmp_path_factory.mktemp("outputs") / "s"
+    assert run_audit(REPO_ROOT / "examples" / "sample_corpus", "--output", out, "--group-by", "source") == 0
+    return out
+
+
+def test_documented_tables_and_columns_are_what_a_run_writes(sample_run: Path) -> None:
+    import pyarrow.parquet as pq
+
+    documented = {name.replace("<field>", "source"): [c.replace("<field>", "source") for c in _names(row[2])]
+                  for row in _section_rows(REPO_ROOT / "docs" / "outputs.md", "Tables (`tables/`)")
+                  for name in _names(row[0])}
+    written = {path.stem: pq.read_schema(path).names for path in (sample_run / "tables").glob("*.parquet")}
+    assert set(documented) == set(written)
+    for table, columns in written.items():
+        assert documented[table] == columns, table
+        for suffix in (".csv", ".md"):
+            assert (sample_run / "tables" / f"{table}{suffix}").is_file()
+
+
+def test_documented_document_columns_and_summary_keys_are_what_a_run_writes(sample_run: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    outputs = REPO_ROOT / "docs" / "outputs.md"
+    patterns = [_pattern(name) for row in _section_rows(outputs, "`documents/*.parquet`") for name in _all_names(row[0])]
+    columns = pq.read_schema(next((sample_run / "documents").glob("*.parquet"))).names
+    assert [c for c in columns if not any(p.fullmatch(c) for p in patterns)] == []
+    assert [p.pattern for p in patterns if not any(p.fullmatch(c) for c in columns)] == []
+    pronoun_groups = _names(next(row for row in _section_rows(outputs, "`documents/*.parquet`")
+                                 if "pronoun" in row[0])[2])
+    assert {f"doc_has_{group}_pronoun" for group in pronoun_groups} == {c for c in columns if c.startswith("doc_has_")}
+    documented_keys = {name for row in _section_rows(outputs, "`summary.json`") for name in _all_names(row[0])}
+    assert documented_keys == set(json.loads((sample_run / "summary.json").read_text(encoding="utf-8")))
