@@ -292,3 +292,18 @@ def test_documented_document_columns_and_summary_keys_are_what_a_run_writes(samp
     assert {f"doc_has_{group}_pronoun" for group in pronoun_groups} == {c for c in columns if c.startswith("doc_has_")}
     documented_keys = {name for row in _section_rows(outputs, "`summary.json`") for name in _all_names(row[0])}
     assert documented_keys == set(json.loads((sample_run / "summary.json").read_text(encoding="utf-8")))
+
+
+def test_the_python_api_example_runs_as_written(tmp_path: Path, monkeypatch) -> None:
+    """docs/inputs.md's Python example, run from a folder holding the sample corpus."""
+    (code,) = _fenced_blocks((REPO_ROOT / "docs" / "inputs.md").read_text(encoding="utf-8"), "python")
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "sample_corpus").symlink_to(REPO_ROOT / "examples" / "sample_corpus")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/inputs.md", "exec"), namespace)  # noqa: S102
+    result, again = namespace["result"], namespace["again"]
+    assert result.exit_code == 0 and result.accounting["documents_read"] == 200
+    assert result.accounting["accounting_balanced"] is True
+    assert namespace["docs"].column_names == ["id", "shard", "position", "language"]
+    assert again.datasheet_path and (tmp_path / "audit-api" / "datasheet.md").is_file()
