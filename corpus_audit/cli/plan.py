@@ -196,8 +196,9 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
 
     ``auto``: the in-process engine (`corpus_audit.engine.local`; several workers are forked
     processes) without Beam options or ``--dry-run`` (a dry run validates the Beam graph), else
-    Beam's DirectRunner. A stage that turns out, once prepared, to score through RunInference
-    moves an ``auto`` run to the DirectRunner (`corpus_audit.cli.execute`). ``local`` refuses
+    Beam's DirectRunner. A stage that turns out, once prepared, to score with a model moves an
+    ``auto`` run of several workers to the DirectRunner (`corpus_audit.cli.execute`; one worker
+    scores in process). ``local`` refuses
     what only Beam can do. ``forkable``: `can_fork`'s answer, when the caller already has it."""
     if requested not in (AUTO_RUNNER, LOCAL_RUNNER):
         return requested, "given: --runner"
