@@ -59,7 +59,7 @@ from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import LazyMapping, lazy_module
 from corpus_audit.options import Options, option
-from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table
+from corpus_audit.transforms.base import Analysis, Proportion, ReportContext, StageCombineFn, Table, TableSpec
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
 pa = lazy_module("pyarrow")
@@ -626,6 +626,20 @@ class GenderGap(Analysis):
 
     # -- options -----------------------------------------------------------------------
     Options = GenderGapOptions
+    TABLES = (
+        TableSpec("gender_gap", ("language",), (
+            Proportion("percent", "documents_with_match", "documents"),
+            *(Proportion(f"percent_with_{gender}", f"documents_with_{gender}", "documents")
+              for gender in ("masculine", "feminine", "unspecified")))),
+        TableSpec("gender_gap_reference", ("lang",)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.gender_gap"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``gender_gap_<tokens|masculine|feminine|unspecified>``: the document's counts."""
+        return {name: float(row[name]) for name in ("gender_gap_tokens", "gender_gap_masculine",
+                                                     "gender_gap_feminine", "gender_gap_unspecified")
+                if row.get(name) is not None}
 
     @classmethod
     def from_options(cls, options: GenderGapOptions) -> "GenderGap":
