@@ -85,3 +85,38 @@ def test_each_declared_table_name_belongs_to_one_stage() -> None:
     assert table_spec("pronouns_by_language")[1].name == "pronouns_by_language"
     assert table_spec("pronouns_by_source")[1].name == "pronouns_by_{group}"
     assert table_spec("no_such_table") is None
+
+
+def test_a_sampled_run_bounds_every_declared_percentage(tmp_path) -> None:
+    """``--sample-rate R < 1``: each declared percentage gains a 95% Wilson interval over the
+    sampled documents of its denominator, holding the estimate; a full run gains none."""
+    from corpus_audit.stats import wilson_interval
+
+    out = tmp_path / "sampled"
+    assert run_audit(SAMPLE, "--output", out, "--quiet", "--sample-rate", "0.5", "--group-by", "source") == 0
+    assert check_declarations(out) > 50
+    bounded = 0
+    for table in read_summary(out)["tables"]:
+        _, spec = table_spec(table)
+        columns = pq.read_schema(out / "tables" / f"{table}.parquet").names
+        for proportion in spec.proportions:
+            low, high = f"{proportion.percent}_ci_low", f"{proportion.percent}_ci_high"
+            assert {low, high} <= set(columns), (table, proportion.percent)
+            rows = _rows(out, table)
+            for row in rows:
+                if row[proportion.percent] is None or row[low] is None:
+                    continue
+                assert 0 <= row[low] <= row[proportion.percent] + 1e-9 <= row[high] + 2e-9 <= proportion.scale + 2e-9
+                bounded += 1
+        assert "sample" in (out / "tables" / f"{table}.md").read_text() or not spec.proportions
+    assert bounded > 50
+    row = next(r for r in _rows(out, "languages") if r["language"] == "en")
+    total = sum(r["documents"] for r in _rows(out, "languages"))
+    low, high = wilson_interval(row["documents"], total)
+    assert (row["percent_ci_low"], row["percent_ci_high"]) == (round(100 * low, 4), round(100 * high, 4))
+
+
+def test_a_full_run_has_no_sample_intervals(runs) -> None:
+    for table in read_summary(runs["grouped"])["tables"]:
+        columns = pq.read_schema(runs["grouped"] / "tables" / f"{table}.parquet").names
+        assert not [c for c in columns if c.endswith("_ci_low")] or table == "toxicity_summary", table
