@@ -28,7 +28,7 @@ import time
 from typing import Any, Callable, NoReturn, Sequence
 
 from corpus_audit import __version__
-from corpus_audit.cli import compare, lexicons, report, run
+from corpus_audit.cli import compare, lexicons, report, run, sample_plan
 from corpus_audit.cli.finish import EXIT_NOTHING_ANALYSED
 
 __all__ = ["ERROR_LOG_NAME", "EXIT_INTERNAL", "EXIT_NOTHING_ANALYSED", "EXIT_USAGE", "ArgumentError", "build_parser", "main"]
@@ -51,7 +51,8 @@ class _Parser(argparse.ArgumentParser):
         raise ArgumentError(f"{self.prog.removeprefix('corpus-audit').strip() or 'arguments'}: {message}"
                             if self.prog != "corpus-audit" else message)
 #: The module of each command other than ``run`` (they take no Beam options).
-_OTHER_COMMANDS = {"lexicons": lexicons, "report": report, "datasheet": report, "compare": compare}
+_OTHER_COMMANDS = {"lexicons": lexicons, "report": report, "datasheet": report, "compare": compare,
+                   "plan": sample_plan}
 
 
 def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
@@ -72,6 +73,7 @@ def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
     lexicons.add_parser(commands)
     report.add_parsers(commands)
     compare.add_parser(commands)
+    sample_plan.add_parser(commands)
     return parser
 
 
