@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 
 from conftest import SENTENCES, run_audit
 from corpus_audit.cli import main
+from corpus_audit.documents import ShardSplit
 from corpus_audit.readers.discovery import RUN_DIRECTORY_MARKERS
+from corpus_audit.rundir.document_writer import document_path
 from corpus_audit.rundir.attributes import attribute_paths
 from corpus_audit.rundir.paths import (
     MAX_COMPONENT_BYTES,
@@ -123,6 +125,15 @@ def test_attribute_paths_stay_in_the_run_directory_and_are_distinct(inputs: list
     assert len(set(targets.values())) == len(inputs)
     base = posixpath.join(out, "attributes", "corpus-audit")
     assert all(_inside(path, base) for path in targets.values())
+
+
+@EXAMPLES
+@given(st.one_of(hostile_url, local_name, st.text(min_size=1)), st.integers(0, 99_999))
+def test_document_file_names_are_safe_and_distinct(path: str, index: int) -> None:
+    key = ShardSplit(path, "jsonl", split_index=index).key
+    other = ShardSplit(path + "x", "jsonl", split_index=index).key
+    assert unsafe_reason(f"{key}.parquet") is None and key != other
+    assert document_path("/o", key) == f"/o/documents/{key}.parquet"
 
 
 def test_normal_attribute_names_are_unchanged() -> None:
