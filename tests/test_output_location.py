@@ -66,6 +66,8 @@ REFUSED = {
     "filesystem root": lambda tmp, corpus: "/",
     "home": lambda tmp, corpus: os.path.expanduser("~"),
     "home, as ~/": lambda tmp, corpus: str(Path.home()) + "/",
+    "~ unexpanded": lambda tmp, corpus: "~",
+    "~/audit unexpanded": lambda tmp, corpus: "~/audit",
     "cwd": lambda tmp, corpus: ".",
     "cwd, absolute": lambda tmp, corpus: str(Path.cwd()),
     "parent of cwd": lambda tmp, corpus: "..",
@@ -129,6 +131,22 @@ def test_a_run_directory_with_only_its_lock_is_skipped(tmp_path) -> None:
     found = discover_inputs([str(corpus)])
     assert [Path(item.path).name for item in found.inputs] == ["a.jsonl", "b.jsonl.gz"]
     assert [item.to_dict() for item in found.special_files] == [{"path": str(crashed), "kind": RUN_DIRECTORY_KIND}]
+
+
+def test_links_into_a_run_directory_are_skipped(tmp_path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    assert run_audit(corpus, "--output", run, "--stages", "langid", "--attributes", "dolma") == 0
+    other = _corpus(tmp_path / "other")
+    (other / "linked-run").symlink_to(run)
+    (other / "linked-attributes").symlink_to(run / "attributes")
+    (other / "linked.jsonl").symlink_to(next((run / "attributes").rglob("*.jsonl")))
+    found = discover_inputs([str(other)])
+    assert [os.path.relpath(item.path, other) for item in found.inputs] == ["a.jsonl", "sub/b.jsonl.gz"]
+    assert sorted(item.path for item in found.special_files) == [
+        str(other / name) for name in ("linked-attributes", "linked-run", "linked.jsonl")]
+    with pytest.raises(InputError, match="corpus-audit run directory"):
+        discover_inputs([str(other / "linked-attributes")])
 
 
 def test_naming_a_run_directory_or_a_file_in_one_is_an_error(tmp_path, capsys) -> None:

@@ -17,6 +17,7 @@ import os
 import posixpath
 import tempfile
 import threading
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from corpus_audit.rundir.document_writer import document_path
 from corpus_audit.rundir.attributes import attribute_paths
 from corpus_audit.rundir.paths import (
     MAX_COMPONENT_BYTES,
+    MAX_RELATIVE_BYTES,
     UnsafePathError,
     distinct_relative_paths,
     output_path,
@@ -53,6 +55,10 @@ def _inside(path: str, root: str) -> bool:
     real_root = os.path.realpath(root)
     return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root and \
         os.path.normpath(path).startswith(os.path.normpath(root) + os.sep)
+
+
+def _fold(path: str) -> str:
+    return unicodedata.normalize("NFC", path).casefold()
 
 
 def _unquoted_variants_safe(relative: str) -> bool:
@@ -91,22 +97,24 @@ def test_output_path_never_leaves_its_root(parts: list[str]) -> None:
 def test_distinct_inputs_get_distinct_safe_paths(candidates: dict[str, list[str]]) -> None:
     paths = distinct_relative_paths(candidates)
     assert set(paths) == set(candidates)
-    assert len(set(paths.values())) == len(paths)  # (b) distinct inputs, distinct files
+    assert len({_fold(p) for p in paths.values()}) == len(paths)  # (b) distinct files, even case-insensitively
     for relative in paths.values():
         assert _unquoted_variants_safe(relative)  # (a) never a path out of the root
         assert _inside(output_path("/r", *relative.split("/")), "/r")
-    folders = {"/".join(p.split("/")[:depth]) for p in paths.values() for depth in range(1, p.count("/") + 1)}
-    assert not folders & set(paths.values())  # no file is another's folder
+    folded = [_fold(p) for p in paths.values()]
+    folders = {"/".join(p.split("/")[:depth]) for p in folded for depth in range(1, p.count("/") + 1)}
+    assert not folders & set(folded)  # no file is another's folder
     assert distinct_relative_paths(dict(reversed(list(candidates.items())))) == paths  # order-free
-    joined = {name: "/".join(parts) for name, parts in candidates.items()}
+    joined = {name: _fold("/".join(parts)) for name, parts in candidates.items()}
     for name, parts in candidates.items():
         if any(unsafe_reason(part) is not None for part in parts):
             assert "/" not in paths[name]  # its stable safe name
             continue
-        others = [joined[o] for o in candidates if o != name] + [paths[o] for o in candidates if o != name]
+        others = [joined[o] for o in candidates if o != name] + [_fold(paths[o]) for o in candidates if o != name]
         mine = joined[name]
-        if not any(x == mine or x.startswith(mine + "/") or mine.startswith(x + "/") for x in others):
-            assert paths[name] == mine  # a safe name nobody else claims is kept as it is
+        short = len("/".join(parts).encode()) <= MAX_RELATIVE_BYTES
+        if short and not any(x == mine or x.startswith(mine + "/") or mine.startswith(x + "/") for x in others):
+            assert paths[name] == "/".join(parts)  # a safe name nobody else claims is kept as it is
 
 
 hostile_url = st.builds(lambda parts, suffix: "http://127.0.0.1:9/" + "/".join(parts) + suffix,
@@ -154,6 +162,15 @@ def test_inputs_that_would_share_an_attribute_file_get_their_own() -> None:
     assert targets["/d/c/documents/q.jsonl"] == "/o/attributes/corpus-audit/q.jsonl"
     assert all(Path(targets[p]).name.startswith("p-") and targets[p].endswith(".jsonl") for p in inputs[:2])
     assert attribute_paths("/o", inputs) == targets  # stable
+
+
+def test_names_one_file_on_a_case_insensitive_disk_or_too_long_get_their_own() -> None:
+    inputs = ["/d/documents/A.jsonl", "/d/documents/a.jsonl", "/d/documents/\u00e9.jsonl",
+              "/d/documents/e\u0301.jsonl", "/d/documents/" + "/".join(["d" * 200] * 6) + ".jsonl"]
+    targets = attribute_paths("/o", inputs)
+    names = [targets[p].removeprefix("/o/attributes/corpus-audit/") for p in inputs]
+    assert all("/" not in name and name.endswith(".jsonl") for name in names)
+    assert len({name.casefold() for name in names}) == len(inputs)
 
 
 def test_output_path_refuses_symbolic_links(tmp_path) -> None:

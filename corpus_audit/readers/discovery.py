@@ -27,7 +27,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from corpus_audit import remote
 from corpus_audit.documents import display_path
@@ -36,8 +36,8 @@ from corpus_audit.readers.base import ReadConfig, suffix_formats, supported_suff
 from corpus_audit.readers.hf_dataset import FORMAT_HF
 from corpus_audit.storage import is_remote
 
-__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "RUN_DIRECTORY_KIND", "RUN_DIRECTORY_MARKERS", "SpecialFile",
-           "check_text_field", "detect_format", "discover_inputs", "expand_inputs", "special_kind"]
+__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "RUN_DIRECTORY_KIND", "RUN_DIRECTORY_MARKERS",
+           "SpecialFile", "check_text_field", "detect_format", "discover_inputs", "expand_inputs", "special_kind"]
 
 _GLOB_CHARS = set("*?[")
 _HF_DATASET_MARKERS = ("state.json", "dataset_info.json")
@@ -165,7 +165,7 @@ class _Discovery:
         matched: list[InputFile] = []
         for candidate in candidates:
             path = os.path.abspath(candidate)
-            run_directory = self._enclosing_run_directory(path)
+            run_directory = self._run_directory_of(path)
             if run_directory is not None:
                 if not globbed:
                     raise InputError(_run_directory_message(raw, path, run_directory))
@@ -239,13 +239,16 @@ class _Discovery:
         return False
 
     def _directory(self, path: str, info: os.stat_result) -> list[InputFile]:
-        """A saved HF dataset, or every supported, non-hidden regular file below ``path``."""
+        """A saved HF dataset, or every supported, non-hidden regular file below ``path``;
+        run directories (and links into one) are skipped and listed as special files."""
         hf = _hf_inputs(path)
         if hf is not None:
             return [item for item in hf if self._first(item.path, os.stat(item.path))]
         matched: list[InputFile] = []
-        run_directories: list[str] = []
-        for full in _walk_files(path, run_directories):
+        for full in _walk_files(path, self._walked_run_directory):
+            if os.path.islink(full) and self._run_directory_of(full) is not None:
+                self._special(display_path(full), RUN_DIRECTORY_KIND)  # a link to another run's file
+                continue
             hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
             fmt = None if hidden else detect_format(full)
             if not fmt:
@@ -254,15 +257,31 @@ class _Discovery:
             file_info = self._stat(full, in_directory=True)
             if file_info is not None and self._first(full, file_info):
                 matched.append(InputFile(full, fmt))
-        for run_directory in run_directories:  # skipped whole: another run's outputs are not corpus
-            self._special(display_path(run_directory), RUN_DIRECTORY_KIND)
         return matched
+
+    def _walked_run_directory(self, root: str, real: str, files: list[str]) -> bool:
+        """Whether the walk must skip folder ``root`` (resolved: ``real``): it holds a run's
+        manifest or lock, or is reached through a link into a run directory (then recorded)."""
+        if set(RUN_DIRECTORY_MARKERS).isdisjoint(files) and (
+                real == os.path.abspath(root) or self._enclosing_run_directory(real) is None):
+            return False
+        self._special(display_path(root), RUN_DIRECTORY_KIND)  # skipped whole: not corpus
+        return True
+
+    def _run_directory_of(self, path: str) -> str | None:
+        """The run directory holding ``path`` (or being it), by its name or once resolved."""
+        found = self._enclosing_run_directory(path)
+        real = os.path.realpath(path)
+        if found is None and real != path:
+            found = self._enclosing_run_directory(real)
+        return found
 
     def remote(self, raw: str) -> list[InputFile]:
         """Inputs of a URL, less every object inside a run directory found among them."""
         matched = _remote_inputs(raw, self.result.ignored)
         listed = [item.path for item in matched] + self.result.ignored
-        folders = sorted({path.rsplit("/", 1)[0] for path in listed if path.rsplit("/", 1)[-1] in RUN_DIRECTORY_MARKERS})
+        folders = sorted({path.rsplit("/", 1)[0] for path in listed
+                          if path.rsplit("/", 1)[-1] in RUN_DIRECTORY_MARKERS})
         if not folders:
             return matched
         bare = raw.split("://", 1)[-1].strip("/")  # memory://a and memory:///a name one folder
@@ -360,22 +379,18 @@ def _hf_inputs(path: str) -> list[InputFile] | None:
     return None
 
 
-def _walk_files(top: str, run_directories: list[str] | None = None) -> Iterator[str]:
+def _walk_files(top: str, skip: Callable[[str, str, list[str]], bool] | None = None) -> Iterator[str]:
     """Every file below ``top`` in sorted order, following symbolic links to directories
     (each real directory once, so a link cycle cannot loop). Hidden files and directories
-    are included: the caller lists them as ignored rather than dropping them unseen. A run
-    directory below ``top`` is not entered; it is appended to ``run_directories``."""
+    are included: the caller lists them as ignored rather than dropping them unseen. A folder
+    below ``top`` for which ``skip(folder, its real path, its file names)`` is true is not entered."""
     seen: set[str] = set()
     for root, dirs, files in os.walk(top, followlinks=True):
         real = os.path.realpath(root)
-        if real in seen:
+        if real in seen or (root != top and skip is not None and skip(root, real, files)):
             dirs[:] = []
             continue
         seen.add(real)
-        if root != top and run_directories is not None and not set(RUN_DIRECTORY_MARKERS).isdisjoint(files):
-            run_directories.append(root)
-            dirs[:] = []
-            continue
         dirs.sort()
         for name in sorted(files):
             yield os.path.join(root, name)

@@ -27,12 +27,13 @@ from typing import Iterable, Mapping, Sequence
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote, join
 
-__all__ = ["MAX_COMPONENT_BYTES", "UnsafePathError", "check_output_location", "distinct_relative_paths", "output_path",
-           "safe_relative",
-           "stable_name", "unsafe_reason"]
+__all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "check_output_location",
+           "distinct_relative_paths", "output_path", "safe_relative", "stable_name", "unsafe_reason"]
 
 #: The longest file name most filesystems accept (ext4, XFS, APFS: 255 bytes).
 MAX_COMPONENT_BYTES = 255
+#: The longest relative path kept as it is (well under PATH_MAX, 4096, with the root in front).
+MAX_RELATIVE_BYTES = 1024
 # Hex digits of sha256 in a `stable_name`: 64 bits, so distinct inputs never meet in practice
 # (and `distinct_relative_paths` never lets two share a file anyway).
 _DIGEST_HEX = 16
@@ -100,23 +101,32 @@ def stable_name(original: str, last: str = "") -> str:
 
 
 def distinct_relative_paths(candidates: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Each input name's relative output path: its ``candidates`` parts when they are all safe and
-    no other input claims that file (or a folder of it), else `stable_name` (a single component).
+    """Each input name's relative output path: its ``candidates`` parts when they are all safe,
+    at most `MAX_RELATIVE_BYTES` long and no other input claims that file (or a folder of it),
+    else `stable_name` (a single component).
 
-    Deterministic for a given set of inputs; distinct inputs always get distinct paths, none of
-    them a folder of another (so no two writes meet)."""
+    Claims are compared as a case-insensitive, normalising filesystem would (NFC, casefolded):
+    ``A.jsonl`` and ``a.jsonl`` would be one file on macOS. Deterministic for a given set of
+    inputs; distinct inputs always get distinct paths, none of them a folder of another."""
     plain = {name: tuple(parts) for name, parts in candidates.items()
-             if parts and all(unsafe_reason(part) is None for part in parts)}
+             if parts and all(unsafe_reason(part) is None for part in parts)
+             and len("/".join(parts).encode("utf-8", "surrogateescape")) <= MAX_RELATIVE_BYTES}
     hashed = {name: (stable_name(name, _last(parts)),) for name, parts in candidates.items() if name not in plain}
     while True:
-        claims = Counter([*plain.values(), *hashed.values()])
-        folders = {path[:depth] for path in [*plain.values(), *hashed.values()] for depth in range(1, len(path))}
-        clashes = [name for name, path in plain.items() if claims[path] > 1 or path in folders]
+        assigned = [_fold(path) for path in [*plain.values(), *hashed.values()]]
+        claims = Counter(assigned)
+        folders = {path[:depth] for path in assigned for depth in range(1, len(path))}
+        clashes = [name for name, path in plain.items() if claims[_fold(path)] > 1 or _fold(path) in folders]
         if not clashes:
             break
         for name in clashes:  # each round moves at least one name to its digest: it ends
             hashed[name] = (stable_name(name, _last(plain.pop(name))),)
     return {name: "/".join(path) for name, path in {**plain, **hashed}.items()}
+
+
+def _fold(path: tuple[str, ...]) -> tuple[str, ...]:
+    """``path`` as a case-insensitive, normalising filesystem compares names."""
+    return tuple(unicodedata.normalize("NFC", part).casefold() for part in path)
 
 
 def _last(parts: Sequence[str]) -> str:
@@ -149,6 +159,10 @@ def check_output_location(raw: str, option: str = "--output") -> None:
     either. Checked before anything is written, so a refusal creates nothing."""
     if not raw.strip():
         raise UsageError(f"{option} is empty: name the directory the run may write")
+    head = raw.split("/", 1)[0]
+    if head.startswith("~") and (head == "~" or os.path.expanduser(head) != head):
+        # No shell expanded it: "./~" would be made in the current directory.
+        raise UsageError(f"{option} {raw}: '~' is not expanded here; give the directory's full path")
     if is_remote(raw):
         if not raw.split("://", 1)[1].strip("/"):
             raise UsageError(f"{option} {raw} is the root of a filesystem: name a directory inside it")
@@ -156,7 +170,7 @@ def check_output_location(raw: str, option: str = "--output") -> None:
     real = os.path.realpath(raw)
     if os.path.dirname(real) == real:
         raise UsageError(f"{option} {raw} is the filesystem root: name a directory corpus-audit may own")
-    for what, place in (("the current directory", os.getcwd()), ("the home directory", os.path.expanduser("~"))):
+    for what, place in (("the current directory", "."), ("the home directory", os.path.expanduser("~"))):
         place = os.path.realpath(place)
         if real == place:
             raise UsageError(f"{option} {raw} is {what}: name a new directory for the run (e.g. {option} audit)")
