@@ -15,6 +15,8 @@ import http.server
 import json
 import os
 import posixpath
+import subprocess
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -24,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SENTENCES, run_audit
+from conftest import REPO_ROOT, SENTENCES, run_audit
 from corpus_audit.cli import main
 from corpus_audit.documents import ShardSplit
 from corpus_audit.readers.discovery import RUN_DIRECTORY_MARKERS
@@ -312,3 +314,32 @@ def test_index_page_links_out_of_its_folder_write_only_inside_the_run(server, co
     attributes = [p for p in (confined / "attributes").rglob("*") if p.is_file()]
     assert len(attributes) == 3
     assert json.loads((confined / "summary.json").read_text())["input_files"] == 3
+
+
+LOCAL_NAMES = ["x\\..\\..\\y.jsonl", "%2e%2e.jsonl", "\uff0e\uff0e.jsonl", "new\nline.jsonl", "a" * 249 + ".jsonl",
+               "A.jsonl", "a.jsonl", "-rf.jsonl", "documents/\u2025/p.jsonl", "documents/%2e%2e/q.jsonl",
+               "documents/\uff0e\uff0e/r.jsonl", "documents/s\\..\\..\\t.jsonl"]
+
+
+@pytest.fixture
+def hostile_corpus(tmp_path) -> Path:
+    """Local files named as nobody should (made before `confined` takes its snapshot)."""
+    corpus = tmp_path / "corpus"
+    for index, name in enumerate(LOCAL_NAMES):
+        path = corpus / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_lines(f"f{index}-"))
+    return corpus
+
+
+def test_hostile_local_file_names_with_forked_workers(hostile_corpus, confined) -> None:
+    """Read by two forked workers in a fresh process (no test threads, so the in-process engine
+    forks), TMPDIR pointing into the test tree: every name gets its own attribute file inside."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-m", "corpus_audit", "run", str(hostile_corpus), "--output",
+                           str(confined), "--stages", "langid", "--attributes", "dolma", "--workers", "2",
+                           "--runner", "local", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    attributes = [p for p in (confined / "attributes").rglob("*") if p.is_file()]
+    assert len(attributes) == len(LOCAL_NAMES)
+    assert json.loads((confined / "summary.json").read_text())["settings"]["workers"] == 2
