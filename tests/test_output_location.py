@@ -18,7 +18,7 @@ import pytest
 
 from conftest import SENTENCES, read_summary, run_audit, write_jsonl
 from corpus_audit.cli import main
-from corpus_audit.readers.discovery import RUN_DIRECTORY_KIND, discover_inputs
+from corpus_audit.readers.discovery import RUN_DIRECTORY_KIND, RUN_DIRECTORY_LINK_KIND, discover_inputs
 from corpus_audit.errors import InputError
 from test_write_confinement import snapshot
 
@@ -143,8 +143,9 @@ def test_links_into_a_run_directory_are_skipped(tmp_path) -> None:
     (other / "linked.jsonl").symlink_to(next((run / "attributes").rglob("*.jsonl")))
     found = discover_inputs([str(other)])
     assert [os.path.relpath(item.path, other) for item in found.inputs] == ["a.jsonl", "sub/b.jsonl.gz"]
-    assert sorted(item.path for item in found.special_files) == [
-        str(other / name) for name in ("linked-attributes", "linked-run", "linked.jsonl")]
+    assert sorted((item.path, item.kind) for item in found.special_files) == [
+        (str(other / "linked-attributes"), RUN_DIRECTORY_LINK_KIND), (str(other / "linked-run"), RUN_DIRECTORY_KIND),
+        (str(other / "linked.jsonl"), RUN_DIRECTORY_LINK_KIND)]
     with pytest.raises(InputError, match="corpus-audit run directory"):
         discover_inputs([str(other / "linked-attributes")])
 

@@ -351,7 +351,7 @@ def _inputs(args: RunOptions, requested_inputs: list[str],
     special_files = [item for item in special_files if not (item["path"] + separator).startswith(tuple(excluded))]
     if not inputs:
         runs = " and corpus-audit run directories are" if any(
-            item["kind"] == RUN_DIRECTORY_KIND for item in special_files) else " is"
+            RUN_DIRECTORY_KIND in item["kind"] for item in special_files) else " is"
         raise InputError(f"no input left once the output directory{runs} excluded")
     return inputs, ignored, special_files, duplicates
 

@@ -36,8 +36,9 @@ from corpus_audit.readers.base import ReadConfig, suffix_formats, supported_suff
 from corpus_audit.readers.hf_dataset import FORMAT_HF
 from corpus_audit.storage import is_remote
 
-__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "RUN_DIRECTORY_KIND", "RUN_DIRECTORY_MARKERS",
-           "SpecialFile", "check_text_field", "detect_format", "discover_inputs", "expand_inputs", "special_kind"]
+__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "RUN_DIRECTORY_KIND", "RUN_DIRECTORY_LINK_KIND",
+           "RUN_DIRECTORY_MARKERS", "SpecialFile", "check_text_field", "detect_format", "discover_inputs",
+           "expand_inputs", "special_kind"]
 
 _GLOB_CHARS = set("*?[")
 _HF_DATASET_MARKERS = ("state.json", "dataset_info.json")
@@ -49,6 +50,8 @@ _HF_DATASET_DICT_MARKER = "dataset_dict.json"
 RUN_DIRECTORY_MARKERS = ("corpus-audit-run.json", "corpus-audit.lock")
 #: `SpecialFile.kind` of a run directory found among the inputs (skipped whole).
 RUN_DIRECTORY_KIND = "corpus-audit run directory"
+#: `SpecialFile.kind` of a link (file or folder) found among the inputs that leads into one.
+RUN_DIRECTORY_LINK_KIND = "link into a corpus-audit run directory"
 
 _SPECIAL_KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
                   (stat.S_ISSOCK, "socket"))
@@ -247,7 +250,7 @@ class _Discovery:
         matched: list[InputFile] = []
         for full in _walk_files(path, self._walked_run_directory):
             if os.path.islink(full) and self._run_directory_of(full) is not None:
-                self._special(display_path(full), RUN_DIRECTORY_KIND)  # a link to another run's file
+                self._special(display_path(full), RUN_DIRECTORY_LINK_KIND)  # a link to another run's file
                 continue
             hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
             fmt = None if hidden else detect_format(full)
@@ -262,11 +265,13 @@ class _Discovery:
     def _walked_run_directory(self, root: str, real: str, files: list[str]) -> bool:
         """Whether the walk must skip folder ``root`` (resolved: ``real``): it holds a run's
         manifest or lock, or is reached through a link into a run directory (then recorded)."""
-        if set(RUN_DIRECTORY_MARKERS).isdisjoint(files) and (
-                real == os.path.abspath(root) or self._enclosing_run_directory(real) is None):
-            return False
-        self._special(display_path(root), RUN_DIRECTORY_KIND)  # skipped whole: not corpus
-        return True
+        if not set(RUN_DIRECTORY_MARKERS).isdisjoint(files):
+            self._special(display_path(root), RUN_DIRECTORY_KIND)  # skipped whole: not corpus
+            return True
+        if real != os.path.abspath(root) and self._enclosing_run_directory(real) is not None:
+            self._special(display_path(root), RUN_DIRECTORY_LINK_KIND)
+            return True
+        return False
 
     def _run_directory_of(self, path: str) -> str | None:
         """The run directory holding ``path`` (or being it), by its name or once resolved."""
