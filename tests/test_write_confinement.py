@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,17 @@ from corpus_audit.rundir.paths import (
 )
 from corpus_audit.rundir.run_directory import LOCK_NAME, MANIFEST_NAME
 
-HOSTILE = ["..", ".", "", "%2e%2e", "%2E.", ".%2e", "%252e%252e", "%2f", "..%2f..", "\\", "..\\..", "a\\b",
+HOSTILE = ["..", ".", "", "%2e%2e", "%25%32e%25%32e", "%25252e%25252e", "\uff05\uff12\uff45\uff05\uff12\uff45",
+           "%2E.", ".%2e", "%252e%252e", "%2f", "..%2f..", "\\", "..\\..", "a\\b",
            "\uff0e\uff0e", "\u2025", "\u2024\u2024", "\uff0f", "\0", "a\0b", "./", "/", "/etc", "a" * 256,
            "\u00e9" * 128, "%00", "x" * 255]
 NORMAL = ["cc", "part-0.jsonl", "part-1.json.gz", "en", "c4-train.00000-of-01024.json.gz", "my file.jsonl",
           "a%20b.jsonl", "\u00e9t\u00e9.jsonl", "..hidden", "a..b", "x.."]
-component = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(NORMAL), st.text(max_size=12))
+#: Fragments that combine into hostile spellings nobody listed (``%25%32e``, ``.\uff0e``, ``%2e\\``...).
+ATOMS = ["\uff05", "\uff12\uff45", ".", "%2e", "%2E", "%25", "2e", "%32", "\\", "/", "%2f", "%5c", "\uff0e",
+         "\u2024", "\0", "%00", "a", "\u00e9"]
+component = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(NORMAL), st.text(max_size=12),
+                      st.lists(st.sampled_from(ATOMS), min_size=1, max_size=5).map("".join))
 components = st.lists(component, min_size=1, max_size=5)
 EXAMPLES = settings(max_examples=150, deadline=None)
 
@@ -92,6 +98,11 @@ def test_output_path_never_leaves_its_root(parts: list[str]) -> None:
         return
     assert _inside(path, root)
     assert path == root + "/" + safe_relative(parts) and _unquoted_variants_safe(safe_relative(parts))
+    # However a later reader decodes it (percent-decoding, NFKC, backslash as separator), still inside.
+    decoded, previous = path, None
+    while decoded != previous:
+        previous, decoded = decoded, unicodedata.normalize("NFKC", urllib.parse.unquote(decoded)).replace("\\", "/")
+    assert posixpath.normpath(decoded).startswith(root + "/")
 
 
 @EXAMPLES

@@ -39,7 +39,6 @@ MAX_RELATIVE_BYTES = 1024
 _DIGEST_HEX = 16
 _STEM_CHARS = 60
 _SUFFIXES = re.compile(r"(\.[A-Za-z0-9]{1,10}){1,2}$")
-_DECODE_ROUNDS = 4
 
 
 class UnsafePathError(UsageError):
@@ -47,16 +46,19 @@ class UnsafePathError(UsageError):
 
 
 def _variants(part: str) -> set[str]:
-    """``part``, its percent-decodings and the NFKC form of each: what a reader may take it for."""
-    seen = {part}
+    """``part`` and what a reader may take it for: percent-decoded and NFKC-normalised, again and
+    again until nothing changes (``%252e``, ``\uff05\uff12\uff45`` = ``%2e``: each round only
+    shortens its escapes, so it ends; the bound is a second guard)."""
+    seen = {part, unicodedata.normalize("NFKC", part)}
     current = part
-    for _ in range(_DECODE_ROUNDS):  # %252e%252e → %2e%2e → ..
+    for _ in range(len(part) + 2):
         decoded = urllib.parse.unquote(current, errors="surrogateescape")
-        if decoded == current:
+        normal = unicodedata.normalize("NFKC", decoded)
+        seen.update((decoded, normal))
+        if normal == current:
             break
-        seen.add(decoded)
-        current = decoded
-    return seen | {unicodedata.normalize("NFKC", variant) for variant in seen}
+        current = normal
+    return seen
 
 
 def unsafe_reason(part: object) -> str | None:
