@@ -23,7 +23,7 @@ from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
 from corpus_audit.readers import InputFile, ReadConfig
 from corpus_audit.readers.discovery import RUN_DIRECTORY_KIND, check_text_field, discover_inputs
-from corpus_audit.rundir.paths import check_output_location
+from corpus_audit.rundir.paths import refuse_unownable_output
 from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.storage import check_output_location, is_remote
 from corpus_audit.transforms import resolve_stages
@@ -325,8 +325,8 @@ def _inputs(args: RunOptions, requested_inputs: list[str],
     """The input files and the ignored ones, without anything inside the output directory
     (a run never reads its own outputs back as input, nor another run's: discovery skips run
     directories). A dry run lists no remote input. First refuses an ``--output`` corpus-audit
-    can never own (`check_output_location`)."""
-    check_output_location(args.output, "--output")
+    can never own (`refuse_unownable_output`)."""
+    refuse_unownable_output(args.output, "--output")
     _refuse_inputs_inside(requested_inputs, output_dir, "--output")
     if args.checkpoint_dir:
         _refuse_inputs_inside(requested_inputs, args.checkpoint_dir, "--checkpoint-dir")

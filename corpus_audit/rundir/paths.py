@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Sequence
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote, join
 
-__all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "check_output_location",
+__all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "refuse_unownable_output",
            "distinct_relative_paths", "output_path", "safe_relative", "stable_name", "unsafe_reason"]
 
 #: The longest file name most filesystems accept (ext4, XFS, APFS: 255 bytes).
@@ -155,7 +155,7 @@ def output_path(root: str, *parts: str) -> str:
     return path
 
 
-def check_output_location(raw: str, option: str = "--output") -> None:
+def refuse_unownable_output(raw: str, option: str = "--output") -> None:
     """Refuse (`UsageError`, one line) an output directory corpus-audit can never own: empty, a
     filesystem (or bucket-less URL) root, the current or home directory, or a folder holding
     either. Checked before anything is written, so a refusal creates nothing."""
