@@ -27,8 +27,8 @@ from typing import Iterable, Mapping, Sequence
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote, join
 
-__all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "refuse_unownable_output",
-           "distinct_relative_paths", "output_path", "safe_relative", "stable_name", "unsafe_reason"]
+__all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "distinct_relative_paths", "output_path",
+           "refuse_unownable_output", "safe_relative", "stable_name", "unsafe_reason"]
 
 #: The longest file name most filesystems accept (ext4, XFS, APFS: 255 bytes).
 MAX_COMPONENT_BYTES = 255
