@@ -22,7 +22,8 @@ from corpus_audit.engine import dataflow
 from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
 from corpus_audit.readers import InputFile, ReadConfig
-from corpus_audit.readers.discovery import check_text_field, discover_inputs
+from corpus_audit.readers.discovery import RUN_DIRECTORY_KIND, check_text_field, discover_inputs
+from corpus_audit.rundir.paths import refuse_unownable_output
 from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.storage import check_output_location, is_remote
 from corpus_audit.transforms import resolve_stages
@@ -322,7 +323,10 @@ def _check_remote_paths(args: RunOptions, requested_inputs: list[str]) -> None:
 def _inputs(args: RunOptions, requested_inputs: list[str],
             output_dir: str) -> tuple[list[InputFile], list[str], list[dict], list[dict]]:
     """The input files and the ignored ones, without anything inside the output directory
-    (a run never reads its own outputs back as input). A dry run lists no remote input."""
+    (a run never reads its own outputs back as input, nor another run's: discovery skips run
+    directories). A dry run lists no remote input. First refuses an ``--output`` corpus-audit
+    can never own (`refuse_unownable_output`)."""
+    refuse_unownable_output(args.output, "--output")
     _refuse_inputs_inside(requested_inputs, output_dir, "--output")
     if args.checkpoint_dir:
         _refuse_inputs_inside(requested_inputs, args.checkpoint_dir, "--checkpoint-dir")
@@ -343,8 +347,12 @@ def _inputs(args: RunOptions, requested_inputs: list[str],
         excluded.append(checkpoint_dir.rstrip(separator) + separator)
     inputs = [item for item in inputs if not item.path.startswith(tuple(excluded))]
     ignored = [path for path in ignored if not path.startswith(tuple(excluded))]
+    # This run's own directory (a run directory on a rerun) is left out silently, as its files are.
+    special_files = [item for item in special_files if not (item["path"] + separator).startswith(tuple(excluded))]
     if not inputs:
-        raise InputError("no input left once the output directory is excluded")
+        runs = " and corpus-audit run directories are" if any(
+            RUN_DIRECTORY_KIND in item["kind"] for item in special_files) else " is"
+        raise InputError(f"no input left once the output directory{runs} excluded")
     return inputs, ignored, special_files, duplicates
 
 

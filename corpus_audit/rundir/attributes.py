@@ -40,9 +40,11 @@ from typing import Any, Iterable
 
 import orjson
 
+from corpus_audit.rundir.paths import distinct_relative_paths, output_path
 from corpus_audit.storage import is_remote, join, list_files, read_bytes
 
 __all__ = ["ATTRIBUTE_PREFIX", "ATTRIBUTES_DIR", "AttributeFile", "add_arguments", "attribute_path",
+           "attribute_paths",
            "document_attributes", "write_dolma_attributes"]
 
 #: Where the files go inside the run directory (dolma's ``attributes/<experiment>/``).
@@ -97,14 +99,33 @@ def document_attributes(row: dict[str, Any], length: int) -> dict[str, list[list
 
 def attribute_path(output_dir: str, input_path: str, root: str) -> str:
     """Where the attribute file of ``input_path`` goes: its path after the last ``documents/``
-    folder (dolma's layout), else relative to ``root`` (the inputs' common folder)."""
+    folder (dolma's layout), else relative to ``root`` (the inputs' common folder). A path that
+    could leave the run directory (``..``, ``%2e%2e``, backslashes, ...) gets a stable safe name
+    instead (`corpus_audit.rundir.paths`)."""
+    return attribute_paths(output_dir, [input_path], root)[input_path]
+
+
+def attribute_paths(output_dir: str, inputs: Iterable[str], root: str | None = None) -> dict[str, str]:
+    """`attribute_path` of each input, distinct for distinct inputs: two inputs that would share
+    a file (``a/documents/p.jsonl`` and ``b/documents/p.jsonl``) both get their stable safe names.
+    ``root``: the inputs' common folder (default: computed from ``inputs``)."""
+    inputs = list(inputs)
+    root = _common_folder(inputs) if root is None else root
+    relative = distinct_relative_paths({path: _relative_parts(path, root) for path in inputs})
+    return {path: output_path(output_dir, *ATTRIBUTES_DIR.split("/"), *relative[path].split("/"))
+            for path in inputs}
+
+
+def _relative_parts(input_path: str, root: str) -> list[str]:
+    """The components of ``input_path`` below its last ``documents/`` folder, else below ``root``."""
     parts = _parts(input_path)
     if "documents" in parts[:-1]:
         last = len(parts) - 1 - parts[::-1].index("documents")
         relative = parts[last + 1:]
     else:
         relative = parts[len(_parts(root)):] if root else parts[-1:]
-    return join(output_dir, ATTRIBUTES_DIR, *relative)
+    # A URL's "scheme://" (inputs of several schemes): the folder "scheme:" it always was on disk.
+    return [part[:-2] if part.endswith("://") else part for part in relative]
 
 
 def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None) -> list[AttributeFile]:
@@ -120,10 +141,10 @@ def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None)
     skipped = _skip_ids(output_dir)
     files = sorted(set(inputs) if inputs is not None else set(rows) | set(skipped))
     files = [path for path in files if _is_jsonl(path)]
-    root = _common_folder(files)
+    targets = attribute_paths(output_dir, files)
     written = []
     for path in files:
-        target = attribute_path(output_dir, path, root)
+        target = targets[path]
         lines, documents = _write_one(path, target, rows.get(path, {}), skipped.get(path, {}), text_field)
         written.append(AttributeFile(path, target, lines, documents))
     return written
@@ -178,7 +199,9 @@ class _open_output:
             self._raw = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
         else:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._raw = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+            # O_NOFOLLOW: a link put in place of the file is refused, never written through.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            self._raw = open(fd, "wb")  # noqa: SIM115 - closed in __exit__
         if compression == "gzip":
             self._stream: io.IOBase = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0)
         elif compression == "zstd":
