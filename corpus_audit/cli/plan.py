@@ -119,6 +119,7 @@ class RunPlan:
                 "max_document_bytes": self.read_config.max_document_bytes,
                 "limit": self.limit,
                 "sample_rate": self.read_config.sample_rate,
+                **({"sample_seed": self.read_config.sample_seed} if self.read_config.sample_seed is not None else {}),
                 "stages": self.stage_names,
                 "runner": self.runner,
                 "workers": self.workers,
@@ -161,7 +162,7 @@ def plan_run(request: RunRequest) -> RunPlan:
     inputs, ignored, special_files, duplicates = _inputs(args, requested_inputs, output_dir)
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
                              max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents,
-                             sample_rate=args.sample_rate)
+                             sample_rate=args.sample_rate, sample_seed=args.sample_seed)
     if not args.dry_run:
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
     forkable = can_fork()  # asked once: both choices below must see the same answer

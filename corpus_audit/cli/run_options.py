@@ -72,6 +72,10 @@ class RunOptions(Options):
     sample_rate: float | None = option(None, metavar="R", check=check_range(0.0, 1.0, low_open=True),
                                        help="analyse a stable fraction R of the documents (a hash of each id, the rule "
                                             "toxicity sampling uses); the rest are counted as documents_not_sampled")
+    sample_seed: int | None = option(None, metavar="N", check=lambda v: None if v is None or 0 <= v < 2**63
+                                     else f"must be in [0, 2^63), got {v}",
+                                     help="with --sample-rate: draw the sample keyed by N, another independent sample at "
+                                          "the same rate (default: the unkeyed hash)")
     max_document_bytes: int = option(DEFAULT_MAX_DOCUMENT_BYTES, metavar="BYTES",
                                      help="larger documents are skipped as document_too_large (default 10 MB)")
     batch_documents: int = option(DEFAULT_BATCH_DOCUMENTS, metavar="N",
