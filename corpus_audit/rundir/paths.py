@@ -30,8 +30,9 @@ from corpus_audit.storage import is_remote, join
 __all__ = ["MAX_COMPONENT_BYTES", "MAX_RELATIVE_BYTES", "UnsafePathError", "distinct_relative_paths", "output_path",
            "refuse_unownable_output", "safe_relative", "stable_name", "unsafe_reason"]
 
-#: The longest file name most filesystems accept (ext4, XFS, APFS: 255 bytes).
-MAX_COMPONENT_BYTES = 255
+#: The longest file name most filesystems accept (ext4, XFS, APFS: 255 bytes), less the suffix
+#: of the temporary name a file is written under first (`corpus_audit.storage.AtomicFile`).
+MAX_COMPONENT_BYTES = 255 - len(".0123456789ab.tmp")
 #: The longest relative path kept as it is (well under PATH_MAX, 4096, with the root in front).
 MAX_RELATIVE_BYTES = 1024
 # Hex digits of sha256 in a `stable_name`: 64 bits, so distinct inputs never meet in practice
