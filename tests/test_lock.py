@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -200,3 +201,72 @@ def test_a_directory_holding_anything_is_kept(tmp_path: Path) -> None:
             raise ValueError("refused")
     assert existing.is_dir()  # not created by the lock: never removed
 
+
+
+# -- interrupted while taking the lock ------------------------------------------------------------
+
+
+class _InterruptOnce:
+    """Stands for a module (os, fcntl) in corpus_audit.rundir.lock: its ``at``-th function
+    call raises KeyboardInterrupt (a stop signal's unwinding) before or after doing its work —
+    where a signal handler runs, once a system call returns."""
+
+    def __init__(self, module: Any, counter: dict[str, int], at: int, after: bool) -> None:
+        self._module, self._counter, self._at, self._after = module, counter, at, after
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._module, name)
+        if not callable(real) or isinstance(real, type):
+            return real  # constants, os.path, exception classes
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._counter["calls"] += 1
+            hit = self._counter["calls"] == self._at
+            if hit and not self._after:
+                raise KeyboardInterrupt(name)
+            result = real(*args, **kwargs)
+            if hit:
+                raise KeyboardInterrupt(name)
+            return result
+
+        return call
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-the-call"])
+@pytest.mark.parametrize("stale", [False, True], ids=["free", "dead-pid-lock"])
+def test_interrupted_anywhere_while_taking_the_lock_leaves_nothing(tmp_path: Path, monkeypatch, stale: bool,
+                                                                    after: bool) -> None:
+    """Wherever one interruption lands while the lock is taken (plainly or over a dead
+    holder's), nothing of this run is left: no temporary file, no lock, no directory it made."""
+    import fcntl
+
+    from corpus_audit.rundir import lock
+
+    dead = _dead_lock(_dead_pid())
+    for at in range(1, 1000):
+        out = tmp_path / str(at) / "out"
+        if stale:
+            out.mkdir(parents=True)
+            (out / LOCK_NAME).write_bytes(dead)
+        counter = {"calls": 0}
+        monkeypatch.setattr(lock, "os", _InterruptOnce(os, counter, at, after))
+        monkeypatch.setattr(lock, "fcntl", _InterruptOnce(fcntl, counter, at, after))
+        entered = False
+        try:
+            with lock_directory(str(out)):
+                entered = True
+        except KeyboardInterrupt:
+            pass
+        monkeypatch.undo()
+        left = sorted(p.name for p in out.iterdir()) if out.exists() else None
+        if not stale:
+            assert left is None, (at, left)  # and the parent it made went too
+        elif not entered:
+            assert left == [] or (left == [LOCK_NAME] and (out / LOCK_NAME).read_bytes() == dead), (at, left)
+        else:
+            assert left == [], (at, left)
+        if counter["calls"] < at:
+            assert entered
+            break  # the whole acquisition and release ran without reaching call ``at``: all were tried
+    else:
+        pytest.fail("the lock kept being interrupted")

@@ -100,27 +100,22 @@ def _last_line(stderr: str) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["SIGTERM", "SIGHUP"])
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_stop_signal_to_the_launcher_ends_the_run_like_ctrl_c(tmp_path: Path, signum: int, code: int,
-                                                                workers: int) -> None:
+@pytest.mark.parametrize("signum, workers, group", [
+    (signal.SIGTERM, 1, False),  # kill PID
+    (signal.SIGTERM, 2, False),  # the launcher stops its workers
+    (signal.SIGTERM, 2, True),  # a service manager: every process of the run at once
+    (signal.SIGHUP, 2, True),  # the terminal went away: its whole process group
+], ids=["SIGTERM", "SIGTERM-workers", "SIGTERM-group", "SIGHUP-group"])
+def test_a_stop_signal_ends_the_run_like_ctrl_c(tmp_path: Path, signum: int, workers: int, group: bool) -> None:
     process, out = _start(tmp_path, workers)
     forked = _children(process.pid)
-    process.send_signal(signum)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == code, stderr
+    assert process.returncode == 128 + signum, stderr  # 143 SIGTERM, 129 SIGHUP
     assert _last_line(stderr).startswith(f"corpus-audit: interrupted ({signal.Signals(signum).name})"), stderr
-    _assert_clean(out, "interrupted")
-    assert not any(_alive(pid) for pid in forked)
-
-
-def test_sigterm_to_the_whole_process_group_ends_the_run_like_ctrl_c(tmp_path: Path) -> None:
-    """What a service manager does (every process of the run gets SIGTERM at once)."""
-    process, out = _start(tmp_path, workers=2)
-    forked = _children(process.pid)
-    os.killpg(process.pid, signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
     _assert_clean(out, "interrupted")
     assert not any(_alive(pid) for pid in forked)
 
@@ -150,3 +145,26 @@ def test_a_run_refused_after_locking_leaves_no_directory(tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert "--require-toxicity" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]
+
+
+def test_an_interruption_just_after_a_temporary_file_is_created_removes_it(tmp_path: Path, monkeypatch) -> None:
+    """A stop signal lands once ``open`` has created the temporary file, before AtomicFile
+    holds it: the file is removed all the same (it is this writer's: a name of its own)."""
+    import builtins
+
+    from corpus_audit import storage
+
+    def open_then_interrupted(*args, **kwargs):
+        handle = builtins.open(*args, **kwargs)
+        handle.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storage, "open", open_then_interrupted, raising=False)
+    for attempt in range(2):
+        with pytest.raises(KeyboardInterrupt):
+            if attempt == 0:
+                storage.AtomicFile(str(tmp_path / "a.csv")).open()
+            else:
+                with storage.AtomicFile(str(tmp_path / "b.csv")):
+                    pytest.fail("entered")
+    assert list(tmp_path.iterdir()) == []

@@ -56,7 +56,7 @@ import socket
 import stat
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, NoReturn
 
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote
@@ -109,51 +109,72 @@ def lock_directory(directory: str) -> Iterator[None]:
         return
     lock_path = os.path.join(directory, LOCK_NAME)
     created: list[str] = []
+    token: str | None = None
+
+    def give_back() -> None:
+        if token is not None:
+            _release(lock_path, token)
+
     try:
         for attempt in range(3):
-            created += _make_directories(directory)
+            _make_directories(directory, created)
             try:
                 token = _acquire(directory, lock_path)
                 break
             except FileNotFoundError:  # a refused run removed the directory it created just now
                 if attempt == 2:
                     raise
-        try:
-            yield
-        finally:
-            _release(lock_path, token)
+        yield
     finally:
-        _remove_if_empty(created)
+        _undo(give_back, lambda: _remove_if_empty(created))
 
 
-def _make_directories(directory: str) -> list[str]:
-    """Create ``directory`` and its missing parents; the ones this call created, outermost first."""
+def _undo(*steps: Callable[[], None]) -> None:
+    """Run every clean-up step (each idempotent). One that is interrupted (Ctrl-C, a stop
+    signal) or fails is run once more, and that interruption is raised once all have run: a
+    single interruption never leaves a lock, a temporary file or a directory of ours behind."""
+    pending: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as exc:  # noqa: BLE001 - raised below, after the other steps
+            pending = pending or exc
+            step()
+    if pending is not None:
+        raise pending
+
+
+def _make_directories(directory: str, created: list[str]) -> None:
+    """Create ``directory`` and its missing parents, adding the ones this call created to
+    ``created`` (outermost first; on failure they are removed again)."""
     missing, path = [], os.path.abspath(directory)
     while not os.path.lexists(path) and os.path.dirname(path) != path:
         missing.append(path)
         path = os.path.dirname(path)
-    created: list[str] = []
+    mark = len(created)
     try:
         for path in reversed(missing):
+            created.append(path)  # first: an interruption right after the mkdir still finds it
             try:
                 os.mkdir(path)
             except FileExistsError:
-                continue  # made by someone else meanwhile: not ours to remove
-            created.append(path)
+                created.pop()  # made by someone else meanwhile: not ours to remove
     except BaseException:
-        _remove_if_empty(created)
+        _undo(lambda: _remove_if_empty(created, mark))
         raise
-    return created
 
 
-def _remove_if_empty(created: list[str]) -> None:
-    """Remove the directories of ``created`` (outermost first) that are empty, innermost first."""
-    for path in reversed(created):
+def _remove_if_empty(created: list[str], keep: int = 0) -> None:
+    """Remove the directories of ``created[keep:]`` (outermost first) that are empty,
+    innermost first; stop at one that is not."""
+    while len(created) > keep:
         try:
-            os.rmdir(path)  # only an empty directory: never anything else
+            os.rmdir(created[-1])  # only an empty directory: never anything else
+        except FileNotFoundError:
+            pass  # interrupted before it was made, or after it was removed
         except OSError:
             return
-    created.clear()
+        created.pop()
 
 
 def _acquire(directory: str, lock_path: str) -> str:
@@ -161,52 +182,56 @@ def _acquire(directory: str, lock_path: str) -> str:
     token = uuid.uuid4().hex
     holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "token": token}
     tmp = os.path.join(directory, f"{LOCK_NAME}.{token}.tmp")
-    _write_new(tmp, json.dumps(holder).encode("utf-8"))
     try:
-        for _ in range(_ATTEMPTS):
-            try:
-                os.link(tmp, lock_path)
-                return token
-            except FileExistsError:
-                pass
-            try:
-                _judge(directory, lock_path)  # raises LockHeld unless stale: no flock for a plain refusal
-                if _take_over(directory, lock_path, tmp):
-                    return token
-            except _Gone:
-                continue  # released between our two looks: link again
-        raise LockHeld(f"{directory} is in use by other corpus-audit runs (its lock kept changing hands); "
-                       "try again")
-    except BaseException:
-        _release(lock_path, token)  # e.g. a stop signal right after the link: give it back
+        _write_new(tmp, json.dumps(holder).encode("utf-8"))
+        _link_or_take_over(directory, lock_path, tmp)
+        _unlink(tmp)  # linked: the lock keeps its content (taken over: renamed already)
+    except BaseException:  # refused, or interrupted (perhaps just after the link): give it back
+        _undo(lambda: _release(lock_path, token), lambda: _unlink(tmp))
         raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # linked (the lock keeps its content), renamed, or refused
+    return token
+
+
+def _link_or_take_over(directory: str, lock_path: str, tmp: str) -> None:
+    """Put the lock file ``tmp`` in place at ``lock_path``; raises `LockHeld` if that is not ours to do."""
+    for _ in range(_ATTEMPTS):
+        try:
+            os.link(tmp, lock_path)
+            return
+        except FileExistsError:
+            pass
+        try:
+            _judge(directory, lock_path)  # raises LockHeld unless stale: no flock for a plain refusal
+            _take_over(directory, lock_path, tmp)
+            return
+        except _Gone:
+            continue  # released between our two looks: link again
+    raise LockHeld(f"{directory} is in use by other corpus-audit runs (its lock kept changing hands); try again")
 
 
 def _write_new(path: str, data: bytes) -> None:
-    """Write ``data`` to a new file at ``path`` (exclusive create); removed again on failure."""
+    """Write ``data`` to a new file at ``path`` (exclusive create; the caller removes it)."""
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
     finally:
         os.close(fd)
 
 
-def _take_over(directory: str, lock_path: str, tmp: str) -> bool:
-    """Replace a stale lock by ours under the directory's flock; False if it cannot be done
-    here (LockHeld raised when the lock is no longer stale, `_Gone` when it was released)."""
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _take_over(directory: str, lock_path: str, tmp: str) -> None:
+    """Replace a stale lock by ours under the directory's flock; raises `LockHeld` when that
+    cannot be done safely or the lock is no longer stale, `_Gone` when it was released."""
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
-        return _cannot_take_over(lock_path, "the directory cannot be opened")
+        _cannot_take_over(lock_path, "the directory cannot be opened")
     try:
         deadline = time.monotonic() + TAKE_OVER_WAIT_SECONDS
         while True:
@@ -215,18 +240,17 @@ def _take_over(directory: str, lock_path: str, tmp: str) -> bool:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    return _cannot_take_over(lock_path, "another process is taking it over")
+                    _cannot_take_over(lock_path, "another process is taking it over")
                 time.sleep(0.001)
             except OSError:
-                return _cannot_take_over(lock_path, "this file system has no flock")
+                _cannot_take_over(lock_path, "this file system has no flock")
         _judge(directory, lock_path)  # again, under the flock: still stale, so still the dead holder's
         os.rename(tmp, lock_path)  # one step: the lock name is never free in between
-        return True
     finally:
         os.close(fd)  # releases the flock
 
 
-def _cannot_take_over(lock_path: str, why: str) -> bool:
+def _cannot_take_over(lock_path: str, why: str) -> NoReturn:
     raise LockHeld(f"{lock_path} names a process that has ended, but it could not be taken over safely "
                    f"({why}); delete it if no corpus-audit run is active there")
 
