@@ -270,3 +270,15 @@ def test_interrupted_anywhere_while_taking_the_lock_leaves_nothing(tmp_path: Pat
             break  # the whole acquisition and release ran without reaching call ``at``: all were tried
     else:
         pytest.fail("the lock kept being interrupted")
+
+
+def test_a_run_is_not_refused_for_the_temporary_file_of_another_run_taking_the_lock(tmp_path: Path) -> None:
+    """While a second run takes (or fails to take) the lock, its temporary lock file sits in
+    the directory for a moment; the run holding the lock must not count it as a foreign file."""
+    from conftest import SENTENCES, main, write_jsonl
+
+    shard = write_jsonl(tmp_path / "a.jsonl", [{"id": "1", "text": SENTENCES["en"]}])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{LOCK_NAME}.{'0' * 32}.tmp").write_bytes(b"{}")
+    assert main(["run", str(shard), "--output", str(out), "--quiet", "--stages", "langid"]) == 0

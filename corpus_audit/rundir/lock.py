@@ -52,6 +52,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import socket
 import stat
 import time
@@ -61,9 +62,11 @@ from typing import Any, Callable, Iterator, NoReturn
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import is_remote
 
-__all__ = ["LOCK_NAME", "LockHeld", "lock_directory"]
+__all__ = ["LOCK_NAME", "LockHeld", "is_lock_file", "lock_directory"]
 
 LOCK_NAME = "corpus-audit.lock"
+#: The temporary file a lock is linked from (there only while a run takes the lock).
+_LOCK_TEMP = re.compile(rf"^{re.escape(LOCK_NAME)}\.[0-9a-f]{{32}}\.tmp$")
 #: A lock file larger than this is not one corpus-audit wrote.
 MAX_LOCK_BYTES = 64 * 1024
 #: How long a take-over waits for another process' take-over (a few system calls) to end.
@@ -78,6 +81,12 @@ class LockHeld(UsageError):
 
 class _Gone(Exception):
     """The lock file disappeared while it was being looked at (its holder released it)."""
+
+
+def is_lock_file(name: str) -> bool:
+    """Whether a top-level name in a run directory belongs to the lock: the lock itself, or the
+    temporary file another run is linking it from at this moment (or a killed one left)."""
+    return name == LOCK_NAME or bool(_LOCK_TEMP.match(name))
 
 
 def _now() -> str:

@@ -33,7 +33,7 @@ import uuid
 from typing import Any
 
 from corpus_audit.errors import UsageError
-from corpus_audit.rundir.lock import LOCK_NAME, LockHeld, lock_directory  # re-exported: callers import them here
+from corpus_audit.rundir.lock import LOCK_NAME, LockHeld, is_lock_file, lock_directory  # the first three re-exported
 from corpus_audit.storage import is_remote, join
 
 __all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "file_sha256",
@@ -159,7 +159,7 @@ class RunDirectory:
         if not self.remote and os.path.islink(self.directory.rstrip(os.sep)):
             raise UsageError(f"output directory {self.directory} is a symbolic link; give the real path")
         files, links = self._entries() if self.remote or os.path.isdir(self.directory) else ([], [])
-        files = [f for f in files if f not in (MANIFEST_NAME, LOCK_NAME)]
+        files = [f for f in files if f != MANIFEST_NAME and not is_lock_file(f)]
         if links:
             raise UsageError(f"output directory {self.directory} holds a symbolic link ({links[0]}); corpus-audit "
                              "never follows links when replacing a run: remove it or choose a new directory")
