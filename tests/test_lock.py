@@ -282,3 +282,18 @@ def test_a_run_is_not_refused_for_the_temporary_file_of_another_run_taking_the_l
     out.mkdir()
     (out / f"{LOCK_NAME}.{'0' * 32}.tmp").write_bytes(b"{}")
     assert main(["run", str(shard), "--output", str(out), "--quiet", "--stages", "langid"]) == 0
+
+
+def test_a_process_forked_while_holding_the_lock_does_not_give_it_back(tmp_path: Path) -> None:
+    pid = -1
+    try:
+        with lock_directory(str(tmp_path)):
+            pid = os.fork()
+            if pid == 0:
+                raise SystemExit  # the child leaves the block too: its release runs there
+            os.waitpid(pid, 0)
+            assert (tmp_path / LOCK_NAME).exists()
+    finally:
+        if pid == 0:
+            os._exit(0)
+    assert not (tmp_path / LOCK_NAME).exists()

@@ -18,7 +18,8 @@ a random id of this holding). How it is taken, given back and taken over:
   lock is read and judged again, and if it is still stale it is *replaced* in one step by
   ``os.rename`` of our temporary file over it (never unlinked first: the name is never free
   in between).
-* **Release** removes the lock only if it still holds our token.
+* **Release** removes the lock only if it still holds our token and our pid (a process forked
+  while holding it never gives back its parent's lock).
 
 Why two contenders can never both hold the lock. The lock name changes in three ways only:
 (a) a link, which succeeds only while the name is free; (b) a take-over rename, done only
@@ -32,11 +33,16 @@ existing name, so the stale content T judged is still the content T replaces: T 
 replace a lock won in between. Hence at any moment at most one live process has its token in
 the file, and only a process whose token is (or was just linked) in the file proceeds.
 
+Interruptions (Ctrl-C, a stop signal) while the lock is taken or given back: every clean-up
+step is idempotent and run again if it is itself interrupted (`_undo`), so one interruption
+anywhere leaves neither a lock nor a temporary file nor a directory of ours behind.
+
 Limits: a pid reused by an unrelated process makes a dead holder look alive (the run is then
 refused: safe, the user deletes the lock); a process killed with SIGKILL between writing its
-temporary file and linking it leaves that ``.tmp`` file; without ``flock`` on the directory
-(some network file systems) a stale lock is not taken over but refused. Object stores have no
-exclusive create: remote directories are not locked.
+temporary file and linking it leaves that ``.tmp`` file (`is_lock_file`: a run's checks of its
+directory pass over it); without ``flock`` on the directory (some network file systems) a stale
+lock is not taken over but refused. Object stores have no exclusive create: remote directories
+are not locked.
 
 A directory the lock had to create (and any parent it created) is removed again when the
 lock is given back and the directory is empty: a run refused, or stopped, before it wrote
@@ -324,5 +330,5 @@ def _release(lock_path: str, token: str) -> None:
     docstring), so the file we read our token in is the file we remove."""
     with contextlib.suppress(OSError, _Gone):
         holder = _read_holder(lock_path)
-        if holder is not None and holder.get("token") == token:
+        if holder is not None and holder.get("token") == token and holder["pid"] == os.getpid():
             os.unlink(lock_path)
