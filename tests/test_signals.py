@@ -168,3 +168,40 @@ def test_an_interruption_just_after_a_temporary_file_is_created_removes_it(tmp_p
                 with storage.AtomicFile(str(tmp_path / "b.csv")):
                     pytest.fail("entered")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stop_signals_unwind_once_then_give_the_handlers_back(signum: int) -> None:
+    from corpus_audit.cli.outputs import StopSignals, Stopped
+
+    before = signal.getsignal(signum)
+    assert before is signal.SIG_DFL
+    with StopSignals() as stop:
+        with pytest.raises(Stopped):
+            signal.raise_signal(signum)
+        signal.raise_signal(signum)  # the second one is ignored while the run cleans up
+        assert stop.signum == signum and stop.exit_code == 128 + signum
+    assert signal.getsignal(signum) is before
+
+
+def test_a_signal_the_caller_ignores_or_handles_is_left_alone() -> None:
+    """``nohup`` (SIGHUP ignored) keeps working; a handler of the embedding program is kept."""
+    import threading
+
+    from corpus_audit.cli.outputs import StopSignals
+
+    seen = []
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN), signal.signal(signal.SIGTERM, lambda *a: seen.append(a))
+    try:
+        with StopSignals() as stop:
+            signal.raise_signal(signal.SIGHUP)
+            signal.raise_signal(signal.SIGTERM)
+        assert stop.signum is None and len(seen) == 1
+    finally:
+        signal.signal(signal.SIGHUP, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(StopSignals().__enter__()._previous))
+    thread.start()
+    thread.join()
+    assert outcome == [{}]  # no handler can be set outside the main thread: nothing is tried

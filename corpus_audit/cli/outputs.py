@@ -67,13 +67,17 @@ class StopSignals:
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is not threading.main_thread():
             return self  # signal handlers can only be set from the main thread
-        for number in STOP_SIGNALS:
-            if signal.getsignal(number) is signal.SIG_DFL:  # ignored (nohup) or handled: theirs
-                self._previous[number] = signal.signal(number, self._stop)
+        try:
+            for number in STOP_SIGNALS:
+                if signal.getsignal(number) is signal.SIG_DFL:  # ignored (nohup) or handled: theirs
+                    self._previous[number] = signal.signal(number, self._stop)
+        except BaseException:  # stopped already: the handlers set so far are given back
+            self.__exit__()
+            raise
         return self
 
     def hold(self) -> None:
-        """From now on a stop signal is noted, not raised (the run is recording how it ended)."""
+        """From now on a stop signal is ignored (the run has ended and is recording how)."""
         self._held = True
 
     def _stop(self, signum: int, frame: object) -> None:
