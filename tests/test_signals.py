@@ -11,6 +11,7 @@ run is still going when the signal arrives; the tests wait for what they need (t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,7 +27,8 @@ from conftest import SENTENCES, write_jsonl
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 #: ``corpus-audit`` with the slow counting stage registered, in a process of its own.
-SLOW_CLI = ("import sys; sys.path.insert(0, sys.argv[1]); from fake_stages import SlowStage; "
+SLOW_CLI = ("import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+            "sys.path.insert(0, sys.argv[1]); from fake_stages import SlowStage; "
             "from corpus_audit import transforms; transforms.STAGES['counting'] = SlowStage; "
             "from corpus_audit.cli import main; sys.exit(main(sys.argv[2:]))")
 MANIFEST = "corpus-audit-run.json"
@@ -87,6 +89,21 @@ def _start(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
     raise AssertionError(f"the run did not get going: {process.poll()} {process.stderr.read()[-2000:]!r}")
 
 
+def _wait(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The stopped run's stderr once it has ended; if it hangs, fail with every process'
+    Python stacks (faulthandler, on SIGUSR1) so the hang can be diagnosed."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        for pid in [process.pid, *_children(process.pid)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+        time.sleep(2)  # for the dumps to be written (diagnostics only, after the failure)
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"the run did not end after the signal:\n{process.communicate()[1][-20000:]}") from None
+
+
 def _assert_clean(out: Path, status: str) -> None:
     assert _status(out) == status
     assert not (out / LOCK).exists()
@@ -113,7 +130,7 @@ def test_a_stop_signal_ends_the_run_like_ctrl_c(tmp_path: Path, signum: int, wor
         os.killpg(process.pid, signum)
     else:
         process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
+    stderr = _wait(process)
     assert process.returncode == 128 + signum, stderr  # 143 SIGTERM, 129 SIGHUP
     assert _last_line(stderr).startswith(f"corpus-audit: interrupted ({signal.Signals(signum).name})"), stderr
     _assert_clean(out, "interrupted")
@@ -124,7 +141,7 @@ def test_a_worker_stopped_by_sigterm_fails_the_run_with_one_clear_line(tmp_path:
     process, out = _start(tmp_path, workers=2)
     victim, *others = _children(process.pid)
     os.kill(victim, signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+    stderr = _wait(process)
     assert process.returncode == 4, stderr
     line = _last_line(stderr)
     assert line.startswith("corpus-audit: error: worker process ") and "SIGTERM" in line, stderr
