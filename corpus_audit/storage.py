@@ -148,7 +148,14 @@ class AtomicFile:
                 raise IsADirectoryError(errno.EISDIR, "is a directory", self.path)
             if self._create_parents:
                 ensure_parent_dir(self.path)
-            self._file = open(self.tmp_path, "xb")
+            try:
+                self._file = open(self.tmp_path, "xb")
+            except FileExistsError:
+                raise  # not this writer's file
+            except BaseException:  # e.g. a stop signal just after the file was made, before it is held
+                with contextlib.suppress(OSError):
+                    os.remove(self.tmp_path)  # a name of this writer's own
+                raise
         else:
             self._file = _filesystems().create(self.tmp_path)
         return self._file

@@ -15,9 +15,10 @@ A run never deletes or overwrites a file it did not write:
   the manifest's ``files`` with its sha256 under ``digests`` (a manifest without ``digests``, as
   older runs wrote, still loads). A file whose content no longer matches its recorded digest was
   edited by someone: ``--overwrite`` then refuses the directory and deletes nothing.
-* ``corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
-  A second run is refused while the first holds it; a lock whose process is gone on this host
-  is stale and taken over. Locks cover local directories (object stores have no exclusive create).
+* ``corpus-audit.lock`` is held for the whole run (`corpus_audit.rundir.lock`: created with its
+  content in one step, with the PID and host). A second run is refused while the first holds it;
+  a lock whose process is gone on this host is stale and taken over atomically; a damaged lock is
+  refused, never taken over. Locks cover local directories (object stores have no exclusive create).
 """
 
 from __future__ import annotations
@@ -28,18 +29,17 @@ import hashlib
 import json
 import os
 import re
-import socket
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 from corpus_audit.errors import UsageError
+from corpus_audit.rundir.lock import LOCK_NAME, LockHeld, is_lock_file, lock_directory  # the first three re-exported
 from corpus_audit.storage import is_remote, join
 
 __all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "file_sha256",
            "lock_directory", "read_manifest", "recorded_digests"]
 
 MANIFEST_NAME = "corpus-audit-run.json"
-LOCK_NAME = "corpus-audit.lock"
 #: Top-level names a run writes in its output directory.
 RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "attributes", "datasheet.md",
                "datasheet.html", "README.md")
@@ -58,22 +58,8 @@ _OWN_NAME = re.compile(
     r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg)|attributes/corpus-audit/.+)(\.[0-9a-f]{12,32})?(\.tmp)?$")
 
 
-class LockHeld(UsageError):
-    """Another run holds the directory's lock."""
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _read_json(path: str) -> Any:
@@ -82,51 +68,6 @@ def _read_json(path: str) -> Any:
     if len(data) > MAX_MANIFEST_BYTES:
         raise ValueError("too large")
     return json.loads(data.decode("utf-8"))
-
-
-def _stale(lock_path: str, holder: Any) -> bool:
-    """Whether a lock's holder is known to be gone (same host, no such process)."""
-    if not isinstance(holder, dict):
-        return True  # not a lock we wrote: half-written by a killed run
-    pid, host = holder.get("pid"), holder.get("host")
-    return host == socket.gethostname() and isinstance(pid, int) and not _process_alive(pid)
-
-
-@contextlib.contextmanager
-def lock_directory(directory: str) -> Iterator[None]:
-    """Hold ``directory/corpus-audit.lock`` for the block; raise `LockHeld` if another run has it."""
-    if is_remote(directory):
-        yield
-        return
-    os.makedirs(directory, exist_ok=True)
-    lock_path = os.path.join(directory, LOCK_NAME)
-    token = uuid.uuid4().hex
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "token": token}
-    for attempt in range(2):
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                current = _read_json(lock_path)
-            except (OSError, ValueError):
-                current = None
-            if attempt == 0 and _stale(lock_path, current):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(lock_path)
-                continue
-            who = (f"pid {current.get('pid')} on host {current.get('host')} since {current.get('started')}"
-                   if isinstance(current, dict) else "an unknown process")
-            raise LockHeld(f"{directory} is in use by another corpus-audit run ({who}); wait for it to end, "
-                           f"or delete {lock_path} if no run is active there") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(holder, f)
-        break
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            if _read_json(lock_path).get("token") == token:
-                os.remove(lock_path)
 
 
 def read_manifest(directory: str) -> dict[str, Any] | None:
@@ -218,7 +159,7 @@ class RunDirectory:
         if not self.remote and os.path.islink(self.directory.rstrip(os.sep)):
             raise UsageError(f"output directory {self.directory} is a symbolic link; give the real path")
         files, links = self._entries() if self.remote or os.path.isdir(self.directory) else ([], [])
-        files = [f for f in files if f not in (MANIFEST_NAME, LOCK_NAME)]
+        files = [f for f in files if f != MANIFEST_NAME and not is_lock_file(f)]
         if links:
             raise UsageError(f"output directory {self.directory} holds a symbolic link ({links[0]}); corpus-audit "
                              "never follows links when replacing a run: remove it or choose a new directory")
