@@ -15,6 +15,18 @@ files with their sizes) and `open_binary` (a file as a binary stream read block 
 never the whole dataset, nor even the whole file, before the first record).
 A bare Hub dataset (``hf://datasets/allenai/c4``) is listed whole, or narrowed to data files by
 ``--hf-data-files`` (`add_arguments`, `apply_hf_data_files`).
+
+Every remote operation has deadlines (`Deadlines`: connect 10 s, read 30 s, 3 tries with backoff;
+``--remote-timeout``, ``--remote-connect-timeout``, ``--remote-tries`` or the ``CORPUS_AUDIT_REMOTE_*``
+variables). http(s) files are read by `_HttpFile`, a small client that streams each range, so a
+server that stalls mid-file costs ``tries`` deadlines, not minutes, and the bytes (records)
+received before the stall are kept: the reader counts the rest as one `SKIP_REMOTE_READ_TIMEOUT`
+skip. HTTP listings go through fsspec's asynchronous ``HTTPFileSystem`` under aiohttp timeouts
+and a retrying middleware, in a private event loop (no thread is left behind, so the in-process
+engine can still fork); a dead link on an index page is listed without a size and counted as a
+skip when read. The Hub's client and s3fs get the same timeouts. A read waiting for its server
+is in `blocked_reads` and, about once a second, told to the `set_wait_listener` listener (the
+progress line's "waiting for HOST (N s)").
 """
 
 from __future__ import annotations

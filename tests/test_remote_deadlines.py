@@ -284,3 +284,31 @@ def test_deadline_options_and_environment(monkeypatch) -> None:
     monkeypatch.setenv(remote.TIMEOUT_ENV, "soon")
     with pytest.raises(UsageError, match=remote.TIMEOUT_ENV):
         remote.configure(parser.parse_args([]))
+
+
+def test_hub_client_timeouts_follow_the_deadlines(monkeypatch) -> None:
+    from huggingface_hub import constants
+
+    for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(constants, name, getattr(constants, name))  # restored after the test
+    remote.configure(read=3.5)
+    remote.filesystem("hf://datasets/org/name")
+    assert constants.HF_HUB_ETAG_TIMEOUT == constants.HF_HUB_DOWNLOAD_TIMEOUT == 3.5
+
+
+def test_run_progress_line_says_waiting_for_the_host(server) -> None:
+    import io as _io
+
+    from corpus_audit.engine.progress import WAIT_SHOWN_SECONDS, RunProgress
+
+    server.files["/slow-read.jsonl"] = _lines(2, "w")
+    server.stall_at["/slow-read.jsonl"] = 0
+    remote.configure(read=WAIT_SHOWN_SECONDS + 0.6, tries=1)
+    stream = _io.StringIO()
+    with RunProgress(ProgressTotals({}), stream=stream, tty=False, poll_seconds=0.1, every_seconds=0.0) as progress:
+        with pytest.raises(remote.RemoteTimeout), remote.open_binary(server.url + "/slow-read.jsonl") as f:
+            f.read(10)  # blocked in this thread: the polling thread sees it in blocked_reads
+    host = server.url.removeprefix("http://")
+    assert any(line.endswith(f"; waiting for {host} (3 s)") for line in progress.lines), progress.lines
+    assert "waiting" not in progress.lines[-1]
