@@ -673,8 +673,13 @@ class _HttpFile(io.RawIOBase):
         status = response.status
         if status == 206:
             self._ranges = True
-            total = (response.getheader("Content-Range") or "").rpartition("/")[2].strip()
-            if total.isdigit():
+            answered, _, total = (response.getheader("Content-Range") or "").removeprefix("bytes ").partition("/")
+            start = answered.partition("-")[0].strip()
+            if start.isdigit() and int(start) != self._pos:  # bytes from elsewhere would be read as these
+                self._drop()
+                raise _HttpError(f"asked {self.url} for bytes from {self._pos}, got Content-Range {answered}",
+                                 retry=False)
+            if total.strip().isdigit():
                 self._size = int(total)
         elif status == 200:
             self._ranges = False

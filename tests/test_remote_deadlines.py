@@ -44,6 +44,7 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
     missing: set[str] = set()
     flaky: set[str] = set()
     index: dict[str, list[str]] = {}
+    shifted: set[str] = set()
     log: list[tuple[str, str, str | None]] = []
     release = threading.Event()
 
@@ -71,6 +72,7 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
         stop = len(data) - 1
         if requested:
             start, stop = int(requested[1]), min(int(requested[2] or stop), stop)
+            start += path in self.shifted  # a server answering (and saying so) other bytes than asked
         cut = self.stall_at.get(path)
         if send_body and cut == 0:
             self.release.wait(30)  # before the headers
@@ -115,6 +117,7 @@ def server():
         missing: set[str] = set()
         flaky: set[str] = set()
         index: dict[str, list[str]] = {}
+        shifted: set[str] = set()
         log: list = []
         release = threading.Event()
 
@@ -212,6 +215,14 @@ def test_http_inputs_stay_on_the_local_engine(server, tmp_path) -> None:
     settings_ = read_summary(tmp_path / "out")["settings"]
     assert settings_["runner"] == "local", settings_
     assert "MB of input (estimated)" in settings_["workers_rule"]
+
+
+def test_a_range_answer_for_other_bytes_is_refused(server, tmp_path) -> None:
+    server.files.update({"/shifted.jsonl": _lines(3, "x"), "/ok.jsonl": _lines(2, "k")})
+    server.shifted.add("/shifted.jsonl")
+    code, _ = _timed_run(server.url + "/shifted.jsonl", server.url + "/ok.jsonl", "--output", tmp_path / "out")
+    assert code == 0
+    assert _counts(read_summary(tmp_path / "out")) == (3, 2, {"unreadable_file": 1})
 
 
 # -- the stall invariant, at any byte ----------------------------------------------------------------
