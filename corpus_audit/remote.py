@@ -428,7 +428,10 @@ def open_binary(path: str, block_size: int = BLOCK_SIZE) -> io.BufferedReader:
     except TypeError:  # a filesystem without those keywords (memory://)
         handle = fs.open(path, "rb")
     except Exception as exc:  # noqa: BLE001 - errors vary by filesystem
-        raise _failure(host, path, exc) from exc
+        failure = _failure(host, path, exc)
+        if failure is exc:
+            raise
+        raise failure from exc
     return io.BufferedReader(_RawFile(handle, host), buffer_size=min(block_size, 1 << 20))
 
 
@@ -470,7 +473,10 @@ class _RawFile(io.RawIOBase):
             with _Waiting(self._host) if self._host else contextlib.nullcontext():
                 data = self._handle.read(len(buffer))
         except Exception as exc:  # noqa: BLE001 - each client raises its own errors
-            raise _failure(self._host, str(getattr(self._handle, "path", "")), exc) from exc
+            failure = _failure(self._host, str(getattr(self._handle, "path", "")), exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         buffer[: len(data)] = data
         return len(data)
 

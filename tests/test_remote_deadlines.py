@@ -323,3 +323,18 @@ def test_run_progress_line_says_waiting_for_the_host(server) -> None:
     host = server.url.removeprefix("http://")
     assert any(line.endswith(f"; waiting for {host} (3 s)") for line in progress.lines), progress.lines
     assert "waiting" not in progress.lines[-1]
+
+
+def test_connection_refused_is_tried_then_one_skip() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    remote.configure(connect=1.0, read=1.0, tries=2)
+    accounting = ReadAccounting()
+    began = time.monotonic()
+    items = list(read_split(ShardSplit(f"http://127.0.0.1:{port}/x.jsonl", FORMAT_JSONL), ReadConfig(), accounting))
+    assert time.monotonic() - began < 10
+    assert accounting.documents_skipped == {"unreadable_file": 1} and accounting.documents_read == 1
+    assert "2 tries" in items[0].detail and "ConnectionRefusedError" in items[0].detail
