@@ -427,11 +427,13 @@ def open_binary(path: str, block_size: int = BLOCK_SIZE) -> io.BufferedReader:
             handle = fs.open(path, "rb", block_size=block_size, cache_type="readahead")
     except TypeError:  # a filesystem without those keywords (memory://)
         handle = fs.open(path, "rb")
+    except RemoteTimeout:
+        raise
     except Exception as exc:  # noqa: BLE001 - errors vary by filesystem
-        failure = _failure(host, path, exc)
-        if failure is exc:
-            raise
-        raise failure from exc
+        timeout = _as_timeout(host, path, exc)
+        if timeout is not None:
+            raise timeout from exc
+        raise OSError(f"cannot open {path}: {type(exc).__name__}: {_first_line(exc)}") from exc
     return io.BufferedReader(_RawFile(handle, host), buffer_size=min(block_size, 1 << 20))
 
 
@@ -444,15 +446,14 @@ def _host(path: str) -> str:
     return path.split("://", 1)[1].split("/", 1)[0]
 
 
-def _failure(host: str, path: str, exc: BaseException) -> OSError:
-    """A failed fsspec open or read as an `OSError`: `RemoteTimeout` for a client's timeout."""
+def _as_timeout(host: str, path: str, exc: BaseException) -> RemoteTimeout | None:
+    """A remote client's timeout (fsspec's, httpx's, botocore's ...) as `RemoteTimeout`; None
+    for any other error."""
     if isinstance(exc, RemoteTimeout):
-        return exc
+        return None  # already one: raised as it is
     if host and (isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()):
         return RemoteTimeout(host, f"{host}: {_describe(exc)} reading {path}")
-    if isinstance(exc, OSError):
-        return exc
-    return OSError(f"cannot read {path}: {type(exc).__name__}: {_first_line(exc)}")
+    return None
 
 
 class _RawFile(io.RawIOBase):
@@ -473,10 +474,10 @@ class _RawFile(io.RawIOBase):
             with _Waiting(self._host) if self._host else contextlib.nullcontext():
                 data = self._handle.read(len(buffer))
         except Exception as exc:  # noqa: BLE001 - each client raises its own errors
-            failure = _failure(self._host, str(getattr(self._handle, "path", "")), exc)
-            if failure is exc:
+            timeout = _as_timeout(self._host, str(getattr(self._handle, "path", "")), exc)
+            if timeout is None:
                 raise
-            raise failure from exc
+            raise timeout from exc
         buffer[: len(data)] = data
         return len(data)
 
