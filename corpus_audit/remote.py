@@ -32,9 +32,7 @@ progress line's "waiting for HOST (N s)").
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import http.client
 import io
 import os
 import socket
@@ -354,6 +352,8 @@ def _retry_middleware(limits: Deadlines, failures: list[BaseException]) -> Calla
     """An aiohttp client middleware: a request that fails to connect, times out or answers
     5xx/429 is sent again after a pause (`Deadlines.pauses`), ``tries`` times in all; the
     error of one that failed every try is also appended to ``failures``."""
+    import asyncio
+
     import aiohttp
 
     async def retrying(request: Any, handler: Callable[..., Any]) -> Any:
@@ -379,6 +379,8 @@ def _retry_middleware(limits: Deadlines, failures: list[BaseException]) -> Calla
 def _in_new_loop(make: Callable[[], Any]) -> Any:
     """Run the coroutine ``make()`` in a new event loop: here, or in a short-lived thread when
     this thread already runs one (a notebook)."""
+    import asyncio  # here: most commands never list an http(s) input
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -554,6 +556,8 @@ class _PatientSocket(io.RawIOBase):
 def _connection(url: str, limits: Deadlines) -> tuple[http.client.HTTPConnection, str]:
     """A connection to ``url``'s server whose responses are read with the read deadline; and
     the request target (path and query)."""
+    import http.client  # here: only http(s) inputs need it
+
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
@@ -617,6 +621,8 @@ class _HttpFile(io.RawIOBase):
 
     def _retrying(self, operation: Callable[[], int | None]) -> Any:
         """``operation()``, tried again (after a pause) on a stall, a lost connection or a 5xx."""
+        import http.client
+
         failure: BaseException | None = None
         for pause in self._limits.pauses():
             if pause:
@@ -635,6 +641,8 @@ class _HttpFile(io.RawIOBase):
         raise OSError(f"{type(failure).__name__}: {failure} ({tries}, {self.url})") from failure
 
     def _read_once(self, buffer: Any) -> int:
+        import http.client
+
         while True:
             if self._response is None:
                 if self._size is not None and self._pos >= self._size:
@@ -705,6 +713,8 @@ class _HttpFile(io.RawIOBase):
             raise _HttpError(message, retry=status >= 500 or status == 429)
 
     def _discard(self, count: int) -> None:
+        import http.client
+
         while count > 0 and self._response is not None:
             chunk = self._response.read(min(count, 1 << 20))
             if not chunk:
