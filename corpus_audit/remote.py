@@ -574,6 +574,17 @@ def _connection(url: str, limits: Deadlines) -> tuple[http.client.HTTPConnection
     return connection, target
 
 
+def _credentials(url: str) -> dict[str, str]:
+    """``Authorization: Basic`` for a URL with ``user:password@`` in it (as aiohttp sends)."""
+    import base64
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return {}
+    pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+
+
 class _HttpFile(io.RawIOBase):
     """An http(s):// file read ``block_size`` bytes per ``Range`` request (or as one stream when the
     server ignores ranges), every request under `Deadlines`: a stall, a lost connection or a
@@ -636,8 +647,10 @@ class _HttpFile(io.RawIOBase):
                 failure = exc
         tries = f"{self._limits.tries} tr{'y' if self._limits.tries == 1 else 'ies'}"
         if isinstance(failure, TimeoutError):
-            raise RemoteTimeout(self.host, f"no data from {self.host} for {self._limits.read:g} s, {tries} "
-                                           f"(--remote-timeout), at byte {self._pos} of {self.url}") from failure
+            limits = self._limits
+            raise RemoteTimeout(self.host, f"no data from {self.host} within the deadlines (read {limits.read:g} s, "
+                                           f"--remote-timeout; connect {limits.connect:g} s), {tries}, "
+                                           f"at byte {self._pos} of {self.url}") from failure
         raise OSError(f"{type(failure).__name__}: {failure} ({tries}, {self.url})") from failure
 
     def _read_once(self, buffer: Any) -> int:
@@ -667,7 +680,7 @@ class _HttpFile(io.RawIOBase):
     def _open(self) -> None:
         """Send the GET for the bytes from the current position (following redirects)."""
         url = self.url
-        headers = {"User-Agent": "corpus-audit", "Accept-Encoding": "identity"}
+        headers = {"User-Agent": "corpus-audit", "Accept-Encoding": "identity", **_credentials(url)}
         if self._ranges is not False:
             stop = self._pos + self._block - 1
             headers["Range"] = f"bytes={self._pos}-{stop if self._size is None else min(stop, self._size - 1)}"

@@ -338,3 +338,11 @@ def test_connection_refused_is_tried_then_one_skip() -> None:
     assert time.monotonic() - began < 10
     assert accounting.documents_skipped == {"unreadable_file": 1} and accounting.documents_read == 1
     assert "2 tries" in items[0].detail and "ConnectionRefusedError" in items[0].detail
+
+
+def test_credentials_in_the_url_are_sent(server) -> None:
+    server.files["/private.jsonl"] = _lines(1, "p")
+    url = server.url.replace("http://", "http://reader:s%40cret@") + "/private.jsonl"
+    with remote.open_binary(url) as f:
+        assert f.read() == _lines(1, "p")
+    assert remote._credentials(url) == {"Authorization": "Basic cmVhZGVyOnNAY3JldA=="}  # noqa: SLF001
