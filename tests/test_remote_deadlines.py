@@ -45,6 +45,8 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
     flaky: set[str] = set()
     index: dict[str, list[str]] = {}
     shifted: set[str] = set()
+    #: path → what each GET does in turn: ("ok",), ("503",), ("close", k) or ("stall", k) after k bytes.
+    scripts: dict[str, list[tuple]] = {}
     log: list[tuple[str, str, str | None]] = []
     release = threading.Event()
 
@@ -67,6 +69,9 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
         if path in self.flaky:
             self.flaky.discard(path)
             return self._answer(503, b"busy", send_body)
+        action = self.scripts[path].pop(0) if send_body and self.scripts.get(path) else ("ok",)
+        if action[0] == "503":
+            return self._answer(503, b"busy", send_body)
         data, start = self.files[path], 0
         requested = re.fullmatch(r"bytes=(\d+)-(\d*)", (self.headers.get("Range") or "").strip())
         stop = len(data) - 1
@@ -74,6 +79,8 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
             start, stop = int(requested[1]), min(int(requested[2] or stop), stop)
             start += path in self.shifted  # a server answering (and saying so) other bytes than asked
         cut = self.stall_at.get(path)
+        if action[0] in ("close", "stall"):
+            cut = start + action[1]
         if send_body and cut == 0:
             self.release.wait(30)  # before the headers
             return
@@ -90,7 +97,8 @@ class _Stalling(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(data[start:max(start, min(cut, stop + 1))])
         self.wfile.flush()
-        self.release.wait(30)  # in the middle of the body
+        if action[0] != "close":
+            self.release.wait(30)  # in the middle of the body
         self.close_connection = True
 
     def _index(self, path: str, send_body: bool) -> None:
@@ -118,6 +126,7 @@ def server():
         flaky: set[str] = set()
         index: dict[str, list[str]] = {}
         shifted: set[str] = set()
+        scripts: dict[str, list[tuple]] = {}
         log: list = []
         release = threading.Event()
 
@@ -243,6 +252,36 @@ def test_a_stall_at_any_byte_keeps_every_complete_line(server, lines: int, fract
     assert analysed == complete
     assert accounting.documents_skipped == {remote.SKIP_REMOTE_READ_TIMEOUT: 1}
     assert accounting.documents_read == complete + 1
+
+
+_ACTIONS = st.one_of(st.just(("ok",)), st.just(("503",)), st.tuples(st.just("close"), st.integers(0, 400)),
+                     st.tuples(st.just("stall"), st.integers(0, 400)))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=st.lists(_ACTIONS, max_size=4), block=st.integers(64, 600))
+def test_any_failing_server_loses_no_record_and_repeats_none(server, script: list, block: int) -> None:
+    """Whatever each request meets (5xx, a connection closed or stalled after k bytes), the
+    records read are the file's first m, each once, in order; the rest is at most one skip."""
+    data = _lines(8, "r")
+    path = f"/script-{len(server.scripts)}.jsonl"
+    server.files[path], server.scripts[path] = data, list(script)
+    remote.configure(read=0.2, tries=2, backoff=0.01)
+    accounting = ReadAccounting()
+    split = ShardSplit(server.url + path, FORMAT_JSONL)
+    with_blocks = remote.open_binary  # a small block size: many range requests, each one a chance to fail
+    items = []
+    try:
+        remote.open_binary = lambda url, block_size=block: with_blocks(url, block_size)
+        items = list(read_split(split, ReadConfig(), accounting))
+    finally:
+        remote.open_binary = with_blocks
+    ids = [doc_id for item in items if not hasattr(item, "reason") for doc_id in item.ids]
+    assert ids == [f"r{i}" for i in range(len(ids))]
+    skipped = sum(accounting.documents_skipped.values())
+    assert skipped <= 1 and accounting.documents_read == len(ids) + skipped
+    if sum(action != ("ok",) for action in script) < 2:  # one failure: the second try of that read succeeds
+        assert len(ids) == 8 and skipped == 0, accounting.documents_skipped
 
 
 # -- what the progress line says ---------------------------------------------------------------------
