@@ -686,7 +686,8 @@ class _HttpFile(io.RawIOBase):
             headers["Range"] = f"bytes={self._pos}-{stop if self._size is None else min(stop, self._size - 1)}"
         for _ in range(_MAX_REDIRECTS + 1):
             self._connection, target = _connection(url, self._limits)
-            self._connection.request("GET", target, headers=headers)
+            with _Waiting(self.host):  # connecting and sending (under the connect deadline)
+                self._connection.request("GET", target, headers=headers)
             response = self._connection.getresponse()
             location = response.getheader("Location")
             if response.status not in _REDIRECTS or not location:
