@@ -319,6 +319,8 @@ def test_progress_line_names_the_host_waited_for(tmp_path) -> None:
 
 
 def test_deadline_options_and_environment(monkeypatch) -> None:
+    for name in (remote.TIMEOUT_ENV, remote.CONNECT_TIMEOUT_ENV, remote.TRIES_ENV):
+        monkeypatch.delenv(name, raising=False)
     parser = argparse.ArgumentParser()
     remote.add_arguments(parser)
     assert remote.configure(parser.parse_args([])) == remote.Deadlines()
@@ -385,3 +387,18 @@ def test_credentials_in_the_url_are_sent(server) -> None:
     with remote.open_binary(url) as f:
         assert f.read() == _lines(1, "p")
     assert remote._credentials(url) == {"Authorization": "Basic cmVhZGVyOnNAY3JldA=="}  # noqa: SLF001
+
+
+def test_run_options_carry_the_deadlines(monkeypatch) -> None:
+    from corpus_audit.cli import build_parser
+
+    for name in (remote.TIMEOUT_ENV, remote.CONNECT_TIMEOUT_ENV, remote.TRIES_ENV):
+        monkeypatch.delenv(name, raising=False)
+    from corpus_audit.cli.run_options import RunOptions
+
+    args, _ = build_parser().parse_known_args(["run", "in.jsonl", "--output", "out", "--remote-timeout", "2",
+                                               "--remote-connect-timeout", "3", "--remote-tries", "4"])
+    options = RunOptions.from_namespace(args)
+    assert remote.configure(options) == remote.Deadlines(connect=3.0, read=2.0, tries=4)
+    assert remote.configure(RunOptions.from_namespace(build_parser().parse_known_args(
+        ["run", "in.jsonl", "--output", "out"])[0])) == remote.Deadlines()
