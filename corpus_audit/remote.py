@@ -242,14 +242,33 @@ def filesystem(path: str, **options: Any) -> Any:
         raise InputError(f"{name}:// inputs need {package}: {hint}") from exc
 
 
+_hub_client_limits: list[Deadlines] = []  # the deadlines the Hub's HTTP client was last made with
+
+
 def _hub_timeouts(limits: Deadlines) -> None:
     """huggingface_hub's metadata and download timeouts = the deadlines (unless its own
-    ``HF_HUB_ETAG_TIMEOUT`` / ``HF_HUB_DOWNLOAD_TIMEOUT`` variables are set)."""
+    ``HF_HUB_ETAG_TIMEOUT`` / ``HF_HUB_DOWNLOAD_TIMEOUT`` variables are set), and its shared
+    HTTP client (which has no timeout of its own: the Hub API's tree listings) made with them."""
     from huggingface_hub import constants
 
     for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
         if name not in os.environ:
             setattr(constants, name, limits.read)
+    if _hub_client_limits == [limits]:
+        return
+    try:
+        import huggingface_hub
+        from huggingface_hub.utils._http import default_client_factory
+    except ImportError:  # another huggingface_hub: its own timeouts only
+        return
+
+    def client() -> Any:
+        made = default_client_factory()
+        made.timeout = type(made.timeout)(limits.read, connect=limits.connect)
+        return made
+
+    huggingface_hub.set_client_factory(client)
+    _hub_client_limits[:] = [limits]
 
 
 def _url(fs: Any, path: str) -> str:

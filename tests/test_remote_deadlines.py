@@ -344,9 +344,16 @@ def test_hub_client_timeouts_follow_the_deadlines(monkeypatch) -> None:
     for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.setattr(constants, name, getattr(constants, name))  # restored after the test
-    remote.configure(read=3.5)
+    import huggingface_hub
+
+    remote.configure(read=3.5, connect=1.5)
     remote.filesystem("hf://datasets/org/name")
     assert constants.HF_HUB_ETAG_TIMEOUT == constants.HF_HUB_DOWNLOAD_TIMEOUT == 3.5
+    timeout = huggingface_hub.get_session().timeout  # the client the Hub API's listings go through
+    assert (timeout.read, timeout.connect) == (3.5, 1.5)
+    remote.configure()
+    remote.filesystem("hf://datasets/org/name")
+    assert huggingface_hub.get_session().timeout.read == remote.Deadlines().read
 
 
 def test_run_progress_line_says_waiting_for_the_host(server) -> None:
