@@ -154,8 +154,9 @@ def plan_run(request: RunRequest) -> RunPlan:
     if args.checkpoint_dir:
         check_output_location(args.checkpoint_dir, "--checkpoint-dir")
     output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
-    from corpus_audit.remote import apply_hf_data_files
+    from corpus_audit.remote import apply_hf_data_files, configure
 
+    configure(args)  # --remote-timeout etc.: the listing below makes the first remote request
     requested_inputs = apply_hf_data_files(list(request.inputs), args.hf_data_files)
     if dataflow.is_dataflow(args.runner):
         _check_remote_paths(args, requested_inputs)
@@ -276,16 +277,21 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
 
 
 def estimate_input_bytes(inputs: list[InputFile]) -> int | None:
-    """Uncompressed bytes of the local inputs: file sizes, compressed files (by their first
-    bytes) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size of its
-    directory. None when an input is remote (its size is not looked up)."""
+    """Uncompressed bytes of the inputs: file sizes, compressed files (by their first bytes, or
+    a remote file's suffix) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size
+    of its directory; a remote file (http(s)://, hf://, s3://), the size its listing gave. None
+    when an input's size is unknown (a ``gs://`` path, a server that gives no size)."""
     from corpus_audit.readers.compression import detect_compression
     from corpus_audit.readers.parquet import FORMAT_PARQUET
 
     total = 0.0
     for item in inputs:
         if is_remote(item.path):
-            return None
+            size = _listed_size(item)
+            if size is None:
+                return None
+            total += size
+            continue
         try:
             if os.path.isdir(item.path):
                 total += sum(os.path.getsize(os.path.join(root, name))
@@ -310,6 +316,23 @@ def _analyses(request: RunRequest) -> list[Analysis]:
     stage_names = list(request.options.stages) if request.options.stages is not None else list(STAGES)
     return [cls.from_options(request.stage_options.get(cls.name) or cls.Options())
             for cls in resolve_stages(stage_names)]
+
+
+#: Suffixes of compressed remote files (their first bytes are not fetched for the estimate).
+_COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+
+
+def _listed_size(item: InputFile) -> float | None:
+    """A remote input's estimated text bytes from the size its listing gave (None: unknown)."""
+    from corpus_audit import remote
+    from corpus_audit.readers.parquet import FORMAT_PARQUET
+
+    size = remote.known_size(item.path) if remote.handles(item.path) else None
+    if size is None:
+        return None
+    if item.format == FORMAT_PARQUET:
+        return size * COMPRESSION_FACTOR["parquet"]
+    return size * (COMPRESSION_FACTOR["compressed"] if item.path.lower().endswith(_COMPRESSED_SUFFIXES) else 1.0)
 
 
 def _check_remote_paths(args: RunOptions, requested_inputs: list[str]) -> None:
