@@ -154,8 +154,11 @@ def test_an_internal_error_is_one_line_naming_its_log(corpus: Path, tmp_path: Pa
     assert str(log) in err[0]
     assert "Traceback" in log.read_text() and "a bug deep inside" in log.read_text()
     manifest = json.loads((out / "corpus-audit-run.json").read_text())
-    assert manifest["status"] != "complete"
+    assert manifest["status"] != "complete" and ERROR_LOG_NAME in manifest["files"]
     assert not os.path.exists(out / "corpus-audit.lock")
+    monkeypatch.undo()  # the bug fixed: a rerun into the same directory replaces the failed run and its log
+    assert main(["run", str(corpus / "in.jsonl"), "--output", str(out), "--stages", "langid", "--quiet"]) == 0
+    assert not log.exists()
 
 
 def test_a_beam_run_leaves_nothing_in_tmpdir(corpus: Path, tmp_path: Path, monkeypatch) -> None:

@@ -42,7 +42,7 @@ __all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld
 MANIFEST_NAME = "corpus-audit-run.json"
 #: Top-level names a run writes in its output directory.
 RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "attributes", "datasheet.md",
-               "datasheet.html", "README.md")
+               "datasheet.html", "README.md", "corpus-audit-error.log")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -53,7 +53,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # skipped/: Beam's text sink, with its beam-temp-* staging folder), with an optional temporary suffix.
 _SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
 _OWN_NAME = re.compile(
-    rf"^(summary\.json|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
+    rf"^(summary\.json|corpus-audit-error\.log|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
     r"|skipped/skipped-[0-9]{5}-of-[0-9]{5}\.jsonl|skipped/beam-temp-skipped-[0-9a-f]+/[^/]+"
     r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg)|attributes/corpus-audit/.+)(\.[0-9a-f]{12,32})?(\.tmp)?$")
 
@@ -220,15 +220,22 @@ class RunDirectory:
             manifest["finished"] = manifest["updated"]
         if run_info:
             manifest.update({k: v for k, v in run_info.items() if k not in manifest})
-        data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-        path = join(self.directory, MANIFEST_NAME)
-        if self.remote:
-            from corpus_audit.storage import write_bytes
+        from corpus_audit.storage import write_bytes
 
-            write_bytes(path, data)
-            return
-        os.makedirs(self.directory, exist_ok=True)
-        tmp = f"{path}.{self.run_id}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_bytes(join(self.directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def record_owned_file(directory: str, name: str, data: bytes) -> None:
+    """Write ``name`` (a path relative to the run directory) and list it among the run's files
+    in its manifest, with its digest, so a later run may replace it (no manifest: only written)."""
+    import hashlib
+
+    from corpus_audit.storage import write_bytes
+
+    write_bytes(join(directory, *name.split("/")), data)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return
+    manifest["files"] = sorted({*(f for f in manifest.get("files", []) if isinstance(f, str)), name})
+    manifest[DIGESTS_KEY] = {**recorded_digests(manifest), name: hashlib.sha256(data).hexdigest()}
+    write_bytes(join(directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
