@@ -590,7 +590,9 @@ def _connection(url: str, limits: Deadlines) -> tuple[http.client.HTTPConnection
 
     connection.response_class = response  # type: ignore[assignment]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return connection, target
+    # A request line is ASCII: other characters (and spaces, controls) percent-encoded as
+    # aiohttp and browsers do; existing %XX escapes and the URL's delimiters kept as they are.
+    return connection, urllib.parse.quote(target, safe="/%?&=:@!$'()*+,;~-._")
 
 
 def _credentials(url: str) -> dict[str, str]:

@@ -409,3 +409,13 @@ def test_run_options_carry_the_deadlines(monkeypatch) -> None:
     assert remote.configure(options) == remote.Deadlines(connect=3.0, read=2.0, tries=4)
     assert remote.configure(RunOptions.from_namespace(build_parser().parse_known_args(
         ["run", "in.jsonl", "--output", "out"])[0])) == remote.Deadlines()
+
+
+def test_a_request_target_is_ascii_whatever_the_url_holds() -> None:
+    """A URL with non-ASCII characters or spaces in its path (from an index page, say) is sent
+    percent-encoded; escapes already there are kept (the request line is ASCII)."""
+    from corpus_audit.remote import Deadlines, _connection
+
+    _, target = _connection("http://127.0.0.1:9/d/caf\u00e9 \u6587/x%2e.jsonl?a=1&b=\u00fc", Deadlines())
+    assert target == "/d/caf%C3%A9%20%E6%96%87/x%2e.jsonl?a=1&b=%C3%BC"
+    target.encode("ascii")

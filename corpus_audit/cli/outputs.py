@@ -29,7 +29,7 @@ from typing import Iterator
 
 from corpus_audit.errors import UsageError
 from corpus_audit.rundir.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
-from corpus_audit.storage import is_remote
+from corpus_audit.storage import delete, is_remote, write_bytes
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OUTPUT_ERROR", "EXIT_WORKER_LOST", "RUN_OUTPUTS", "STOP_SIGNALS",
            "OutputWriteError", "StopSignals", "Stopped", "locked_outputs", "output_write_error", "prepare_output_dir"]
@@ -133,9 +133,8 @@ def prepare_output_dir(run_directory: RunDirectory, overwrite: bool) -> None:
     try:
         os.makedirs(output_dir, exist_ok=True)
         probe = os.path.join(output_dir, ".corpus-audit-write-test")
-        with open(probe, "w", encoding="utf-8") as f:
-            f.write("ok")
-        os.remove(probe)
+        write_bytes(probe, b"ok", create_parents=False)
+        delete(probe)
     except OSError as exc:
         raise UsageError(f"output directory not writable: {output_dir} ({exc.strerror or exc})") from exc
 

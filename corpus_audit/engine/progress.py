@@ -34,6 +34,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator
 
+from corpus_audit.storage import write_bytes
+
 __all__ = ["PROGRESS_DIR_ENV", "PROGRESS_EVERY_SECONDS", "WAIT_SHOWN_SECONDS", "Progress", "ProgressTotals",
            "RunProgress", "Snapshot", "format_line", "input_totals", "read_worker_files"]
 
@@ -112,11 +114,8 @@ class Progress:
                    "splits_restored": self.splits_restored, "overhead_seconds": round(self.overhead_seconds, 6),
                    "seconds": round(self._clock() - self.started, 3),
                    "waiting": list(self.waiting) if self.waiting else None}
-        tmp = f"{self._path}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(payload, f)
-            os.replace(tmp, self._path)
+            write_bytes(self._path, json.dumps(payload).encode("utf-8"), create_parents=False)
         except OSError:  # the launcher removed the folder (run over): nothing left to tell
             self._path = None if not os.path.isdir(self.directory or "") else self._path
 
