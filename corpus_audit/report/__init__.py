@@ -6,7 +6,7 @@
 hf-card`` (a Hub ``README.md``, never over a file corpus-audit did not write).
 
 Layout: ``run`` loads a run directory; ``sections/<stage>.py`` hold each analysis's report
-(tables, row selectors, plot, datasheet section), listed in ``sections.SECTION_MODULES`` and
+(tables, row selectors, plot, datasheet section), named by each stage (``Analysis.REPORT_SECTION``) and
 served by ``registry``; ``plots`` (matplotlib, imported lazily), ``datasheet`` and ``compare``
 iterate the registry; ``datasheet`` builds the one context the Jinja2 templates of ``templates/``
 render (the datasheet in Markdown and HTML, and ``hf_card``'s Hub card); ``formatting`` and

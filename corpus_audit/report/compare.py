@@ -17,10 +17,11 @@ why.
 Significance: every percentage whose count and denominator the tables hold gets a
 two-proportion test (`corpus_audit.stats.two_proportion_test`): the 95% interval of B − A
 (Newcombe's hybrid score interval) and the pooled z-test's two-sided p-value; ``significant``
-is ``p < 0.05``. The denominator of each percentage is found from the columns (``denominator``,
-``documents``, the summary's ``documents_analysed`` for ``languages``, the axis' documents for
-``descriptors``, the group's documents for ``languages_by_*``, the scored documents for
-toxicity) and is used only when ``100 · count / denominator`` reproduces the published percent.
+is ``p < 0.05``. The count and denominator of each percentage are the ones the stage that wrote
+the table declares (`corpus_audit.transforms.base.TableSpec`: a column of the row, a total of the
+table, or another table's row), used only when ``100 · count / denominator`` reproduces the
+published percent; a table no stage declares (another version's) falls back to its
+``denominator`` or ``documents`` column.
 Word-token shares (Gender-GAP ``*_share``, ``*_per_100_tokens``) are not tested: words cluster
 in documents, so a binomial test on them would overstate the evidence.
 
@@ -210,24 +211,6 @@ class _Bases:
         self.run = run
         self._cache: dict[str, Any] = {}
 
-    def _axis_documents(self) -> dict[Any, dict[str, Any]]:
-        if "axes" not in self._cache:
-            self._cache["axes"] = {r.get("axis"): r for r in self.run.table("descriptor_axes") or []}
-        return self._cache["axes"]
-
-    def _sum(self, table: str, column: str | None) -> dict[Any, int]:
-        """Sum of ``documents`` of ``table``, per value of ``column`` (one total under ``None``)."""
-        cached = self._cache.get((table, column))
-        if cached is None:
-            cached = {}
-            for r in self.run.table(table) or []:
-                value = r.get("documents")
-                if _is_int(value):
-                    group = r.get(column) if column else None
-                    cached[group] = cached.get(group, 0) + value
-            self._cache[(table, column)] = cached
-        return cached
-
     @staticmethod
     def count_columns(metric: str) -> tuple[str, ...]:
         """The columns that may hold the count behind ``metric``, most specific first."""
@@ -241,25 +224,46 @@ class _Bases:
         return ()
 
     def bases(self, table: str, keys: tuple[str, ...], row: dict[str, Any], count_column: str) -> list[Any]:
-        """The denominators ``count_column`` may be a share of, most specific first."""
+        """The denominators ``count_column`` may be a share of in a table no stage declares (a
+        run of another version): the row's ``denominator``, or its ``documents``."""
         bases = [row.get("denominator")]
         if count_column != "documents":
             bases.append(row.get("documents"))
-        if table == "languages":
-            bases.append(self.run.summary.get("documents_analysed"))
-        elif table.startswith("languages_by_") and keys:
-            bases.append(self._sum(table, keys[0]).get(row.get(keys[0])))
-        elif table == "descriptors":
-            axis = self._axis_documents().get(row.get("axis")) or {}
-            bases += [axis.get("documents"), axis.get("documents_unambiguous")]
-        elif table == "toxicity_histogram":
-            bases.append(self._sum(table, None).get(None))
         return bases
 
+    def declared(self, table: str, row: dict[str, Any], metric: str) -> tuple[Any, Any, float] | None:
+        """``(count, base, scale)`` of ``metric`` as the stage that wrote ``table`` declares it
+        (`corpus_audit.transforms.base.Proportion`); None when it declares none."""
+        from corpus_audit.transforms import table_spec
+
+        found = table_spec(table)
+        proportion = next((p for p in found[1].proportions if p.percent == metric), None) if found else None
+        if proportion is None:
+            return None
+
+        def totals(column: str) -> int:
+            if (table, column) not in self._cache:
+                self._cache[(table, column)] = sum(v for v in (r.get(column) for r in self.run.table(table) or [])
+                                                   if _is_int(v))
+            return self._cache[(table, column)]
+
+        def lookup(other: str, key: str, value: Any, column: str) -> Any:
+            return next((r.get(column) for r in self.run.table(other) or [] if r.get(key) == value), None)
+
+        return row.get(proportion.count), proportion.base(row, totals, lookup), proportion.scale
+
     def proportion(self, table: str, keys: tuple[str, ...], row: dict[str, Any], metric: str) -> tuple[int, int] | None:
-        """``(count, base)`` whose ratio reproduces the row's ``metric``; ``None`` when none does."""
+        """``(count, base)`` whose ratio reproduces the row's ``metric``: the stage's declared
+        denominator, else (tables of other versions) one found from the columns; ``None`` when none does."""
         value = row.get(metric)
         if not _is_number(value) or not math.isfinite(value):
+            return None
+        declared = self.declared(table, row, metric)
+        if declared is not None:
+            count, base, scale = declared
+            if _is_int(count) and _is_int(base) and base > 0 and 0 <= count <= base \
+                    and abs(scale * count / base - value) <= _TOLERANCE * scale:
+                return count, base
             return None
         scale = _FRACTION_SCALE if metric == "fraction" else _PERCENT_SCALE
         for column in self.count_columns(metric):
