@@ -230,16 +230,26 @@ def _files_done(snapshot: Snapshot, totals: ProgressTotals) -> tuple[int, float]
     return files, done
 
 
-def format_line(snapshot: Snapshot, totals: ProgressTotals, elapsed: float, final: bool = False) -> str:
-    """``files 3/10, 120.0/512.0 MB, 45,000 docs (1,234 docs/s), ETA 2m10s; restored 2 splits...``"""
+#: The ETA is shown once this share of the input is done (earlier, set-up time dominates it).
+ETA_AFTER_SHARE = 0.02
+
+
+def format_line(snapshot: Snapshot, totals: ProgressTotals, elapsed: float, final: bool = False,
+                reading_since: float = 0.0) -> str:
+    """``files 3/10, 120.0/512.0 MB of input files, 45,000 documents (1,234 docs/s), ETA 2m10s; ...``
+
+    The MB are the input files' sizes as stored (compressed ones too); the run's summary counts MB
+    of text. ``reading_since``: the seconds of ``elapsed`` before the first bytes were read (set-up,
+    model loading), left out of the ETA's rate."""
     files, done_bytes = _files_done(snapshot, totals)
     rate = snapshot.documents / elapsed if elapsed > 0 else 0.0
     parts = [f"files {files}/{totals.files}"]
     if totals.bytes:
-        parts.append(f"{done_bytes / 1e6:,.1f}/{totals.bytes / 1e6:,.1f} MB")
+        parts.append(f"{done_bytes / 1e6:,.1f}/{totals.bytes / 1e6:,.1f} MB of input files")
     parts.append(f"{snapshot.documents:,} documents ({rate:,.0f} docs/s)")
-    if not final and totals.bytes and 0 < done_bytes < totals.bytes:
-        parts.append(f"ETA {_duration(elapsed * (totals.bytes - done_bytes) / done_bytes)}")
+    reading = max(elapsed - reading_since, 0.0)
+    if not final and totals.bytes and ETA_AFTER_SHARE * totals.bytes <= done_bytes < totals.bytes and reading > 0:
+        parts.append(f"ETA {_duration(reading * (totals.bytes - done_bytes) / done_bytes)}")
     line = "corpus-audit: " + ", ".join(parts)
     if snapshot.splits_restored:
         line += f"; restored {snapshot.splits_restored:,} split(s) from checkpoints"
@@ -298,6 +308,7 @@ class RunProgress:
         self.directory: str | None = None
         self.lines: list[str] = []
         self.last: Snapshot = Snapshot()
+        self._reading_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Held by the polling thread while it works (reads files, prints): see `quiescent`.
@@ -364,7 +375,9 @@ class RunProgress:
     def _show(self, snapshot: Snapshot, final: bool = False) -> None:
         self.last = snapshot
         elapsed = time.monotonic() - self._started
-        line = format_line(snapshot, self.totals, elapsed, final)
+        if self._reading_since is None and (snapshot.bytes or snapshot.documents):
+            self._reading_since = elapsed  # the first input read: set-up before it is not reading time
+        line = format_line(snapshot, self.totals, elapsed, final, self._reading_since or 0.0)
         self.lines.append(line)
         if self._bar is not None:
             _, done_bytes = _files_done(snapshot, self.totals)
@@ -385,5 +398,10 @@ def _make_bar(totals: ProgressTotals, stream: IO[str]) -> Any:
         from tqdm import tqdm
     except ImportError:
         return None
+    try:  # a terminal that tells its width: follow it; one that does not (or a pipe): 100 columns
+        os.get_terminal_size(stream.fileno())
+        width: dict[str, Any] = {"dynamic_ncols": True}
+    except (AttributeError, OSError, ValueError):
+        width = {"ncols": 100}
     return tqdm(total=totals.bytes or None, file=stream, unit="B", unit_scale=True, bar_format="{desc} {bar}",
-                leave=True, dynamic_ncols=True)
+                leave=True, **width)
