@@ -90,7 +90,7 @@ def test_each_declared_table_name_belongs_to_one_stage() -> None:
 def test_a_sampled_run_bounds_every_declared_percentage(tmp_path) -> None:
     """``--sample-rate R < 1``: each declared percentage gains a 95% Wilson interval over the
     sampled documents of its denominator, holding the estimate; a full run gains none."""
-    from corpus_audit.stats import wilson_interval
+    from corpus_audit.stats import wilson_cc_interval
 
     out = tmp_path / "sampled"
     assert run_audit(SAMPLE, "--output", out, "--quiet", "--sample-rate", "0.5", "--group-by", "source") == 0
@@ -112,7 +112,7 @@ def test_a_sampled_run_bounds_every_declared_percentage(tmp_path) -> None:
     assert bounded > 50
     row = next(r for r in _rows(out, "languages") if r["language"] == "en")
     total = sum(r["documents"] for r in _rows(out, "languages"))
-    low, high = wilson_interval(row["documents"], total)
+    low, high = wilson_cc_interval(row["documents"], total)
     assert (row["percent_ci_low"], row["percent_ci_high"]) == (round(100 * low, 4), round(100 * high, 4))
 
 
