@@ -221,19 +221,17 @@ def assert_tables_keep_their_cells(markdown: str) -> None:
         assert _cells(line) == header, line
 
 
-_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_MARKDOWN_TOKEN = re.compile(r"\\.|`[^`\n]*`|<br>|<(?=[A-Za-z/!?])", re.DOTALL)
 
 
 def assert_no_raw_html(markdown: str) -> None:
-    """Outside code spans, no ``<`` opens a tag or comment unless escaped (the card's own marker and the
-    ``<br>`` the table views write for a line break aside)."""
+    """Outside code spans and backslash escapes, no ``<`` opens a tag or comment (the card's own marker
+    and the ``<br>`` the table views write for a line break aside)."""
     for line in markdown.splitlines():
         if line.startswith("<!-- Dataset card written by corpus-audit"):
             continue
-        text = _CODE_SPAN.sub("", line).replace("<br>", "")
-        for match in re.finditer(r"<(?=[A-Za-z/!?])", text):
-            before = text[:match.start()]
-            assert (len(before) - len(before.rstrip("\\"))) % 2 == 1, line
+        raw = [m.group(0) for m in _MARKDOWN_TOKEN.finditer(line) if m.group(0) == "<"]
+        assert not raw, line
 
 
 class _Tags(HTMLParser):
