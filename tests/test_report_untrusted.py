@@ -311,3 +311,27 @@ def test_text_from_inputs_is_escaped_in_every_report(text_run: Path, tmp_path: P
         assert parser.tags <= ALLOWED_TAGS and not parser.comments
 
     check()
+
+
+def test_a_real_audit_with_hostile_group_values_and_folder_name(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in <!-- |`x`| {{ x }} <script> _#"  # no "/", nor glob characters (* ? [)
+    folder.mkdir()
+    values = [part for part in HOSTILE_PARTS if part.strip()] + ["a\nb", "<!-- hidden", "=cmd()"]
+    write_jsonl(folder / "a.jsonl", [{"id": str(i), "text": SENTENCES["en"], "src": value}
+                                     for i, value in enumerate(values)])
+    run = tmp_path / "run"
+    assert run_audit(folder, "--output", run, "--stages", "langid", "--group-by", "src") == 0
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    _errors_or_nothing(capsys)
+    views = sorted((run / "tables").glob("*.md"))
+    assert any("by_src" in path.name for path in views)
+    for path in [*views, run / "datasheet.md"]:
+        assert_tables_keep_their_cells(path.read_text())
+        assert_no_raw_html(path.read_text())
+    front, body = re.fullmatch(r"---\n(.*?\n)---\n(.*)", (run / "README.md").read_text(), re.DOTALL).groups()
+    assert yaml.safe_load(front)["pretty_name"] == folder.name
+    assert_tables_keep_their_cells(body)
+    assert_no_raw_html(body)
+    parser = _Tags()
+    parser.feed((run / "datasheet.html").read_text())
+    assert parser.tags <= ALLOWED_TAGS and not parser.comments

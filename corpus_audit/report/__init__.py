@@ -70,8 +70,8 @@ def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> lis
     from corpus_audit.report.datasheet import build_context, render
 
     context = build_context(run, metadata)
-    files = {"datasheet.md": render("datasheet.md.j2", context).encode("utf-8"),
-             "datasheet.html": render("datasheet.html.j2", context).encode("utf-8")}
+    files = {"datasheet.md": render("datasheet.md.j2", context).encode("utf-8", "replace"),
+             "datasheet.html": render("datasheet.html.j2", context).encode("utf-8", "replace")}
     paths = []
     for name, data in files.items():
         paths.append(join(run.run_dir, name))
@@ -165,7 +165,7 @@ def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: 
         _check_card_unedited(run.run_dir, path, in_run)
     threshold = DEFAULT_LANGUAGE_THRESHOLD if language_threshold is None else language_threshold
     text = render_card(run, metadata, threshold, _plots_seen_from(run.run_dir, path))
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "replace")  # a lone surrogate from a summary: "?"
     _write(path, data)
     if in_run:
         _own_in_manifest(run.run_dir, {in_run: data})
