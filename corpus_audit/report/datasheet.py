@@ -496,7 +496,9 @@ _FENCE = re.compile(r"^( {0,3})(`{3}|~{3})", re.MULTILINE)
 def markdown_text(text: str) -> str:
     """An author's free-text answer as Markdown that cannot reach past itself: HTML comment markers
     escaped (``&lt;!--``, ``--&gt;``: shown, never hiding what follows) and a line starting with
-    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence."""
+    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence; any
+    other raw HTML tag is backslash-escaped (`corpus_audit.escape.markdown_guard`: shown as written).
+    The rest of the answer's Markdown (emphasis, links, lists) is the authors' and kept."""
     text = str(text).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
     return markdown_guard(_FENCE.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text), entities=False)
 
