@@ -44,6 +44,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from corpus_audit.csv_cells import csv_safe, csv_text
+from corpus_audit.escape import code_span, markdown_cell, markdown_guard, markdown_inline
 from corpus_audit.report.registry import COMPUTED_STATUSES, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import two_proportion_test
@@ -505,13 +506,13 @@ def _md_value(value: Any) -> str:
     if isinstance(value, float):
         return _short(value) if math.isfinite(value) else str(value)
     text = str(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return markdown_inline(text if len(text) <= 80 else text[:79] + "…")  # text from the inputs
 
 
 def _md_setting(value: Any) -> str:
     """A setting as recorded (``0.55``, not rounded), shortened past 80 characters."""
     text = "–" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return markdown_inline(text if len(text) <= 80 else text[:79] + "…")
 
 
 def _md_difference(row: Row) -> str:
@@ -519,7 +520,7 @@ def _md_difference(row: Row) -> str:
     if value is None:
         return ""
     if not _is_number(value):
-        return str(value)
+        return markdown_inline(value)
     text = _md_value(value)
     sign = "+" if value > 0 else ""
     return f"{sign}{text}" + (f" {row.unit}" if row.unit else "")
@@ -534,15 +535,16 @@ def _md_p(p_value: float) -> str:
 def _md_key(value: Any) -> str:
     if value is None:
         return "(all)"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:g}" if isinstance(value, float) else markdown_inline(value)
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One cell of a Markdown table (values in it already escaped): pipes escaped, one line, no raw HTML."""
+    return markdown_guard(markdown_cell(text))
 
 
 def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(_md_cell(c) for c in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in body]
     return lines
 
@@ -551,7 +553,7 @@ def render_markdown(comparison: Comparison) -> str:
     """The comparison as Markdown: stages, what differs in inputs and settings, one section per table."""
     c = comparison
     shown = "every row" if c.all_rows else "only the rows that changed (`--all` shows every row)"
-    lines = [f"# Comparison: {c.label_a} (A) vs {c.label_b} (B)", "",
+    lines = [f"# Comparison: {markdown_inline(c.label_a)} (A) vs {markdown_inline(c.label_b)} (B)", "",
              f"Differences are B − A; percentages in percentage points (pp). Showing {shown}: "
              f"{len(c.rows):,} of {c.total_rows:,} compared values. Within a table, rows are grouped by metric "
              "(percentages first) and ordered by the size of the change (largest first).", "",
@@ -560,36 +562,39 @@ def render_markdown(comparison: Comparison) -> str:
              "sampling noise). The test treats A and B as independent samples; when B is A filtered, they share "
              "documents and the test is conservative.", "",
              "## Stages", ""]
-    lines += _md_table(["stage", "A", "B"], [[s.stage, s.a, s.b] for s in c.stages])
+    lines += _md_table(["stage", "A", "B"], [[markdown_inline(s.stage), markdown_inline(s.a), markdown_inline(s.b)]
+                                             for s in c.stages])
     lines += ["", "## What differs in inputs and settings", ""]
     if c.differences:
         lines += _md_table(["table", "stage", "setting", "A", "B"],
-                           [[r.table, str(dict(r.keys).get("stage", "")), r.metric, _md_setting(r.a), _md_setting(r.b)]
+                           [[markdown_inline(r.table), markdown_inline(dict(r.keys).get("stage", "")),
+                             markdown_inline(r.metric), _md_setting(r.a), _md_setting(r.b)]
                             for r in c.differences])
     else:
         lines.append("Inputs and settings are the same.")
     if c.not_compared:
-        lines += ["", "Not compared: " + "; ".join(f"`{name}` ({why})" for name, why in c.not_compared.items()) + "."]
+        lines += ["", "Not compared: " + "; ".join(f"{code_span(name)} ({markdown_inline(why)})"
+                                                   for name, why in c.not_compared.items()) + "."]
     if c.unchanged_tables and not c.all_rows:
-        lines += ["", "No change in: " + ", ".join(f"`{name}`" for name in c.unchanged_tables) + "."]
+        lines += ["", "No change in: " + ", ".join(code_span(name) for name in c.unchanged_tables) + "."]
     tables: dict[str, list[Row]] = {}
     for row in c.rows:
         tables.setdefault(row.table, []).append(row)
     for name, rows in tables.items():
         keys = list(dict.fromkeys(column for row in rows for column, _ in row.keys))
         tested = any(row.shift is not None for row in rows)
-        header = keys + ["metric", "A", "B", "B − A"] + (["95% CI of B − A", "p", "significant"] if tested else [])
+        header = [markdown_inline(k) for k in keys] + ["metric", "A", "B", "B − A"] + (["95% CI of B − A", "p", "significant"] if tested else [])
         body = []
         for row in rows:
             values = dict(row.keys)
             cells = [_md_key(values.get(k)) for k in keys]
-            cells += [row.metric, _md_value(row.a), _md_value(row.b), _md_difference(row)]
+            cells += [markdown_inline(row.metric), _md_value(row.a), _md_value(row.b), _md_difference(row)]
             if tested:
                 s = row.shift
                 cells += ["", "", ""] if s is None else [
                     f"[{_short(s.ci_low)}, {_short(s.ci_high)}]", _md_p(s.p_value), "yes" if s.significant else "no"]
             body.append(cells)
-        lines += ["", f"## {name}", ""] + _md_table(header, body)
+        lines += ["", f"## {markdown_inline(name)}", ""] + _md_table(header, body)
     return "\n".join(lines) + "\n"
 
 

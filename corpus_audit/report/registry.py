@@ -94,6 +94,9 @@ class ReportSection:
         reason = settings.get("reason")
         if status is not None and status not in COMPUTED_STATUSES:
             return str(status), str(reason) if reason else "the run recorded no reason"
+        unreadable = [table for table in (*self.tables, *self.optional_tables) if table in run.unreadable]
+        if unreadable:
+            return "unreadable", f"table {unreadable[0]} unreadable ({run.unreadable[unreadable[0]]})"
         if not run.has(*self.tables):
             return str(status or "no_table"), "the run wrote no table for it"
         empty = self.produced_nothing(run)
