@@ -143,6 +143,8 @@ class Comparison:
     not_compared: dict[str, str] = field(default_factory=dict)
     #: Tables compared without any changed row.
     unchanged_tables: list[str] = field(default_factory=list)
+    #: Sentences about what the figures are (a run estimated from a sample).
+    notes: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- values
@@ -312,7 +314,9 @@ def _compare_table(name: str, run_a: RunData, run_b: RunData, bases_a: _Bases, b
     columns = list(dict.fromkeys(run_a.columns.get(name, []) + run_b.columns.get(name, [])))
     keys = _keys(name, columns, rows_a + rows_b)
     # language_name and small_sample describe a row (its key's name, its denominator's size): not metrics.
-    metrics = [c for c in columns if c not in keys and c not in DESCRIPTIVE_COLUMNS]
+    # A sampled run's interval columns bound its percentages: they are not measured values themselves.
+    metrics = [c for c in columns if c not in keys and c not in DESCRIPTIVE_COLUMNS
+               and not c.endswith(("_ci_low", "_ci_high"))]
     index_a = {tuple(r.get(k) for k in keys): r for r in reversed(rows_a)}  # reversed: the first row of a key wins
     index_b = {tuple(r.get(k) for k in keys): r for r in reversed(rows_b)}
     order = list(dict.fromkeys([tuple(r.get(k) for k in keys) for r in rows_a + rows_b]))
@@ -482,7 +486,19 @@ def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> C
     stages = [StageStatus(stage, stage_status(run_a, stage), stage_status(run_b, stage))
               for stage in _stage_names(run_a, run_b)]
     return Comparison(label_a, label_b, _order(kept), total, all_rows, stages, _differences(run_a, run_b),
-                      not_compared, [name for name in ["summary"] + compared_tables if name not in changed_tables])
+                      not_compared, [name for name in ["summary"] + compared_tables if name not in changed_tables],
+                      _sample_notes(run_a, run_b))
+
+
+def _sample_notes(run_a: RunData, run_b: RunData) -> list[str]:
+    """One sentence per run whose figures are estimated from a sample (``--sample-rate``)."""
+    notes = []
+    for label, run in (("A", run_a), ("B", run_b)):
+        rate = (run.summary.get("settings") or {}).get("sample_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1:
+            notes.append(f"{label} is estimated from a {100 * rate:g}% sample of its documents (--sample-rate {rate:g}): "
+                         "its percentages are estimates, their tests here count the sampled documents.")
+    return notes
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -561,6 +577,7 @@ def render_markdown(comparison: Comparison) -> str:
              "interval), the two-proportion z-test's p-value, and `significant` when p < 0.05 (a shift beyond "
              "sampling noise). The test treats A and B as independent samples; when B is A filtered, they share "
              "documents and the test is conservative.", "",
+             *[line for note in c.notes for line in (markdown_inline(note), "")],
              "## Stages", ""]
     lines += _md_table(["stage", "A", "B"], [[markdown_inline(s.stage), markdown_inline(s.a), markdown_inline(s.b)]
                                              for s in c.stages])

@@ -156,7 +156,9 @@ def scope_notes(run: RunData) -> list[str]:
     if rate is not None:
         notes.append(f"Sampled audit: a {fmt_rate(rate)} sample of the documents read was analysed "
                      f"(--sample-rate {rate:g}; {run.documents_analysed:,} of "
-                     f"{int(run.summary.get('documents_read') or 0):,}); every figure describes that sample.")
+                     f"{int(run.summary.get('documents_read') or 0):,}); every percentage is estimated from "
+                     f"that {fmt_rate(rate)} sample for the whole corpus, with a 95% interval (the "
+                     "`*_ci_low` / `*_ci_high` columns of tables/), and counts are the sample's.")
     return notes
 
 
@@ -250,9 +252,10 @@ class DatasheetBuilder:
             self.add(Paragraph(f"**{note}**"))
         rate = sample_rate(self.run)
         if rate is not None:
-            counted = (f"they are counts over a {fmt_rate(rate)} sample of the documents read (--sample-rate "
+            counted = (f"they are estimated from a {fmt_rate(rate)} sample of the documents read (--sample-rate "
                        f"{rate:g}; {fmt_int(self.run.documents_analysed)} analysed of "
-                       f"{fmt_int(summary.get('documents_read', 0))} read): every figure describes that sample")
+                       f"{fmt_int(summary.get('documents_read', 0))} read): counts are the sample's, and every "
+                       "percentage comes with a 95% Wilson interval (continuity-corrected) in tables/")
             if toxicity:
                 counted += (", and the toxicity figures are estimated on a further sample of it, given with Wilson "
                             "95% confidence intervals")
