@@ -439,6 +439,38 @@ def test_metadata_fills_prompts(synthetic_run: Path, tmp_path: Path) -> None:
     assert (run / "plots" / "languages.png").read_bytes() == before  # `datasheet` leaves the plots alone
 
 
+def test_the_authors_answers_are_kept_by_later_reports(synthetic_run: Path, tmp_path: Path) -> None:
+    """``report RUN`` after ``datasheet RUN --metadata meta.yaml`` rewrote the datasheet without the
+    answers: they are kept in the run (replaced only by a new --metadata), for the card too."""
+    run = tmp_path / "run"
+    shutil.copytree(synthetic_run, run)
+    meta, newer = tmp_path / "meta.yaml", tmp_path / "newer.yaml"
+    meta.write_text("name: Kept Corpus\ndistribution:\n  license: CC-BY-4.0\n", encoding="utf-8")
+    newer.write_text("name: Newer Corpus\n", encoding="utf-8")
+    assert main(["datasheet", str(run), "--metadata", str(meta)]) == 0
+    assert main(["report", str(run)]) == 0
+    text = (run / "datasheet.md").read_text()
+    assert text.startswith("# Datasheet: Kept Corpus\n") and "CC-BY-4.0" in text
+    assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
+    assert "Kept Corpus" in (run / "README.md").read_text()
+    assert main(["datasheet", str(run), "--metadata", str(newer)]) == 0
+    assert main(["report", str(run)]) == 0
+    text = (run / "datasheet.md").read_text()
+    assert text.startswith("# Datasheet: Newer Corpus\n") and "CC-BY-4.0" not in text
+    assert (run / "datasheet-metadata.yaml").read_text(encoding="utf-8") == newer.read_text(encoding="utf-8")
+
+
+def test_kept_answers_are_the_runs_own_file(sample_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(sample_run, run)
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("name: Kept Corpus\n", encoding="utf-8")
+    assert main(["datasheet", str(run), "--metadata", str(meta)]) == 0
+    assert "datasheet-metadata.yaml" in json.loads((run / "corpus-audit-run.json").read_text())["files"]
+    assert run_audit(REPO_ROOT / "examples" / "sample_corpus", "--output", run, "--overwrite", "--stages", "langid") == 0
+    assert not (run / "datasheet-metadata.yaml").exists()  # replaced with the rest of the old run
+
+
 @pytest.mark.parametrize("content, message", [
     ("motivation: [unclosed\n", "not valid YAML at line"),
     ("- a\n- b\n", "expected a mapping of datasheet sections at the top level, got list"),

@@ -56,8 +56,8 @@ def command(args: argparse.Namespace) -> int:
     if threshold is not None and not 0 <= threshold <= 100:
         raise UsageError(f"--card-language-threshold must be a percent in [0, 100], got {threshold:g}")
     if card:
-        metadata = report.load_metadata(args.metadata) if args.metadata else None
         run = report.load_run(args.run_dir)
+        metadata = report.run_metadata(args.run_dir, args.metadata)
         if metadata and metadata.get("name"):
             run.name = metadata["name"]
         path = report.write_hf_card(run, metadata, args.output, threshold)

@@ -183,13 +183,32 @@ def _plots_seen_from(run_dir: str, card_path: str) -> str:
     return relative.replace(os.sep, "/")
 
 
+#: The authors' answers given with ``--metadata``, kept in the run: later reports reuse them.
+METADATA_NAME = "datasheet-metadata.yaml"
+
+
+def run_metadata(run_dir: str, metadata_path: str | None) -> dict[str, Any] | None:
+    """The datasheet answers for the run in ``run_dir``: those of ``metadata_path`` when given
+    (validated, then kept in the run as `METADATA_NAME`, replacing earlier ones), else the ones
+    kept there by an earlier ``--metadata``, else None."""
+    from corpus_audit.rundir.run_directory import record_owned_file
+    from corpus_audit.storage import exists, read_bytes
+
+    if metadata_path:
+        metadata = load_metadata(metadata_path)
+        record_owned_file(run_dir, METADATA_NAME, read_bytes(metadata_path))
+        return metadata
+    kept = join(run_dir, METADATA_NAME)
+    return load_metadata(kept) if exists(kept) else None
+
+
 def write_report(run_dir: str, metadata_path: str | None = None, plots: bool = True, *,
                  check_complete: bool = True, svg: bool = False) -> list[str]:
-    """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables.
-    ``check_complete=False``: the finishing run's own report (its manifest still says running);
-    ``svg``: draw each plot as SVG too."""
-    metadata = load_metadata(metadata_path) if metadata_path else None
+    """Plots and datasheet for the run in ``run_dir``, from its ``summary.json`` and tables, with
+    the authors' answers (`run_metadata`). ``check_complete=False``: the finishing run's own
+    report (its manifest still says running); ``svg``: draw each plot as SVG too."""
     run = load_run(run_dir, check_complete=check_complete)
+    metadata = run_metadata(run_dir, metadata_path)
     if metadata and metadata.get("name"):
         run.name = metadata["name"]
     written = write_plots(run, svg=svg) if plots else []
