@@ -274,10 +274,14 @@ def test_markdown_one_section_per_table_rounded_and_ordered(before_after, capsys
     assert main(["compare", str(before), str(after)]) == 0
     text = capsys.readouterr().out
     assert text.startswith("# Comparison: before (A) vs after (B)\n")
-    assert "| language | metric | A | B | B − A | 95% CI of B − A | p | significant |" in text
-    assert "| axis | descriptor | metric | A | B | B − A | 95% CI of B − A | p | significant |" in text
-    # The interval is _newcombe_pp(80, 100, 60, 100); p as in the CSV test.
-    assert "| en | percent | 80.00 | 60.00 | -20.00 pp | [-31.85, -7.31] | 0.002 | yes |" in text
+    assert "| language | metric | A | B | B − A | 95% CI of B − A | p | q | significant |" in text
+    assert "| axis | descriptor | metric | A | B | B − A | 95% CI of B − A | p | q | significant |" in text
+    # The interval is _newcombe_pp(80, 100, 60, 100); p (3 significant digits) as in the CSV test; q its
+    # Benjamini–Hochberg adjustment.
+    line = next(line for line in text.splitlines() if line.startswith("| en | percent | 80.00 | 60.00 |"))
+    assert line.startswith("| en | percent | 80.00 | 60.00 | -20.00 pp | [-31.85, -7.31] | 0.00203 | ") \
+        and line.endswith(" | yes |"), line
+    assert "## Significant changes" in text.split("## Stages")[0]  # the headline comes first
     assert "| settings | langid | threshold | 0.5 | 0.6 |" in text  # settings as recorded
     assert "| fr | percent | 20.00 | 30.00 | +10.00 pp | " in text
     assert "| gender_and_sex | trans | percent | 40.00 | 60.00 | +20.00 pp |" in text
@@ -427,3 +431,33 @@ def test_csv_text_cells_cannot_run_as_formulas_and_numbers_are_kept(tmp_path) ->
     formula = _find(rows, "languages", "documents", language="'" + FORMULAS[0])
     assert (formula["a"], formula["b"], formula["difference"]) == ("10", "2", "-8")  # numbers untouched
     assert _find(rows, "languages", "percent", language="'" + FORMULAS[0])["difference"].startswith("-")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 200), st.integers(0, 200), st.integers(1, 200)),
+                min_size=1, max_size=30))
+def test_significant_never_disagrees_with_its_interval_or_the_corrected_p(counts) -> None:
+    """Issue 29: a row marked significant showed p "0.05" and a CI of [-0.008, 0.14] (the test and
+    the interval were two methods). Now significant means q < 0.05 *and* the CI excludes 0, with q
+    the Benjamini–Hochberg adjustment over every test of the comparison (q >= p, monotone in p)."""
+    from corpus_audit.report.compare import Row, Shift, _adjusted
+    from corpus_audit.stats import two_proportion_test
+
+    rows = []
+    for a, n_a, b, n_b in counts:
+        a, b = min(a, n_a), min(b, n_b)
+        test = two_proportion_test(a, n_a, b, n_b)
+        rows.append(Row("t", (("k", len(rows)),), "percent", 100 * a / n_a, 100 * b / n_b, shift=Shift(
+            a, n_a, b, n_b, 100 * test.ci_low, 100 * test.ci_high, test.p_value)))
+    adjusted = _adjusted(rows)
+    for row in adjusted:
+        s = row.shift
+        assert s.p_value <= s.q_value <= 1.0
+        if s.significant:
+            assert s.q_value < 0.05 and (s.ci_low > 0 or s.ci_high < 0)
+    ordered = sorted(adjusted, key=lambda r: r.shift.p_value)
+    assert all(x.shift.q_value <= y.shift.q_value + 1e-15 for x, y in zip(ordered, ordered[1:]))

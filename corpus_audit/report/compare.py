@@ -37,6 +37,7 @@ is shown as text, not run as a formula); numbers are never altered.
 from __future__ import annotations
 
 import json
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -86,11 +87,15 @@ class Shift:
     ci_low: float
     ci_high: float
     p_value: float
+    #: ``p_value`` adjusted for the number of tests of the comparison (Benjamini–Hochberg).
+    q_value: float | None = None
 
     @property
     def significant(self) -> bool:
-        """Whether the shift is beyond noise at ``ALPHA`` (two-sided)."""
-        return self.p_value < ALPHA
+        """Beyond noise: the Benjamini–Hochberg-adjusted p-value under ``ALPHA`` (the raw one before
+        adjustment) *and* a 95% interval of B − A that excludes 0, so the two never disagree."""
+        p_value = self.p_value if self.q_value is None else self.q_value
+        return p_value < ALPHA and (self.ci_low > 0 or self.ci_high < 0)
 
 
 @dataclass(frozen=True)
@@ -434,6 +439,27 @@ def _summary_rows(run_a: RunData, run_b: RunData) -> list[Row]:
     return rows
 
 
+def _adjusted(rows: list[Row]) -> list[Row]:
+    """``rows`` with each test's Benjamini–Hochberg q-value (over every test of the comparison:
+    with hundreds of percentages compared, some raw p < 0.05 are expected by chance alone)."""
+    tested = sorted((i for i, row in enumerate(rows) if row.shift is not None), key=lambda i: rows[i].shift.p_value)
+    count = len(tested)
+    q_values: dict[int, float] = {}
+    running = 1.0
+    for rank in range(count, 0, -1):  # from the largest p down: q_(i) = min over j >= i of p_(j) * m / j
+        index = tested[rank - 1]
+        running = min(running, rows[index].shift.p_value * count / rank)
+        q_values[index] = min(1.0, max(running, rows[index].shift.p_value))  # (q >= p despite rounding)
+    return [dataclasses.replace(row, shift=dataclasses.replace(row.shift, q_value=q_values[i])) if i in q_values
+            else row for i, row in enumerate(rows)]
+
+
+def significant_rows(comparison: "Comparison") -> list[Row]:
+    """The rows whose shift is significant, largest |B − A| first (the comparison's headline)."""
+    rows = [row for row in comparison.rows if row.shift is not None and row.shift.significant]
+    return sorted(rows, key=lambda row: -abs(row.difference) if _is_number(row.difference) else 0.0)
+
+
 def _order(rows: list[Row]) -> list[Row]:
     """Per table (first-seen order): by metric (percentages first, then first-seen order), then
     |B − A| descending (numbers before `ABSENT` / `CHANGED`), then position."""
@@ -477,6 +503,7 @@ def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> C
                 continue
         compared_tables.append(name)
         rows.extend(_compare_table(name, run_a, run_b, bases_a, bases_b))
+    rows = _adjusted(rows)
     total = len(rows)
     kept = rows if all_rows else [row for row in rows if row.changed and row.table != "timings"]
     changed_tables = {row.table for row in rows if row.changed}
@@ -543,9 +570,10 @@ def _md_difference(row: Row) -> str:
 
 
 def _md_p(p_value: float) -> str:
-    if p_value < 0.001:
-        return "<0.001"
-    return f"{p_value:.3f}" if p_value < 0.01 else f"{p_value:.2f}"
+    """Three significant digits (0.0496, not a 0.05 that reads as the threshold)."""
+    if p_value < 1e-300:
+        return "<1e-300"
+    return f"{p_value:.3g}"
 
 
 def _md_key(value: Any) -> str:
@@ -574,10 +602,13 @@ def render_markdown(comparison: Comparison) -> str:
              f"{len(c.rows):,} of {c.total_rows:,} compared values. Within a table, rows are grouped by metric "
              "(percentages first) and ordered by the size of the change (largest first).", "",
              "For every percentage with a known denominator: the 95% CI of B − A (Newcombe's hybrid score "
-             "interval), the two-proportion z-test's p-value, and `significant` when p < 0.05 (a shift beyond "
-             "sampling noise). The test treats A and B as independent samples; when B is A filtered, they share "
-             "documents and the test is conservative.", "",
+             "interval), the two-proportion z-test's p-value `p`, its Benjamini–Hochberg adjustment over all "
+             f"{sum(1 for r in c.rows if r.shift is not None):,} tests shown `q` (the false-discovery-rate "
+             "correction for comparing many percentages at once), and `significant` when q < 0.05 and the CI "
+             "excludes 0 (a shift beyond sampling noise). The test treats A and B as independent samples; "
+             "when B is A filtered, they share documents and the test is conservative.", "",
              *[line for note in c.notes for line in (markdown_inline(note), "")],
+             *_md_headline(c),
              "## Stages", ""]
     lines += _md_table(["stage", "A", "B"], [[markdown_inline(s.stage), markdown_inline(s.a), markdown_inline(s.b)]
                                              for s in c.stages])
@@ -600,7 +631,8 @@ def render_markdown(comparison: Comparison) -> str:
     for name, rows in tables.items():
         keys = list(dict.fromkeys(column for row in rows for column, _ in row.keys))
         tested = any(row.shift is not None for row in rows)
-        header = [markdown_inline(k) for k in keys] + ["metric", "A", "B", "B − A"] + (["95% CI of B − A", "p", "significant"] if tested else [])
+        header = [markdown_inline(k) for k in keys] + ["metric", "A", "B", "B − A"] + (
+            ["95% CI of B − A", "p", "q", "significant"] if tested else [])
         body = []
         for row in rows:
             values = dict(row.keys)
@@ -608,11 +640,34 @@ def render_markdown(comparison: Comparison) -> str:
             cells += [markdown_inline(row.metric), _md_value(row.a), _md_value(row.b), _md_difference(row)]
             if tested:
                 s = row.shift
-                cells += ["", "", ""] if s is None else [
-                    f"[{_short(s.ci_low)}, {_short(s.ci_high)}]", _md_p(s.p_value), "yes" if s.significant else "no"]
+                cells += ["", "", "", ""] if s is None else [
+                    f"[{_short(s.ci_low)}, {_short(s.ci_high)}]", _md_p(s.p_value),
+                    _md_p(s.q_value if s.q_value is not None else s.p_value), "yes" if s.significant else "no"]
             body.append(cells)
         lines += ["", f"## {markdown_inline(name)}", ""] + _md_table(header, body)
     return "\n".join(lines) + "\n"
+
+
+#: Significant changes listed in the headline (the tables below list every changed row).
+HEADLINE_ROWS = 20
+
+
+def _md_headline(c: "Comparison") -> list[str]:
+    """The short summary first: how many percentages moved beyond noise, the largest of them."""
+    significant = significant_rows(c)
+    tested = sum(1 for row in c.rows if row.shift is not None)
+    lines = ["## Significant changes", "",
+             f"{len(significant):,} of the {tested:,} tested percentages shown changed significantly "
+             "(largest first)" + (":" if significant else ".")]
+    if significant:
+        body = [[markdown_inline(row.table), ", ".join(f"{markdown_inline(k)}={_md_key(v)}" for k, v in row.keys),
+                 markdown_inline(row.metric), _md_value(row.a), _md_value(row.b), _md_difference(row),
+                 f"[{_short(row.shift.ci_low)}, {_short(row.shift.ci_high)}]", _md_p(row.shift.q_value or 0.0)]
+                for row in significant[:HEADLINE_ROWS]]
+        lines += [""] + _md_table(["table", "row", "metric", "A", "B", "B − A", "95% CI", "q"], body)
+        if len(significant) > HEADLINE_ROWS:
+            lines += ["", f"… and {len(significant) - HEADLINE_ROWS:,} more in the tables below."]
+    return lines + [""]
 
 
 def _csv_value(value: Any) -> str:
@@ -628,7 +683,7 @@ def _csv_value(value: Any) -> str:
 
 #: The CSV's columns after the key columns.
 CSV_COLUMNS = ("metric", "a", "b", "difference", "unit", "a_count", "a_base", "b_count", "b_base", "ci_low", "ci_high",
-               "p_value", "significant")
+               "p_value", "q_value", "significant")
 
 
 def render_csv(comparison: Comparison) -> str:
@@ -643,9 +698,9 @@ def render_csv(comparison: Comparison) -> str:
     for row in rows:
         values = dict(row.keys)
         s = row.shift
-        test = ["", "", "", "", "", "", "", ""] if s is None else [
+        test = [""] * 9 if s is None else [
             str(s.a_count), str(s.a_base), str(s.b_count), str(s.b_base), repr(s.ci_low), repr(s.ci_high),
-            repr(s.p_value), str(s.significant).lower()]
+            repr(s.p_value), "" if s.q_value is None else repr(s.q_value), str(s.significant).lower()]
         lines.append([_csv_value(row.table), *(_csv_value(values.get(k)) for k in keys), _csv_value(row.metric),
                       _csv_value(row.a), _csv_value(row.b), _csv_value(row.difference), _csv_value(row.unit),
                       *test])
