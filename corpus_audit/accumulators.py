@@ -23,7 +23,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from corpus_audit import __version__
 from corpus_audit.documents import ReadAccounting
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import exists, file_sha256, is_remote, join, read_bytes, write_bytes
@@ -192,7 +191,8 @@ class RunAccumulators:
             if not same_value(decode_value(encoded[name]), value):
                 raise CheckpointEncodingError(f"stage {name}'s accumulator does not survive encoding")
         return {"format": ACCUMULATORS_FORMAT, "version": ACCUMULATORS_VERSION,
-                "corpus_audit_version": __version__, "stages": encoded,
+                # JSON objects are written with sorted keys: the run order of the stages is kept here.
+                "stage_order": list(self.stages), "stages": encoded,
                 "accounting": {k: encode_value(v) for k, v in asdict(self.accounting).items()},
                 "stage_options": {name: encode_value(options) for name, options in self.stage_options.items()},
                 "settings": _plain_json(self.settings), "inputs": _plain_json(self.inputs)}
@@ -234,10 +234,13 @@ class RunAccumulators:
         if not (isinstance(stages, dict) and isinstance(options, dict) and isinstance(settings, dict)
                 and isinstance(inputs, list) and all(isinstance(item, dict) for item in inputs)):
             raise TypeError("stages, stage_options, settings or inputs has the wrong type")
-        decoded_options = {name: decode_value(value) for name, value in options.items()}
-        if list(decoded_options) != list(stages) or not all(isinstance(v, dict) for v in decoded_options.values()):
-            raise ValueError("stage_options do not match the stages")
-        return cls(stages={name: decode_value(value) for name, value in stages.items()},
+        order = payload["stage_order"]
+        if not isinstance(order, list) or sorted(map(str, order)) != sorted(stages) or sorted(options) != sorted(stages):
+            raise ValueError("stage_order, stages and stage_options do not name the same stages")
+        decoded_options = {name: decode_value(options[name]) for name in order}
+        if not all(isinstance(v, dict) for v in decoded_options.values()):
+            raise ValueError("a stage's options are not a mapping")
+        return cls(stages={name: decode_value(stages[name]) for name in order},
                    accounting=_accounting(payload["accounting"]), stage_options=decoded_options,
                    settings=settings, inputs=inputs)
 

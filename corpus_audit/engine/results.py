@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from corpus_audit import __version__
 from corpus_audit.accumulators import ACCUMULATORS_FILE, CheckpointEncodingError, RunAccumulators, input_identity
 from corpus_audit.documents import ReadAccounting
 from corpus_audit.engine.audit_config import AuditConfig
@@ -60,7 +61,7 @@ def run_accumulators(config: AuditConfig, aggregates: dict[str, Any],
         stages={analysis.name: aggregates[analysis.name] for analysis in config.analyses},
         accounting=aggregates[ACCOUNTING_KEY],
         stage_options={analysis.name: dict(options.get(analysis.name, {})) for analysis in config.analyses},
-        settings={"read": read_settings(config), "stages": stage_settings},
+        settings={"corpus_audit_version": __version__, "read": read_settings(config), "stages": stage_settings},
         inputs=list(identities))
 
 
