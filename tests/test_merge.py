@@ -20,9 +20,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import REPO_ROOT, SHARED_SHARDS
 from corpus_audit.accumulators import ACCUMULATORS_FILE, decode_value, encode_value, payload_sha256, \
     read_accumulators, same_value
+import corpus_audit.report
 from corpus_audit.cli import main
 from corpus_audit.errors import UsageError
 
+_WRITE_PLOTS = corpus_audit.report.write_plots
 SAMPLE = REPO_ROOT / "examples" / "sample_corpus"
 #: Every CPU stage and toxicity, which has no model here: "not computed" in every run.
 STAGES = "langid,pronouns,descriptors,gender_gap,toxicity"
@@ -52,8 +54,18 @@ def assert_same_tables(merged: Path, single: Path) -> None:
     assert not mismatch and not errors, mismatch + errors
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_plots():
+    """Runs here skip drawing plots (most of a small run's time); one test draws them for a merge."""
+    import corpus_audit.report as report
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report, "write_plots", lambda *args, **kwargs: None)
+        yield report
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> dict[str, Path]:
+def sample(tmp_path_factory, no_plots) -> dict[str, Path]:
     """The sample corpus audited whole and in two parts (2 files + 1), grouped by source."""
     base = tmp_path_factory.mktemp("merge-sample")
     group = ("--group-by", "source")
@@ -65,9 +77,13 @@ def sample(tmp_path_factory) -> dict[str, Path]:
             "files": files, "base": base}
 
 
-def test_sample_two_plus_one_equals_one_run(sample, tmp_path: Path) -> None:
+def test_sample_two_plus_one_equals_one_run(sample, tmp_path: Path, monkeypatch) -> None:
+    import corpus_audit.report as report
+
+    monkeypatch.setattr(report, "write_plots", _WRITE_PLOTS)  # the merge's report as a run's: plots too
     out = tmp_path / "merged"
     assert _merge(sample["a"], sample["b"], output=out) == 0
+    assert list((out / "plots").glob("*.png"))
     assert_same_tables(out, sample["full"])
     summary = json.loads((out / "summary.json").read_text())
     full = json.loads((sample["full"] / "summary.json").read_text())
@@ -155,7 +171,7 @@ def _pronoun_lexicon(path: Path, version: str) -> Path:
 
 def test_refuses_different_or_changed_lexicon(sample, tmp_path: Path, capsys) -> None:
     lexicon = _pronoun_lexicon(tmp_path / "pronouns.json", "custom-1")
-    first = _run(tmp_path / "l1", sample["files"][0], extra=("--pronoun-lexicon", str(lexicon)))
+    first = _run(tmp_path / "l1", sample["files"][2], extra=("--pronoun-lexicon", str(lexicon)))
     second = _run(tmp_path / "l2", sample["files"][1], extra=("--pronoun-lexicon", str(lexicon)))
     plain = _run(tmp_path / "plain", sample["files"][1])
     line = _refused(capsys, first, plain, output=tmp_path / "out")
@@ -233,6 +249,29 @@ def test_a_hostile_but_signed_file_is_one_line(sample, tmp_path: Path, capsys, m
     run = _copy_run(sample["b"], tmp_path / "b")
     _resigned(run, mutate)
     _refused(capsys, sample["a"], run, output=tmp_path / "out")
+
+
+def test_refuses_toxicity_computed_in_one_run_only(sample, tmp_path: Path, capsys) -> None:
+    run = _copy_run(sample["b"], tmp_path / "b")
+    _resigned(run, lambda p: p["settings"]["stages"]["toxicity"].update(status="computed", reason=None))
+    line = _refused(capsys, sample["a"], run, output=tmp_path / "out")
+    assert "toxicity setting.status" in line
+
+
+def test_computed_toxicity_is_restored_without_a_model() -> None:
+    """A merge loads no model: a computed toxicity stage takes its model identity from the runs."""
+    from corpus_audit.cli.merge import _restore_run_state
+    from corpus_audit.transforms.toxicity import Toxicity
+
+    stage = Toxicity.from_options(Toxicity.Options())
+    recorded = {**stage.settings(), "status": "computed", "reason": None, "weights_sha256": "ab" * 32,
+                "label": "toxic", "documents_scored": 7}
+    _restore_run_state(stage, recorded)
+    assert stage.available and stage.settings()["weights_sha256"] == "ab" * 32
+    assert "documents_scored" not in stage.model_info
+    stage = Toxicity.from_options(Toxicity.Options())
+    _restore_run_state(stage, {"status": "not_computed", "reason": "no model here"})
+    assert not stage.available and stage.settings()["reason"] == "no model here"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

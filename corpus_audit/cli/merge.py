@@ -344,9 +344,10 @@ def _write_locked(args: argparse.Namespace, output_dir: str, runs: list[LoadedRu
                   aggregates: dict[str, Any], started: float) -> int:
     """Write the union into OUT while it is locked; the manifest records how it ended."""
     from corpus_audit.cli.finish import exit_code, write_run_report
-    from corpus_audit.cli.outputs import EXIT_OUTPUT_ERROR, output_write_error, prepare_output_dir
+    from corpus_audit.cli.outputs import EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, output_write_error, prepare_output_dir
     from corpus_audit.engine.results import write_results
-    from corpus_audit.rundir.run_directory import STATUS_COMPLETE, STATUS_INCOMPLETE, STATUS_RUNNING, RunDirectory
+    from corpus_audit.rundir.run_directory import (STATUS_COMPLETE, STATUS_INCOMPLETE, STATUS_INTERRUPTED,
+                                                   STATUS_RUNNING, RunDirectory)
 
     run_directory = RunDirectory(output_dir)
     config = _audit_config(args, output_dir, runs, analyses)
@@ -357,9 +358,13 @@ def _write_locked(args: argparse.Namespace, output_dir: str, runs: list[LoadedRu
         summary = write_results(config, aggregates).with_timings(time.time() - started)
         summary.write(output_dir)
         write_run_report(output_dir, svg=args.svg)
-    except BaseException as exc:
+    except KeyboardInterrupt:
+        run_directory.write_manifest(STATUS_INTERRUPTED, command_line)
+        print("corpus-audit: interrupted (Ctrl-C): the merge stopped; run it again", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
         run_directory.write_manifest(STATUS_INCOMPLETE, command_line)
-        error = output_write_error(exc, output_dir) if isinstance(exc, Exception) else None
+        error = output_write_error(exc, output_dir)
         if error is None:
             raise
         print(f"corpus-audit: error: {error}", file=sys.stderr)
