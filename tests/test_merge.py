@@ -175,7 +175,11 @@ def test_refuses_different_or_changed_lexicon(sample, tmp_path: Path, capsys) ->
     second = _run(tmp_path / "l2", sample["files"][1], extra=("--pronoun-lexicon", str(lexicon)))
     plain = _run(tmp_path / "plain", sample["files"][1])
     line = _refused(capsys, first, plain, output=tmp_path / "out")
-    assert "pronoun-lexicon" in line
+    assert "pronouns setting.lexicon" in line  # its version or SHA-256
+    # The same lexicon under another path is the same lexicon: compared by its digest, not its path.
+    moved = _run(tmp_path / "moved", sample["files"][1],
+                 extra=("--pronoun-lexicon", str(shutil.copy(lexicon, tmp_path / "elsewhere.json"))))
+    assert _merge(first, moved, output=tmp_path / "merged") == 0
     # Same options, but the lexicon file changed since: the digests the runs recorded no longer match.
     _pronoun_lexicon(lexicon, "custom-2")
     line = _refused(capsys, first, second, output=tmp_path / "out")

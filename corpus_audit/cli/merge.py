@@ -135,14 +135,27 @@ def _identifying(settings: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield name, value
 
 
+def _path_options(stage: str) -> set[str]:
+    """A stage's options naming a file (lexicon, model): compared by the digests its settings
+    record, not by path, so that runs audited on other machines or checkouts merge."""
+    from corpus_audit.options import option_fields
+    from corpus_audit.transforms import STAGES
+
+    cls = STAGES.get(stage)
+    return set() if cls is None else {f.name for f in option_fields(cls.Options) if f.metadata["option"]["path"]}
+
+
 def merge_key(accumulators: RunAccumulators) -> dict[str, Any]:
-    """Everything two runs must share to merge exactly, by the name an error gives it."""
+    """Everything two runs must share to merge exactly, by the name an error gives it: stage
+    options (file options by the digests below), read settings, and the stage settings that
+    identify a lexicon or model or say whether the stage was computed."""
     settings = accumulators.settings
     key: dict[str, Any] = {"corpus-audit version": settings.get("corpus_audit_version"),
                            "stages": list(accumulators.stage_options)}
     for stage, options in accumulators.stage_options.items():
+        skipped = BEHAVIOUR_OPTIONS | _path_options(stage)
         for name, value in options.items():
-            if name not in BEHAVIOUR_OPTIONS:
+            if name not in skipped:
                 key[f"option --{name.replace('_', '-')} ({stage})"] = value
     read = settings.get("read") if isinstance(settings.get("read"), dict) else {}
     for name, value in read.items():
@@ -315,12 +328,17 @@ def _run_info(args: argparse.Namespace, output_dir: str, runs: list[LoadedRun]) 
                      "merged_runs": [run.path if is_remote(run.path) else os.path.abspath(run.path) for run in runs]})
     ignored = _unique(path for info in infos for path in info.ignored_files)
     duplicates = _unique(item for info in infos for item in info.duplicate_inputs)
+    # Runs whose lists are whole are counted by the union (one file ignored by two runs is one).
+    whole = all(info.ignored_files_count == len(info.ignored_files) for info in infos)
+    whole_duplicates = all(info.duplicate_inputs_count == len(info.duplicate_inputs) for info in infos)
     return RunInfo(command=_command_line(args), inputs=_unique(path for info in infos for path in info.inputs),
                    input_files=sum(len(run.accumulators.inputs) for run in runs),
-                   ignored_files_count=sum(info.ignored_files_count for info in infos), ignored_files=ignored[:100],
+                   ignored_files_count=len(ignored) if whole else sum(info.ignored_files_count for info in infos),
+                   ignored_files=ignored[:100],
                    output=output_dir, settings=settings, package_versions=package_versions(),
                    ignored_special_files=_unique(item for info in infos for item in info.ignored_special_files),
-                   duplicate_inputs_count=sum(info.duplicate_inputs_count for info in infos),
+                   duplicate_inputs_count=(len(duplicates) if whole_duplicates
+                                           else sum(info.duplicate_inputs_count for info in infos)),
                    duplicate_inputs=duplicates[:100])
 
 
