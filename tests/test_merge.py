@@ -30,8 +30,8 @@ SAMPLE = REPO_ROOT / "examples" / "sample_corpus"
 STAGES = "langid,pronouns,descriptors,gender_gap,toxicity"
 
 
-def _run(output: Path, *inputs: Path | str, extra: tuple[str, ...] = ()) -> Path:
-    assert main(["run", *map(str, inputs), "--output", str(output), "--quiet", "--stages", STAGES, *extra]) == 0
+def _run(output: Path, *inputs: Path | str, extra: tuple[str, ...] = (), code: int = 0) -> Path:
+    assert main(["run", *map(str, inputs), "--output", str(output), "--quiet", "--stages", STAGES, *extra]) == code
     return output
 
 
@@ -60,7 +60,7 @@ def no_plots():
     import corpus_audit.report as report
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(report, "write_plots", lambda *args, **kwargs: None)
+        patch.setattr(report, "write_plots", lambda *args, **kwargs: [])
         yield report
 
 
@@ -332,3 +332,34 @@ def test_shared_shards_four_ways_equal_one_run(tmp_path: Path) -> None:
     summary = json.loads((merged / "summary.json").read_text())
     assert len(summary["settings"]["merged_runs"]) == 4
     assert summary["documents_read"] == json.loads((single / "summary.json").read_text())["documents_read"]
+
+
+def test_messy_parts_merge_like_one_run(tmp_path: Path) -> None:
+    """Skips of every kind, blank lines, empty ids, a --group-by field some records lack and
+    documents over --max-document-bytes: the merged accounting and tables equal one run's."""
+    from conftest import SENTENCES, write_jsonl
+
+    texts = list(SENTENCES.values())
+    (tmp_path / "in").mkdir()
+    first = write_jsonl(tmp_path / "in" / "one.jsonl", [
+        *({"id": f"a{i}", "text": f"{texts[i % len(texts)]} She said he was there.", "src": "web"} for i in range(9)),
+        {"id": "", "text": "An id that is empty: they gave it one.", "src": "forum"},
+        {"id": "no-text", "src": "web"}, b"{not json\n", b"\n", b"[1, 2]\n",
+        {"id": "big", "text": "word " * 200, "src": "web"}])
+    second = write_jsonl(tmp_path / "in" / "two.jsonl.gz", [
+        *({"id": f"b{i}", "text": texts[(i * 3) % len(texts)]} for i in range(7)),  # no "src": group missing
+        {"id": "n", "text": 5}, {"id": "e", "text": "", "src": "web"}], compress="gz")
+    third = write_jsonl(tmp_path / "in" / "three.jsonl", [])  # an empty file: skipped as such
+    options = ("--group-by", "src", "--max-document-bytes", "400")
+    single = _run(tmp_path / "single", first, second, third, extra=options)
+    # The empty file's run analysed nothing (exit 1): it is still a complete run, and merges.
+    parts = [_run(tmp_path / f"p{i}", path, extra=options, code=int(path == third))
+             for i, path in enumerate((first, second, third))]
+    merged = tmp_path / "merged"
+    assert _merge(*parts, output=merged) == 0
+    assert_same_tables(merged, single)
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (merged, single))
+    counts = ("documents_read", "documents_analysed", "documents_skipped", "documents_not_sampled", "bytes_read",
+              "blank_lines_ignored", "empty_ids_replaced", "group_by_field_missing", "accounting_balanced")
+    assert {k: a[k] for k in counts} == {k: b[k] for k in counts}
+    assert len(b["documents_skipped"]) >= 4
