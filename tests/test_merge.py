@@ -237,6 +237,33 @@ def _resigned(run: Path, mutate) -> None:
     path.write_text(json.dumps(payload))
 
 
+def _set_first_count(payload: dict, value: int) -> None:
+    """The first count of the first langid row (``{(group, language): (documents, characters)}``)."""
+    payload["stages"]["langid"]["d"][0][1]["t"][0] = value
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda p: _set_first_count(p, -3),
+    lambda p: _set_first_count(p, 2 ** 70),
+    lambda p: p["stages"]["langid"]["d"][0][1]["t"].append(1),
+    lambda p: p["stages"]["langid"]["d"][0][1].update(t=["many", 2]),
+    lambda p: p["stages"]["pronouns"].update(d=[[{"t": [None, "en"]}, {"t": [1]}]]),
+    lambda p: p["stages"]["gender_gap"].update(d=[[7, {"t": [1, 2]}]]),
+    lambda p: p["stages"]["descriptors"].update(d=[]),
+], ids=["negative", "over-int64", "longer-row", "string-count", "short-row", "bad-key", "parts-missing"])
+def test_a_signed_file_with_wrong_counts_never_crashes(sample, tmp_path: Path, capsys, mutate) -> None:
+    """Counts of the wrong shape or range: merged (a count is a count) or refused in one line
+    before OUT is touched, never an internal error."""
+    run = _copy_run(sample["b"], tmp_path / "b")
+    _resigned(run, mutate)
+    capsys.readouterr()
+    code = _merge(sample["a"], run, output=tmp_path / "out")
+    err = capsys.readouterr().err
+    assert code in (0, 2), err
+    if code == 2:
+        assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("mutate", [
     lambda p: p["stages"].update(langid={"f": "0x1.0p+0"}),
     lambda p: p["stages"].update(langid=[1, 2, 3]),

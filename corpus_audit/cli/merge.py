@@ -277,10 +277,19 @@ def _integers_only(value: Any, depth: int = 0) -> bool:
     return False
 
 
+#: What an accumulator of the wrong shape raises when merged or tabulated (pyarrow's errors
+#: subclass ValueError and TypeError).
+_DAMAGE = (TypeError, ValueError, KeyError, AttributeError, IndexError, ZeroDivisionError, OverflowError)
+
+
 def _merge(runs: list[LoadedRun], analyses: list[Any]) -> dict[str, Any]:
-    """Stage name → the merged output of its CombineFn, and the summed accounting."""
+    """Stage name → the merged output of its CombineFn, and the summed accounting; refused
+    (one line) when an accumulator does not merge or tabulate, before OUT is touched."""
     from corpus_audit.documents import ReadAccounting
     from corpus_audit.engine.results import ACCOUNTING_KEY
+    from corpus_audit.transforms.base import ReportContext
+
+    context = ReportContext(group_by=(runs[0].accumulators.settings.get("read") or {}).get("group_by"))
 
     aggregates: dict[str, Any] = {}
     for analysis in analyses:
@@ -292,7 +301,9 @@ def _merge(runs: list[LoadedRun], analyses: list[Any]) -> dict[str, Any]:
         combine_fn = analysis.combine_fn()
         try:
             aggregates[analysis.name] = combine_fn.extract_output(combine_fn.merge_accumulators(parts))
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            analysis.tables(aggregates[analysis.name], context)  # built again when written; here, before OUT is touched
+            analysis.run_statistics(aggregates[analysis.name])
+        except _DAMAGE as exc:
             raise UsageError(f"cannot merge the {analysis.name} accumulators ({type(exc).__name__}: "
                              f"{str(exc)[:100]}); one accumulators.json is not of this corpus-audit") from None
     aggregates[ACCOUNTING_KEY] = ReadAccounting.total(run.accumulators.accounting for run in runs)
