@@ -390,3 +390,10 @@ def test_messy_parts_merge_like_one_run(tmp_path: Path) -> None:
               "blank_lines_ignored", "empty_ids_replaced", "group_by_field_missing", "accounting_balanced")
     assert {k: a[k] for k in counts} == {k: b[k] for k in counts}
     assert len(b["documents_skipped"]) >= 4
+
+
+def test_beam_engine_keeps_the_same_accumulators(sample, tmp_path: Path) -> None:
+    """Both engines end in the same writer: a DirectRunner run's accumulators.json is the local
+    engine's, byte for byte, so runs of either engine merge."""
+    beam = _run(tmp_path / "beam", sample["files"][2], extra=("--group-by", "source", "--runner", "DirectRunner"))
+    assert (beam / ACCUMULATORS_FILE).read_bytes() == (sample["b"] / ACCUMULATORS_FILE).read_bytes()
