@@ -40,7 +40,7 @@ MAX_ACCUMULATORS_BYTES = 1024 * 1024 * 1024
 
 
 class CheckpointEncodingError(ValueError):
-    """An accumulator holds a value the checkpoint encoding cannot represent exactly."""
+    """An accumulator holds a value the encoding (checkpoints, accumulators.json) cannot represent exactly."""
 
 
 # ----------------------------------------------------------------------------- the codec
@@ -83,7 +83,7 @@ def encode_value(value: Any) -> Any:
             return {"nd": [value.dtype.str, list(value.shape), value.ravel().tolist()]}
         if kind == "f":
             return {"nd": [value.dtype.str, list(value.shape), [float(v).hex() for v in value.ravel().tolist()]]}
-    raise CheckpointEncodingError(f"cannot store a {type(value).__module__}.{type(value).__qualname__} in a checkpoint")
+    raise CheckpointEncodingError(f"cannot store a {type(value).__module__}.{type(value).__qualname__} exactly")
 
 
 def decode_value(value: Any) -> Any:
@@ -111,11 +111,11 @@ def decode_value(value: Any) -> Any:
 
             dtype, shape, values = np.dtype(body[0]), body[1], body[2]
             if dtype.kind not in "iubf":
-                raise ValueError(f"array dtype {dtype} not allowed in a checkpoint")
+                raise ValueError(f"array dtype {dtype} not allowed (only integer, bool and float arrays)")
             if dtype.kind == "f":
                 values = [float.fromhex(v) for v in values]
             return np.array(values, dtype=dtype).reshape(shape)
-    raise ValueError(f"not a checkpoint value: {str(value)[:80]}")
+    raise ValueError(f"not an encoded value: {str(value)[:80]}")
 
 
 #: The codec's error under its historical (checkpoint) name.
