@@ -21,9 +21,12 @@ def sample_threshold(rate: float) -> int:
     return min(SAMPLE_SPACE, max(0, int(round(rate * SAMPLE_SPACE))))
 
 
-def is_sampled(doc_id: str, threshold: int) -> bool:
-    """Deterministic choice by a hash of the id: the same on every run, runner and worker."""
+def is_sampled(doc_id: str, threshold: int, seed: int | None = None) -> bool:
+    """Deterministic choice by a hash of the id: the same on every run, runner and worker.
+    ``seed`` (``--sample-seed``) keys the hash: another seed draws another, independent sample;
+    None is the unkeyed hash (the one toxicity sampling uses too)."""
     if threshold >= SAMPLE_SPACE:
         return True
-    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    key = b"" if seed is None else str(seed).encode("ascii")
+    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8, key=key).digest()
     return int.from_bytes(digest, "big") < threshold

@@ -43,6 +43,25 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def wilson_cc_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Wilson's score interval with continuity correction (Newcombe 1998, method 4), as fractions.
+
+    For the estimates of a sampled run: with few expected successes (a descriptor in 1 of 55
+    sampled documents) the plain interval's coverage dips to ~0.8 (bench/sampling_coverage.py);
+    the corrected one stays at or above its level."""
+    if trials <= 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes must be in [0, {trials}], got {successes}")
+    n, share, z2 = trials, successes / trials, z * z
+    denominator = 2 * (n + z2)
+    low = 0.0 if successes == 0 else max(0.0, (2 * n * share + z2 - 1 - z * math.sqrt(
+        max(0.0, z2 - 2 - 1 / n + 4 * share * (n * (1 - share) + 1)))) / denominator)
+    high = 1.0 if successes == trials else min(1.0, (2 * n * share + z2 + 1 + z * math.sqrt(
+        max(0.0, z2 + 2 - 1 / n + 4 * share * (n * (1 - share) - 1)))) / denominator)
+    return low, high
+
+
 def wilson_percent_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | None:
     """`wilson_interval` in percent, rounded as the tables' percent columns."""
     interval = wilson_interval(successes, trials, z)

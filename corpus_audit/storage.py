@@ -85,6 +85,21 @@ def copy_file(source: str, destination: str) -> None:
             writer.write(chunk)
 
 
+def replace_directory(staging: str, target: str) -> None:
+    """Put the local folder ``staging`` in place of ``target`` (renames: readers see the old
+    folder or the new one, never a mix); the old one is removed afterwards."""
+    import shutil
+    import tempfile
+
+    if not os.path.isdir(target):
+        os.rename(staging, target)
+        return
+    old = tempfile.mkdtemp(prefix=".corpus-audit-old-", dir=os.path.dirname(os.path.abspath(target)))
+    os.rename(target, os.path.join(old, "previous"))
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)  # made above: holds only the folder replaced
+
+
 def delete(path: str) -> None:
     """Remove one file (local or remote); a missing file is not an error."""
     if not is_remote(path):
@@ -148,7 +163,14 @@ class AtomicFile:
                 raise IsADirectoryError(errno.EISDIR, "is a directory", self.path)
             if self._create_parents:
                 ensure_parent_dir(self.path)
-            self._file = open(self.tmp_path, "xb")
+            try:
+                self._file = open(self.tmp_path, "xb")
+            except FileExistsError:
+                raise  # not this writer's file
+            except BaseException:  # e.g. a stop signal just after the file was made, before it is held
+                with contextlib.suppress(OSError):
+                    os.remove(self.tmp_path)  # a name of this writer's own
+                raise
         else:
             self._file = _filesystems().create(self.tmp_path)
         return self._file

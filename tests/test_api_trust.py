@@ -154,5 +154,35 @@ def test_an_internal_error_is_one_line_naming_its_log(corpus: Path, tmp_path: Pa
     assert str(log) in err[0]
     assert "Traceback" in log.read_text() and "a bug deep inside" in log.read_text()
     manifest = json.loads((out / "corpus-audit-run.json").read_text())
-    assert manifest["status"] != "complete"
+    assert manifest["status"] != "complete" and ERROR_LOG_NAME in manifest["files"]
     assert not os.path.exists(out / "corpus-audit.lock")
+    monkeypatch.undo()  # the bug fixed: a rerun into the same directory replaces the failed run and its log
+    assert main(["run", str(corpus / "in.jsonl"), "--output", str(out), "--stages", "langid", "--quiet"]) == 0
+    assert not log.exists()
+
+
+def test_a_beam_run_leaves_nothing_in_tmpdir(corpus: Path, tmp_path: Path, monkeypatch) -> None:
+    """Beam makes folders of its own in the system's temporary folder (beam-temp*,
+    beam-requirements-cache, ...): a run gives it a private one and removes it."""
+    import tempfile
+
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = corpus_audit.audit(str(corpus / "in.jsonl"), tmp_path / "run", stages="langid", runner="DirectRunner")
+    assert result.exit_code == 0
+    assert list(scratch.iterdir()) == []
+    assert tempfile.tempdir == str(scratch) and os.environ["TMPDIR"] == str(scratch)
+
+
+def test_a_sample_seed_draws_another_sample_and_the_same_seed_the_same(corpus: Path, tmp_path: Path) -> None:
+    def analysed_ids(name: str, **options) -> set[str]:
+        result = corpus_audit.audit(str(corpus / "in.jsonl"), tmp_path / name, stages="langid", sample_rate=0.5,
+                                    **options)
+        return set(result.documents(["id"]).column("id").to_pylist())
+
+    default, seeded, again, other = (analysed_ids("a"), analysed_ids("b", sample_seed=1),
+                                     analysed_ids("c", sample_seed=1), analysed_ids("d", sample_seed=2))
+    assert seeded == again
+    assert len({frozenset(default), frozenset(seeded), frozenset(other)}) > 1

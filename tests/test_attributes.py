@@ -93,7 +93,10 @@ def test_part0_content(run) -> None:
 def test_document_attributes_of_a_row() -> None:
     row = {"id": "x", "language": "en", "language_score": 0.91234, "doc_has_he_pronoun": False,
            "holistic_bias_axes": ["age", "religion"], "gender_gap_masculine": 2, "toxicity": 0.75}
-    assert document_attributes(row, 10) == {
+    from corpus_audit.transforms import STAGES
+
+    analyses = [stage.from_options(stage.Options()) for stage in STAGES.values()]
+    assert document_attributes(row, 10, analyses) == {
         "corpus_audit__language_en": [[0, 10, 0.9123]], "corpus_audit__doc_has_he_pronoun": [[0, 10, 0.0]],
         "corpus_audit__holistic_bias_age": [[0, 10, 1.0]], "corpus_audit__holistic_bias_religion": [[0, 10, 1.0]],
         "corpus_audit__gender_gap_masculine": [[0, 10, 2.0]], "corpus_audit__toxicity": [[0, 10, 0.75]]}

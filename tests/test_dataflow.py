@@ -106,3 +106,29 @@ def test_local_dry_run_writes_nothing(tmp_path: Path, capsys) -> None:
                  "--checkpoint-dir", str(tmp_path / "ck")]) == 0
     assert "runner: DirectRunner" in capsys.readouterr().out
     assert not out.exists() and not (tmp_path / "ck").exists()
+
+
+def test_setup_file_without_the_build_package_is_refused(offline, capsys, monkeypatch) -> None:
+    """Beam builds the sdist of a pyproject.toml with `build` at submission: a dry run that
+    accepted it without `build` would promise a job that fails later."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "build" else real(name, *a))
+    assert main(_dry_run("--setup_file", str(REPO_ROOT / "pyproject.toml"))) == 2
+    assert "needs the `build` package" in capsys.readouterr().err
+
+
+def test_the_documented_dataflow_example_passes_a_dry_run(offline, capsys) -> None:
+    """The first ``--runner DataflowRunner`` example of docs/scale.md, run as written (its
+    placeholders must be names Beam's validation accepts)."""
+    import re
+    import shlex
+
+    text = (REPO_ROOT / "docs" / "scale.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", text, flags=re.S)
+    example = next(block for block in blocks if "DataflowRunner" in block and "--dry-run" in block)
+    words = shlex.split(example.replace("\\\n", " ").replace('"$PWD/', f'"{REPO_ROOT}/'))
+    assert words[:2] == ["corpus-audit", "run"]
+    assert main(words[1:]) == 0, capsys.readouterr().err
+    assert "dry run: the pipeline was built and validated" in capsys.readouterr().out

@@ -106,3 +106,44 @@ def test_spacy_is_a_test_extra_not_a_dependency() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert not [d for d in project["dependencies"] if d.lower().startswith("spacy")]
     assert [d for d in project["optional-dependencies"]["test"] if d.lower().startswith("spacy")]
+
+
+@needs_data
+def test_the_spacy_tokenizer_option_runs_the_stage_on_spacys_tokens(tmp_path) -> None:
+    """``--gender-gap-tokenizer spacy``: the stage's table counts what the matcher counts on
+    spaCy's tokens (computed here directly), and Persian — where the measured table shows spaCy
+    finds more — gets more matches than with the default regex splitter."""
+    import pyarrow.parquet as pq
+
+    from conftest import read_summary, run_audit, write_jsonl
+
+    lexicon = lexicons.load_directory(str(OFFICIAL), lexicons.SOURCE_OPTION, "official", "v1.0").languages["pes"]
+    texts = [line for line in sample("pes") if line][:120]
+    shard = write_jsonl(tmp_path / "fa.jsonl", [{"id": f"fa{i}", "text": t} for i, t in enumerate(texts)])
+    tables = {}
+    for tokenizer in ("regex", "spacy"):
+        out = tmp_path / tokenizer
+        assert run_audit(shard, "--output", out, "--stages", "langid,gender_gap", "--gender-gap-lexicon", OFFICIAL,
+                         "--gender-gap-tokenizer", tokenizer) == 0
+        settings = read_summary(out)["stages"]["gender_gap"]["lexicons"]
+        assert settings["tokenisers"]["pes"] == tokenizer
+        docs = [row for path in sorted((out / "documents").glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+        tables[tokenizer] = {row["id"]: row for row in docs if row["gender_gap_lexicon"] == "pes"}
+    assert tables["spacy"], "no document was matched against the Persian lexicon"
+    oracle = NounMatcher(lexicon, SpacySplitter("pes"))
+    for doc_id, row in tables["spacy"].items():
+        tokens, masculine, feminine, unspecified = oracle.count(texts[int(doc_id[2:])])
+        assert (row["gender_gap_tokens"], row["gender_gap_masculine"], row["gender_gap_feminine"],
+                row["gender_gap_unspecified"]) == (tokens, masculine, feminine, unspecified), doc_id
+    found = {name: sum(r["gender_gap_masculine"] + r["gender_gap_feminine"] + r["gender_gap_unspecified"]
+                       for r in rows.values()) for name, rows in tables.items()}
+    assert found["spacy"] > found["regex"], found
+
+
+def test_the_spacy_tokenizer_option_is_checked(tmp_path) -> None:
+    from corpus_audit.errors import UsageError
+    from corpus_audit.transforms.gender_gap import GenderGap, GenderGapOptions
+
+    with pytest.raises(UsageError, match="--gender-gap-tokenizer must be one of regex, spacy"):
+        GenderGapOptions(gender_gap_tokenizer="nltk")
+    assert GenderGap.from_options(GenderGapOptions(gender_gap_tokenizer="spacy")).tokenizer == "spacy"

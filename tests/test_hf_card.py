@@ -287,12 +287,14 @@ def test_sampled_audit_is_stated_with_its_denominator(run: Path) -> None:
     assert f"| documents not sampled (--sample-rate 0.1) | {read - analysed - skipped:,} |" in datasheet
     intro = datasheet.split("## 1. Motivation", 1)[0]
     assert "exact counts over the analysed documents" not in intro
-    assert "10% sample of the documents read" in intro and "every figure describes that sample" in intro
+    assert "10% sample of the documents read" in intro and "every percentage is estimated from that 10% sample" in intro
+    assert "with a 95% interval" in intro
     assert "toxicity figures are estimated on a further sample" in intro  # toxicity ran: its own sampling kept
     assert main(["datasheet", str(run), "--format", "hf-card"]) == 0
     card = _card(run / "README.md")
     assert card.data.size_categories == [size_category(read)]  # the corpus, not the sample
     assert "Sampled audit: a 10% sample of the documents read was analysed" in card.text
+    assert "estimated from a 10.0% sample of the documents (--sample-rate 0.1)" in card.text
 
 
 def test_sampled_heading_only_when_toxicity_was_computed(run: Path) -> None:

@@ -128,3 +128,44 @@ def test_no_function_over_the_limit():
                     too_long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length} lines)")
     assert not too_long, "functions over the limit: " + "; ".join(too_long)
 
+
+
+#: The modules that may create, write or rename files: every other write goes through them.
+WRITERS = {"storage.py", "rundir/lock.py"}
+
+
+def _writes(tree: ast.AST) -> list[int]:
+    """Lines of ``tree`` that open a file for writing or create, rename or replace one directly."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+        if name == "open" and owner in ("", "io", "builtins"):
+            modes = [a for a in node.args[1:2]] + [k.value for k in node.keywords if k.arg == "mode"]
+            if any(isinstance(m, ast.Constant) and isinstance(m.value, str) and set(m.value) & set("wax+")
+                   for m in modes):
+                lines.append(node.lineno)
+        elif owner == "os" and name in ("replace", "rename", "fdopen", "link", "symlink"):
+            lines.append(node.lineno)
+        elif name in ("write_text", "write_bytes") and owner != "storage":
+            if isinstance(func, ast.Attribute) and not isinstance(func.value, ast.Name):
+                lines.append(node.lineno)  # Path(...).write_text(...)
+    return lines
+
+
+def test_every_file_write_goes_through_storage() -> None:
+    direct = []
+    for path in _modules():
+        relative = str(path.relative_to(PACKAGE))
+        if relative in WRITERS:
+            continue
+        direct += [f"{relative}:{line}" for line in _writes(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not direct, "files written outside corpus_audit.storage: " + ", ".join(direct)
+
+
+def test_the_write_finder_finds_writes() -> None:
+    source = "import os\nopen(p, 'wb')\nopen(p)\nos.replace(a, b)\nPath(p).write_text('x')\nopen(p, mode='a')\n"
+    assert _writes(ast.parse(source)) == [2, 4, 5, 6]

@@ -11,6 +11,7 @@ from conftest import REPO_ROOT, SENTENCES, read_summary, write_jsonl
 from corpus_audit.cli import main
 from corpus_audit.engine.progress import (
     PROGRESS_DIR_ENV,
+    Snapshot,
     Progress,
     ProgressTotals,
     RunProgress,
@@ -41,7 +42,7 @@ def test_workers_files_are_summed(tmp_path) -> None:
     assert (snapshot.workers, snapshot.documents, snapshot.bytes, snapshot.splits_restored) == (2, 15, 1500, 1)
     totals = ProgressTotals({"/c/a.jsonl": 4000, "/c/b.jsonl": 1000})
     assert format_line(snapshot, totals, elapsed=3.0) == (
-        "corpus-audit: files 1/2, 0.0/0.0 MB, 15 documents (5 docs/s), ETA 12s; "
+        "corpus-audit: files 1/2, 0.0/0.0 MB of input files, 15 documents (5 docs/s), ETA 12s; "
         "restored 1 split(s) from checkpoints")
 
 
@@ -50,12 +51,12 @@ def test_ranged_files_count_their_splits(tmp_path) -> None:
     progress.split_done("/c/p.parquet", 0, 2)
     totals = ProgressTotals({"/c/p.parquet": 3_000_000, "/c/q.jsonl": 1_000_000}, splits={"/c/p.parquet": 3})
     line = format_line(read_worker_files(str(tmp_path)), totals, elapsed=10.0)
-    assert line.startswith("corpus-audit: files 0/2, 1.0/4.0 MB, 0 documents") and "ETA 30s" in line
+    assert line.startswith("corpus-audit: files 0/2, 1.0/4.0 MB of input files, 0 documents") and "ETA 30s" in line
     progress.split_done("/c/p.parquet", 2, 4)
     progress.split_done("/c/p.parquet", 4, 5)
     progress.split_done("/c/q.jsonl")
     assert format_line(read_worker_files(str(tmp_path)), totals, 10.0, final=True) == (
-        "corpus-audit: files 2/2, 4.0/4.0 MB, 0 documents (0 docs/s)")
+        "corpus-audit: files 2/2, 4.0/4.0 MB of input files, 0 documents (0 docs/s)")
 
 
 def test_without_the_launcher_a_worker_prints_its_own_line(capsys, monkeypatch) -> None:
@@ -128,3 +129,27 @@ def test_restored_splits_are_reported(tmp_path) -> None:
         assert main([*args, "--output", str(tmp_path / "second")]) == 0
     assert progress.lines[-1].endswith("; restored 3 split(s) from checkpoints"), progress.lines[-1]
     assert progress.lines[-1].startswith("corpus-audit: files 3/3, ")
+
+
+def test_the_eta_leaves_out_set_up_and_waits_for_a_share_of_the_input() -> None:
+    """An ETA from the first seconds (model loading, no byte read yet) was 1.5-4x too high."""
+    from corpus_audit.engine.progress import ETA_AFTER_SHARE
+
+    totals = ProgressTotals({"/c/p.parquet": 100_000_000}, splits={"/c/p.parquet": 100})
+    early = Snapshot(documents=10, splits=[["/c/p.parquet", 0, 1]])  # 1% of the input
+    assert ETA_AFTER_SHARE > 0.01 and "ETA" not in format_line(early, totals, elapsed=5.0)
+    half = Snapshot(documents=10, splits=[["/c/p.parquet", i, i + 1] for i in range(50)])
+    assert "ETA 1m40s" in format_line(half, totals, elapsed=100.0)
+    assert "ETA 1m30s" in format_line(half, totals, elapsed=100.0, reading_since=10.0)
+
+
+def test_a_terminal_of_unknown_width_still_gets_a_line() -> None:
+    import io
+
+    from corpus_audit.engine.progress import _make_bar
+
+    stream = io.StringIO()  # no fileno: its width cannot be asked
+    bar = _make_bar(ProgressTotals({"/c/a.jsonl": 1000}), stream)
+    bar.set_description_str("files 0/1, 0.0/0.0 MB of input files", refresh=True)
+    bar.close()
+    assert "files 0/1" in stream.getvalue()

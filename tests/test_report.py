@@ -428,7 +428,8 @@ def test_metadata_fills_prompts(synthetic_run: Path, tmp_path: Path) -> None:
     text = (run / "datasheet.md").read_text()
     assert text.startswith("# Datasheet: Example Web Corpus 2024\n")
     purpose = PROMPTS["motivation"]["purpose"]
-    assert f"**{purpose}**\n\nPretraining a small multilingual model.\n\nSecond paragraph <b>." in text
+    # An answer's raw HTML is shown as written, never markup (issue 28 item 6: escaped as \<b>).
+    assert f"**{purpose}**\n\nPretraining a small multilingual model.\n\nSecond paragraph \\<b>." in text
     assert f"[Authors: {purpose}]" not in text
     assert "**Under which licence or terms of use?**\n\nCC-BY-4.0" in text
     assert f"[Authors: {PROMPTS['motivation']['funding']}]" in text

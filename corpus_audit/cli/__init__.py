@@ -9,10 +9,11 @@ on stderr. Exit codes, by class:
 * 0: done; 1: ``run`` analysed no document;
 * 2: unusable arguments or inputs (argparse's errors too), nothing written or deleted;
 * 3: the outputs could not be written (disk full, permissions; the run is marked incomplete);
-* 4: a worker process of the local engine died without reporting;
+* 4: a worker process of the local engine died or was stopped without reporting;
 * 70: an internal error (a bug): the line names the log file holding the traceback, in the run
-  directory when there is one (``corpus-audit-error.log``);
-* 130: interrupted (Ctrl-C); signals end a run the same way (see `corpus_audit.cli.outputs`).
+  directory when there is one (``corpus-audit-error.log``, listed as the run's own);
+* 130: interrupted (Ctrl-C), 143: stopped by SIGTERM, 129: by SIGHUP — the run is marked
+  interrupted and its lock released (`corpus_audit.cli.outputs`).
 
 Options ``run`` does not know are passed to Beam as pipeline options.
 
@@ -29,7 +30,7 @@ import time
 from typing import Any, Callable, NoReturn, Sequence
 
 from corpus_audit import __version__
-from corpus_audit.cli import compare, lexicons, merge, report, run
+from corpus_audit.cli import compare, lexicons, merge, report, run, sample_plan
 from corpus_audit.cli.finish import EXIT_NOTHING_ANALYSED
 
 __all__ = ["ERROR_LOG_NAME", "EXIT_INTERNAL", "EXIT_NOTHING_ANALYSED", "EXIT_USAGE", "ArgumentError", "build_parser", "main"]
@@ -52,7 +53,8 @@ class _Parser(argparse.ArgumentParser):
         raise ArgumentError(f"{self.prog.removeprefix('corpus-audit').strip() or 'arguments'}: {message}"
                             if self.prog != "corpus-audit" else message)
 #: The module of each command other than ``run`` (they take no Beam options).
-_OTHER_COMMANDS = {"lexicons": lexicons, "report": report, "datasheet": report, "compare": compare, "merge": merge}
+_OTHER_COMMANDS = {"lexicons": lexicons, "report": report, "datasheet": report, "compare": compare,
+                   "plan": sample_plan, "merge": merge}
 
 
 def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
@@ -73,6 +75,7 @@ def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
     lexicons.add_parser(commands)
     report.add_parsers(commands)
     compare.add_parser(commands)
+    sample_plan.add_parser(commands)
     merge.add_parser(commands)
     return parser
 
@@ -119,9 +122,9 @@ def _internal_error(exc: BaseException, directory: str | None) -> int:
     if directory is not None:
         path = os.path.join(directory, ERROR_LOG_NAME)
         try:
-            from corpus_audit.storage import write_bytes
+            from corpus_audit.rundir.run_directory import record_owned_file
 
-            write_bytes(path, text.encode("utf-8"))
+            record_owned_file(directory, ERROR_LOG_NAME, text.encode("utf-8"))  # the run's: a rerun replaces it
             print(f"corpus-audit: error: internal error ({summary}); the traceback is in {path} — please report it",
                   file=sys.stderr)
             return EXIT_INTERNAL

@@ -55,7 +55,7 @@ def command(args: argparse.Namespace) -> int:
     else:
         text = render_markdown(comparison)
     if output:
-        write_bytes(output, text.encode("utf-8"), create_parents=False)
+        write_bytes(output, text.encode("utf-8", "replace"), create_parents=False)
         what = "every row" if comparison.all_rows else "the changed rows"
         print(f"corpus-audit: comparison ({what}: {len(comparison.rows):,} of {comparison.total_rows:,} values) "
               f"written to {output}", file=sys.stderr)

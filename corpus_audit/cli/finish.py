@@ -29,7 +29,7 @@ def finish(plan: "RunPlan", wall_seconds: float) -> int:
     if plan.attributes == "dolma":
         from corpus_audit.rundir.attributes import write_dolma_attributes
 
-        write_dolma_attributes(plan.output_dir, [item.path for item in plan.inputs])
+        write_dolma_attributes(plan.output_dir, [item.path for item in plan.inputs], plan.analyses)
     write_run_report(plan.output_dir, svg=plan.svg)
     if not plan.quiet:
         print_summary(summary, plan.output_dir)

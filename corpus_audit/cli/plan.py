@@ -22,7 +22,8 @@ from corpus_audit.engine import dataflow
 from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.engine.checkpoint import SplitCheckpoints, plan_checkpoints
 from corpus_audit.readers import InputFile, ReadConfig
-from corpus_audit.readers.discovery import check_text_field, discover_inputs
+from corpus_audit.readers.discovery import RUN_DIRECTORY_KIND, check_text_field, discover_inputs
+from corpus_audit.rundir.paths import refuse_unownable_output
 from corpus_audit.rundir.summary import RunInfo
 from corpus_audit.storage import check_output_location, is_remote
 from corpus_audit.transforms import resolve_stages
@@ -121,6 +122,7 @@ class RunPlan:
                 "max_document_bytes": self.read_config.max_document_bytes,
                 "limit": self.limit,
                 "sample_rate": self.read_config.sample_rate,
+                **({"sample_seed": self.read_config.sample_seed} if self.read_config.sample_seed is not None else {}),
                 "stages": self.stage_names,
                 "runner": self.runner,
                 "workers": self.workers,
@@ -162,15 +164,16 @@ def plan_run(request: RunRequest) -> RunPlan:
     if args.checkpoint_dir:
         check_output_location(args.checkpoint_dir, "--checkpoint-dir")
     output_dir = args.output if is_remote(args.output) else os.path.abspath(args.output)
-    from corpus_audit.remote import apply_hf_data_files
+    from corpus_audit.remote import apply_hf_data_files, configure
 
+    configure(args)  # --remote-timeout etc.: the listing below makes the first remote request
     requested_inputs = apply_hf_data_files(list(request.inputs), args.hf_data_files)
     if dataflow.is_dataflow(args.runner):
         _check_remote_paths(args, requested_inputs)
     inputs, ignored, special_files, duplicates = _inputs(args, requested_inputs, output_dir)
     read_config = ReadConfig(text_field=args.text_field, id_field=args.id_field, group_by=args.group_by,
                              max_document_bytes=args.max_document_bytes, batch_documents=args.batch_documents,
-                             sample_rate=args.sample_rate)
+                             sample_rate=args.sample_rate, sample_seed=args.sample_seed)
     if not args.dry_run:
         check_text_field(inputs, read_config)  # fail fast: a columnar input without the text column
     forkable = can_fork()  # asked once: both choices below must see the same answer
@@ -207,8 +210,9 @@ def choose_runner(requested: str, workers: int, beam_args: list[str], dry_run: b
 
     ``auto``: the in-process engine (`corpus_audit.engine.local`; several workers are forked
     processes) without Beam options or ``--dry-run`` (a dry run validates the Beam graph), else
-    Beam's DirectRunner. A stage that turns out, once prepared, to score through RunInference
-    moves an ``auto`` run to the DirectRunner (`corpus_audit.cli.execute`). ``local`` refuses
+    Beam's DirectRunner. A stage that turns out, once prepared, to score with a model moves an
+    ``auto`` run of several workers to the DirectRunner (`corpus_audit.cli.execute`; one worker
+    scores in process). ``local`` refuses
     what only Beam can do. ``forkable``: `can_fork`'s answer, when the caller already has it."""
     if requested not in (AUTO_RUNNER, LOCAL_RUNNER):
         return requested, "given: --runner"
@@ -284,16 +288,21 @@ def choose_workers(requested: int | str, inputs: list[InputFile], read_config: R
 
 
 def estimate_input_bytes(inputs: list[InputFile]) -> int | None:
-    """Uncompressed bytes of the local inputs: file sizes, compressed files (by their first
-    bytes) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size of its
-    directory. None when an input is remote (its size is not looked up)."""
+    """Uncompressed bytes of the inputs: file sizes, compressed files (by their first bytes, or
+    a remote file's suffix) and Parquet times `COMPRESSION_FACTOR`; a saved HF dataset, the size
+    of its directory; a remote file (http(s)://, hf://, s3://), the size its listing gave. None
+    when an input's size is unknown (a ``gs://`` path, a server that gives no size)."""
     from corpus_audit.readers.compression import detect_compression
     from corpus_audit.readers.parquet import FORMAT_PARQUET
 
     total = 0.0
     for item in inputs:
         if is_remote(item.path):
-            return None
+            size = _listed_size(item)
+            if size is None:
+                return None
+            total += size
+            continue
         try:
             if os.path.isdir(item.path):
                 total += sum(os.path.getsize(os.path.join(root, name))
@@ -320,6 +329,23 @@ def _analyses(request: RunRequest) -> list[Analysis]:
             for cls in resolve_stages(stage_names)]
 
 
+#: Suffixes of compressed remote files (their first bytes are not fetched for the estimate).
+_COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+
+
+def _listed_size(item: InputFile) -> float | None:
+    """A remote input's estimated text bytes from the size its listing gave (None: unknown)."""
+    from corpus_audit import remote
+    from corpus_audit.readers.parquet import FORMAT_PARQUET
+
+    size = remote.known_size(item.path) if remote.handles(item.path) else None
+    if size is None:
+        return None
+    if item.format == FORMAT_PARQUET:
+        return size * COMPRESSION_FACTOR["parquet"]
+    return size * (COMPRESSION_FACTOR["compressed"] if item.path.lower().endswith(_COMPRESSED_SUFFIXES) else 1.0)
+
+
 def _check_remote_paths(args: RunOptions, requested_inputs: list[str]) -> None:
     """Dataflow workers read and write only remote paths."""
     paths = [*requested_inputs, args.output, *([args.checkpoint_dir] if args.checkpoint_dir else [])]
@@ -332,7 +358,10 @@ def _check_remote_paths(args: RunOptions, requested_inputs: list[str]) -> None:
 def _inputs(args: RunOptions, requested_inputs: list[str],
             output_dir: str) -> tuple[list[InputFile], list[str], list[dict], list[dict]]:
     """The input files and the ignored ones, without anything inside the output directory
-    (a run never reads its own outputs back as input). A dry run lists no remote input."""
+    (a run never reads its own outputs back as input, nor another run's: discovery skips run
+    directories). A dry run lists no remote input. First refuses an ``--output`` corpus-audit
+    can never own (`refuse_unownable_output`)."""
+    refuse_unownable_output(args.output, "--output")
     _refuse_inputs_inside(requested_inputs, output_dir, "--output")
     if args.checkpoint_dir:
         _refuse_inputs_inside(requested_inputs, args.checkpoint_dir, "--checkpoint-dir")
@@ -353,8 +382,12 @@ def _inputs(args: RunOptions, requested_inputs: list[str],
         excluded.append(checkpoint_dir.rstrip(separator) + separator)
     inputs = [item for item in inputs if not item.path.startswith(tuple(excluded))]
     ignored = [path for path in ignored if not path.startswith(tuple(excluded))]
+    # This run's own directory (a run directory on a rerun) is left out silently, as its files are.
+    special_files = [item for item in special_files if not (item["path"] + separator).startswith(tuple(excluded))]
     if not inputs:
-        raise InputError("no input left once the output directory is excluded")
+        runs = " and corpus-audit run directories are" if any(
+            RUN_DIRECTORY_KIND in item["kind"] for item in special_files) else " is"
+        raise InputError(f"no input left once the output directory{runs} excluded")
     return inputs, ignored, special_files, duplicates
 
 

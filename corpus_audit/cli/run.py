@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from corpus_audit.cli.outputs import (EXIT_INTERRUPTED, EXIT_OUTPUT_ERROR, EXIT_WORKER_LOST, locked_outputs,
+from corpus_audit.cli.outputs import (EXIT_OUTPUT_ERROR, EXIT_WORKER_LOST, StopSignals, locked_outputs,
                                       output_write_error)
 from corpus_audit.errors import InputError, UsageError
 from corpus_audit.rundir.run_directory import STATUS_INCOMPLETE, STATUS_INTERRUPTED
@@ -56,18 +56,24 @@ def run_command(args: argparse.Namespace, beam_args: list[str], argv: list[str],
 
 def run_plan(plan: Any, started: float | None = None) -> int:
     """Run a planned audit (`corpus_audit.cli.plan.RunPlan`) to its exit code: a dry run only
-    validates; a real one holds the output (and checkpoint) lock from start to end."""
+    validates; a real one holds the output (and checkpoint) lock from start to end, and
+    SIGTERM and SIGHUP stop it the way Ctrl-C does (`StopSignals`)."""
     if plan.dry_run:  # validated and summarised, nothing runs or is written
         from corpus_audit.cli.execute import execute
 
         execute(plan, started)
         return 0
     checkpoint_dir = plan.checkpoints.directory if plan.checkpoints is not None else None
-    with locked_outputs(plan.output_dir, checkpoint_dir):
-        return _run_locked(plan, started)
+    with StopSignals() as stop:
+        try:
+            with locked_outputs(plan.output_dir, checkpoint_dir):
+                return _run_locked(plan, started, stop)
+        except KeyboardInterrupt:  # while the lock was taken or given back: no manifest of this run
+            print(f"corpus-audit: interrupted ({stop.name}): the run stopped", file=sys.stderr)
+            return stop.exit_code
 
 
-def _run_locked(plan: Any, started: float | None) -> int:
+def _run_locked(plan: Any, started: float | None, stop: StopSignals) -> int:
     """Execute and finish ``plan`` while its directories are locked; the manifest records how it ended."""
     from corpus_audit.cli.execute import execute
     from corpus_audit.cli.finish import finish
@@ -77,13 +83,15 @@ def _run_locked(plan: Any, started: float | None) -> int:
     try:
         code = finish(plan, execute(plan, started, run_directory))
     except KeyboardInterrupt:
-        return _interrupted(plan, run_directory)
+        return _interrupted(plan, run_directory, stop)
     except ERRORS:
         raise  # refused before anything was written
     except Exception as exc:
-        if _is_interruption(exc):  # Beam re-raises a worker's KeyboardInterrupt as RuntimeError
-            return _interrupted(plan, run_directory)
-        _mark(run_directory, STATUS_INCOMPLETE)
+        # Beam re-raises a worker's KeyboardInterrupt as RuntimeError; and once the launcher is
+        # told to stop, what its stopping workers report is part of that stop, not a fault.
+        if stop.signum is not None or _is_interruption(exc):
+            return _interrupted(plan, run_directory, stop)
+        _mark(run_directory, STATUS_INCOMPLETE, stop)
         from corpus_audit.engine.local import WorkerProcessError
 
         if isinstance(exc, WorkerProcessError):
@@ -94,7 +102,7 @@ def _run_locked(plan: Any, started: float | None) -> int:
             raise
         print(f"corpus-audit: error: {error}", file=sys.stderr)
         return EXIT_OUTPUT_ERROR
-    _mark(run_directory, STATUS_COMPLETE)
+    _mark(run_directory, STATUS_COMPLETE, stop)
     return code
 
 
@@ -109,17 +117,20 @@ def _is_interruption(exc: BaseException) -> bool:
     return False
 
 
-def _interrupted(plan: Any, run_directory: Any) -> int:
-    _mark(run_directory, STATUS_INTERRUPTED)
-    print(f"corpus-audit: interrupted (Ctrl-C): the run stopped; {_resume_hint(plan)}", file=sys.stderr)
-    return EXIT_INTERRUPTED
+def _interrupted(plan: Any, run_directory: Any, stop: StopSignals) -> int:
+    """Mark the run ``interrupted`` and say so; 130 for Ctrl-C, 128 + the signal for a stop signal."""
+    _mark(run_directory, STATUS_INTERRUPTED, stop)
+    print(f"corpus-audit: interrupted ({stop.name}): the run stopped; {_resume_hint(plan)}", file=sys.stderr)
+    return stop.exit_code
 
 
-def _mark(run_directory: Any, status: str) -> None:
+def _mark(run_directory: Any, status: str, stop: StopSignals) -> None:
     """Record how the run ended, if it got as far as writing its manifest (best effort: the disk
-    may be full; a manifest left at ``running`` is treated as not complete too)."""
+    may be full; a manifest left at ``running`` is treated as not complete too). From here on a
+    stop signal is only noted: the run has ended, its manifest and lock are not cut short."""
     from corpus_audit.rundir.run_directory import read_manifest
 
+    stop.hold()
     try:
         manifest = read_manifest(run_directory.directory)
         if manifest is not None and manifest.get("run_id") == run_directory.run_id:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 from corpus_audit.errors import UsageError
 from corpus_audit.options import Options, check_range, flag, option, option_fields
 from corpus_audit.readers.base import ReadConfig
+from corpus_audit.remote import remote_help
 
 __all__ = ["RunOptions", "RunRequest", "parse_workers"]
 
@@ -39,6 +40,10 @@ def _check_workers(value: Any) -> str | None:
 
 def _at_least_one(value: int | None) -> str | None:
     return None if value is None or value >= 1 else f"must be >= 1, got {value}"
+
+
+def _positive(value: float | None) -> str | None:
+    return None if value is None or value > 0 else f"must be > 0, got {value}"
 
 
 def _non_empty(value: str) -> str | None:
@@ -72,6 +77,10 @@ class RunOptions(Options):
     sample_rate: float | None = option(None, metavar="R", check=check_range(0.0, 1.0, low_open=True),
                                        help="analyse a stable fraction R of the documents (a hash of each id, the rule "
                                             "toxicity sampling uses); the rest are counted as documents_not_sampled")
+    sample_seed: int | None = option(None, metavar="N", check=lambda v: None if v is None or 0 <= v < 2**63
+                                     else f"must be in [0, 2^63), got {v}",
+                                     help="with --sample-rate: draw the sample keyed by N, another independent sample at "
+                                          "the same rate (default: the unkeyed hash)")
     max_document_bytes: int = option(DEFAULT_MAX_DOCUMENT_BYTES, metavar="BYTES",
                                      help="larger documents are skipped as document_too_large (default 10 MB)")
     batch_documents: int = option(DEFAULT_BATCH_DOCUMENTS, metavar="N",
@@ -90,6 +99,11 @@ class RunOptions(Options):
                                             "globs inside the dataset repository, comma-separated (e.g. "
                                             "'en/c4-train.0000*-of-01024.json.gz'; default: every file of a supported "
                                             "format)")
+    # Deadlines of remote reads (`corpus_audit.remote.Deadlines`; None: $CORPUS_AUDIT_REMOTE_*, else the defaults).
+    remote_timeout: float | None = option(None, metavar="SECONDS", check=_positive, help=remote_help("read"))
+    remote_connect_timeout: float | None = option(None, metavar="SECONDS", check=_positive,
+                                                  help=remote_help("connect"))
+    remote_tries: int | None = option(None, metavar="N", check=_at_least_one, help=remote_help("tries"))
     attributes: str | None = option(None, choices=("dolma",),
                                     help="also write per-document attribute files line-aligned with each JSON-lines "
                                          "input (dolma's format) under OUTPUT/attributes/corpus-audit/")

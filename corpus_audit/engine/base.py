@@ -16,9 +16,13 @@ options here), then either `Engine.dry_run` or `Engine.run`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, Iterator
 
 from corpus_audit.engine.audit_config import AuditConfig
 from corpus_audit.errors import WRITE_FAILURE_MESSAGES
@@ -91,8 +95,28 @@ class BeamEngine(Engine):
         return dataflow.format_summary(dataflow.dry_run(pipeline, self.options, config))
 
     def run(self, config: AuditConfig, fork_guard: Callable[[], ContextManager[Any]] | None = None) -> None:
-        result = self._build(config).run()
-        result.wait_until_finish()
+        with private_tempdir():
+            result = self._build(config).run()
+            result.wait_until_finish()
+
+
+@contextlib.contextmanager
+def private_tempdir() -> Iterator[str]:
+    """A temporary folder of this run's own as every temporary folder (``tempfile``'s, and
+    ``TMPDIR`` for worker processes), removed afterwards: Beam leaves folders of its own in the
+    system's (``beam-temp*``, ``beam-requirements-cache``, ...), and a run leaves nothing there."""
+    previous_env, previous_default = os.environ.get("TMPDIR"), tempfile.tempdir
+    directory = tempfile.mkdtemp(prefix="corpus-audit-")
+    os.environ["TMPDIR"], tempfile.tempdir = directory, directory
+    try:
+        yield directory
+    finally:
+        tempfile.tempdir = previous_default
+        if previous_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous_env
+        shutil.rmtree(directory, ignore_errors=True)  # made above: holds only what the run put there
 
 
 def engine_for(runner: str, workers: int, options: Any, dry_run: bool = False) -> Engine:

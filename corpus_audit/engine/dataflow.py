@@ -19,6 +19,7 @@ one GPU.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 from typing import Any, Iterator
@@ -67,6 +68,10 @@ def check_dataflow_options(options) -> None:
             raise UsageError(f"--setup_file must name a setup.py or pyproject.toml, got {setup.setup_file}")
         if not os.path.isfile(setup.setup_file):
             raise UsageError(f"--setup_file not found: {setup.setup_file}")
+        if os.path.basename(setup.setup_file) == "pyproject.toml" and importlib.util.find_spec("build") is None:
+            # Beam builds the sdist it ships with `python -m build` at submission: fail here, not there.
+            raise UsageError("--setup_file pyproject.toml needs the `build` package to make the sdist Dataflow "
+                             "workers install: pip install build")
     for package in setup.extra_packages or []:
         if "://" not in package and not os.path.isfile(package):
             raise UsageError(f"--extra_package not found: {package}")

@@ -53,6 +53,8 @@ __all__ = ["WorkerProcessError", "run_in_process", "skipped_file", "work_units"]
 POLL_SECONDS = 0.5
 #: Seconds a worker gets to clean up (abort its temporary files) after being asked to stop.
 STOP_GRACE_SECONDS = 10.0
+#: Signals a worker handles itself (Ctrl-C and a hang-up: ignored; SIGTERM: abort and exit).
+_WORKER_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 class WorkerProcessError(RuntimeError):
@@ -143,9 +145,11 @@ class _Totals:
 class ForkedWorkers:
     """``count`` forked worker processes that analyse units from a queue.
 
-    Each child ignores Ctrl-C (the launcher handles it and stops them), turns SIGTERM into an
-    exit that aborts its open files, leaves when the launcher is gone, and reports once: its
-    merged totals, or its exception. The launcher notices a child that dies without reporting.
+    Each child ignores Ctrl-C and SIGHUP (the launcher handles them and stops it), turns
+    SIGTERM into an exit that aborts its open files (a second SIGTERM cannot cut that short),
+    leaves when the launcher is gone, and reports once: its merged totals, or its exception —
+    a `WorkerProcessError` when it was stopped by SIGTERM. The launcher notices a child that
+    dies without reporting.
     """
 
     def __init__(self, analyser: WorkUnitAnalyser, output_dir: str, count: int,
@@ -163,12 +167,21 @@ class ForkedWorkers:
         self._tasks = self._context.Queue()
         self._results = self._context.Queue()
         parent = os.getpid()
-        with self.fork_guard():
-            for index in range(self.count):
-                process = self._context.Process(target=self._child, args=(index, parent),
-                                                name=f"corpus-audit-worker-{index}", daemon=True)
-                process.start()
-                self._processes.append(process)
+        # Forked with the stop signals blocked: a child holds them until it has its own
+        # handlers (else a SIGTERM just after the fork would run the launcher's handler there).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
+        try:
+            with self.fork_guard():
+                for index in range(self.count):
+                    process = self._context.Process(target=self._child, args=(index, parent, mask),
+                                                    name=f"corpus-audit-worker-{index}", daemon=True)
+                    process.start()
+                    self._processes.append(process)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal that came meanwhile is handled here
+        except BaseException:  # e.g. stopped while forking: stop the workers already started
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            self.__exit__(*sys.exc_info())
+            raise
         return self
 
     def run(self, units: Iterable[WorkUnit]) -> Iterator[dict[str, Any]]:
@@ -235,9 +248,11 @@ class ForkedWorkers:
             process.join(max(0.0, deadline - time.monotonic()))
 
     # -- in the child --------------------------------------------------------------------------
-    def _child(self, index: int, parent: int) -> None:
+    def _child(self, index: int, parent: int, mask: Any) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a hang-up reaches the whole group: the launcher stops us
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # blocked since the fork: now ours to handle
         _terminate_with_parent()
         analyser = self.analyser
         analyser._progress = Progress()  # its own progress file (the launcher's was created before the fork)
@@ -257,6 +272,10 @@ class ForkedWorkers:
                         os._exit(1)
                     totals.add(analyser.process(unit), skipped)
             report: tuple[str, int, Any] = ("done", index, totals.partial())
+        except _Stopped as exc:
+            stopped = WorkerProcessError(f"worker process {index} of {self.count} was stopped by {exc.name} before "
+                                         "finishing; the run is incomplete")
+            report = ("error", index, (stopped, traceback.format_exc()))
         except BaseException as exc:  # noqa: BLE001 - every failure is reported to the launcher
             report = ("error", index, (_portable(exc), traceback.format_exc()))
         self._results.put(report)
@@ -264,8 +283,17 @@ class ForkedWorkers:
         self._results.join_thread()  # flushed before the process ends
 
 
+class _Stopped(SystemExit):
+    """A worker's SIGTERM: unwinds the worker (its files are aborted), exit code 128 + 15."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.name = signal.Signals(signum).name
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    sys.exit(128 + signum)
+    signal.signal(signum, signal.SIG_IGN)  # once: the aborts it starts are not interrupted by the next
+    raise _Stopped(signum)
 
 
 def _terminate_with_parent() -> None:

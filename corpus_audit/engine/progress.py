@@ -14,6 +14,10 @@ multi-process DirectRunner (whose workers are other processes on this machine):
 
 Without the variable (Dataflow workers, a pipeline built outside the CLI) a worker prints
 its own line every 10 s instead, as before.
+
+A remote read that waits for its server (`corpus_audit.remote`'s wait listener, about once a
+second) is written to the worker's file too, and the line then ends with ``waiting for HOST
+(N s)`` once the wait passes `WAIT_SHOWN_SECONDS`: a stalled server is named, not silent.
 """
 
 from __future__ import annotations
@@ -30,14 +34,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator
 
-__all__ = ["PROGRESS_DIR_ENV", "PROGRESS_EVERY_SECONDS", "Progress", "ProgressTotals", "RunProgress", "Snapshot",
-           "format_line", "input_totals", "read_worker_files"]
+from corpus_audit.storage import write_bytes
+
+__all__ = ["PROGRESS_DIR_ENV", "PROGRESS_EVERY_SECONDS", "WAIT_SHOWN_SECONDS", "Progress", "ProgressTotals",
+           "RunProgress", "Snapshot", "format_line", "input_totals", "read_worker_files"]
 
 PROGRESS_EVERY_SECONDS = 10.0
 #: The folder workers write their progress files to (set by `RunProgress`).
 PROGRESS_DIR_ENV = "CORPUS_AUDIT_PROGRESS_DIR"
 #: A worker rewrites its file at most this often.
 WRITE_EVERY_SECONDS = 1.0
+#: A remote read blocked this long is named on the line ("waiting for HOST (N s)").
+WAIT_SHOWN_SECONDS = 3.0
 
 
 class Progress:
@@ -60,6 +68,16 @@ class Progress:
         self.directory = directory if directory is not None else os.environ.get(PROGRESS_DIR_ENV)
         self._path = (os.path.join(self.directory, f"{os.getpid()}-{uuid.uuid4().hex[:12]}.json")
                       if self.directory else None)
+        #: ``(host, seconds)`` of this worker's remote read waiting for its server, or None.
+        self.waiting: tuple[str, float] | None = None
+        from corpus_audit import remote
+
+        remote.set_wait_listener(self.waited)
+
+    def waited(self, host: str | None, seconds: float) -> None:
+        """A remote read has waited ``seconds`` for ``host`` (None: it has data again)."""
+        self.waiting = None if host is None else (host, round(seconds, 1))
+        self._report(force=host is None)
 
     def update(self, documents: int, nbytes: int) -> None:
         """Count ``documents`` more documents of ``nbytes`` bytes; report when due."""
@@ -94,12 +112,10 @@ class Progress:
     def _write(self) -> None:
         payload = {"documents": self.documents, "bytes": self.bytes, "splits": self.splits,
                    "splits_restored": self.splits_restored, "overhead_seconds": round(self.overhead_seconds, 6),
-                   "seconds": round(self._clock() - self.started, 3)}
-        tmp = f"{self._path}.tmp"
+                   "seconds": round(self._clock() - self.started, 3),
+                   "waiting": list(self.waiting) if self.waiting else None}
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(payload, f)
-            os.replace(tmp, self._path)
+            write_bytes(self._path, json.dumps(payload).encode("utf-8"), create_parents=False)
         except OSError:  # the launcher removed the folder (run over): nothing left to tell
             self._path = None if not os.path.isdir(self.directory or "") else self._path
 
@@ -136,7 +152,9 @@ def input_totals(paths: Iterable[str]) -> ProgressTotals:
             else:
                 from corpus_audit import remote
 
-                if remote.handles(path):
+                if remote.listed(path):  # planning listed it: no second request
+                    sizes[path] = remote.known_size(path)
+                elif remote.handles(path):
                     found = remote.expand(path)
                     sizes[path] = found[0].size if len(found) == 1 else None
                 else:
@@ -164,6 +182,8 @@ class Snapshot:
     overhead_seconds: float = 0.0
     worker_seconds: float = 0.0
     workers: int = 0
+    #: ``(host, seconds)`` of each remote read waiting for its server.
+    waiting: list[tuple[str, float]] = field(default_factory=list)
 
 
 def read_worker_files(directory: str) -> Snapshot:
@@ -186,6 +206,9 @@ def read_worker_files(directory: str) -> Snapshot:
         snapshot.overhead_seconds += float(data.get("overhead_seconds", 0.0))
         snapshot.worker_seconds += float(data.get("seconds", 0.0))
         snapshot.workers += 1
+        waiting = data.get("waiting")
+        if isinstance(waiting, list) and len(waiting) == 2:
+            snapshot.waiting.append((str(waiting[0]), float(waiting[1])))
     return snapshot
 
 
@@ -207,20 +230,49 @@ def _files_done(snapshot: Snapshot, totals: ProgressTotals) -> tuple[int, float]
     return files, done
 
 
-def format_line(snapshot: Snapshot, totals: ProgressTotals, elapsed: float, final: bool = False) -> str:
-    """``files 3/10, 120.0/512.0 MB, 45,000 docs (1,234 docs/s), ETA 2m10s; restored 2 splits...``"""
+#: The ETA is shown once this share of the input is done (earlier, set-up time dominates it).
+ETA_AFTER_SHARE = 0.02
+
+
+def format_line(snapshot: Snapshot, totals: ProgressTotals, elapsed: float, final: bool = False,
+                reading_since: float = 0.0) -> str:
+    """``files 3/10, 120.0/512.0 MB of input files, 45,000 documents (1,234 docs/s), ETA 2m10s; ...``
+
+    The MB are the input files' sizes as stored (compressed ones too); the run's summary counts MB
+    of text. ``reading_since``: the seconds of ``elapsed`` before the first bytes were read (set-up,
+    model loading), left out of the ETA's rate."""
     files, done_bytes = _files_done(snapshot, totals)
     rate = snapshot.documents / elapsed if elapsed > 0 else 0.0
     parts = [f"files {files}/{totals.files}"]
     if totals.bytes:
-        parts.append(f"{done_bytes / 1e6:,.1f}/{totals.bytes / 1e6:,.1f} MB")
+        parts.append(f"{done_bytes / 1e6:,.1f}/{totals.bytes / 1e6:,.1f} MB of input files")
     parts.append(f"{snapshot.documents:,} documents ({rate:,.0f} docs/s)")
-    if not final and totals.bytes and 0 < done_bytes < totals.bytes:
-        parts.append(f"ETA {_duration(elapsed * (totals.bytes - done_bytes) / done_bytes)}")
+    reading = max(elapsed - reading_since, 0.0)
+    if not final and totals.bytes and ETA_AFTER_SHARE * totals.bytes <= done_bytes < totals.bytes and reading > 0:
+        parts.append(f"ETA {_duration(reading * (totals.bytes - done_bytes) / done_bytes)}")
     line = "corpus-audit: " + ", ".join(parts)
     if snapshot.splits_restored:
         line += f"; restored {snapshot.splits_restored:,} split(s) from checkpoints"
-    return line
+    return line + ("" if final else _waiting_words(snapshot.waiting))
+
+
+def _waiting_words(waiting: list[tuple[str, float]]) -> str:
+    """``; waiting for HOST (N s)`` for the reads blocked at least `WAIT_SHOWN_SECONDS` (longest per host)."""
+    longest: dict[str, float] = {}
+    for host, seconds in waiting:
+        if seconds >= WAIT_SHOWN_SECONDS:
+            longest[host] = max(seconds, longest.get(host, 0.0))
+    if not longest:
+        return ""
+    shown = sorted(longest.items(), key=lambda item: (-item[1], item[0]))
+    return "; waiting for " + ", ".join(f"{host} ({int(seconds)} s)" for host, seconds in shown)
+
+
+def _blocked_here() -> list[tuple[str, float]]:
+    """Remote reads of this process blocked now (the in-process engine's, from any client)."""
+    from corpus_audit import remote
+
+    return remote.blocked_reads()
 
 
 def _duration(seconds: float) -> str:
@@ -256,6 +308,7 @@ class RunProgress:
         self.directory: str | None = None
         self.lines: list[str] = []
         self.last: Snapshot = Snapshot()
+        self._reading_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Held by the polling thread while it works (reads files, prints): see `quiescent`.
@@ -312,6 +365,7 @@ class RunProgress:
         while not self._stop.wait(self.poll_seconds):
             with self._busy:
                 snapshot = read_worker_files(self.directory)
+                snapshot.waiting.extend(_blocked_here())
                 if self.tty:
                     self._show(snapshot)
                 elif time.monotonic() - last_line >= self.every_seconds:
@@ -321,7 +375,9 @@ class RunProgress:
     def _show(self, snapshot: Snapshot, final: bool = False) -> None:
         self.last = snapshot
         elapsed = time.monotonic() - self._started
-        line = format_line(snapshot, self.totals, elapsed, final)
+        if self._reading_since is None and (snapshot.bytes or snapshot.documents):
+            self._reading_since = elapsed  # the first input read: set-up before it is not reading time
+        line = format_line(snapshot, self.totals, elapsed, final, self._reading_since or 0.0)
         self.lines.append(line)
         if self._bar is not None:
             _, done_bytes = _files_done(snapshot, self.totals)
@@ -342,5 +398,10 @@ def _make_bar(totals: ProgressTotals, stream: IO[str]) -> Any:
         from tqdm import tqdm
     except ImportError:
         return None
+    try:  # a terminal that tells its width: follow it; one that does not (or a pipe): 100 columns
+        os.get_terminal_size(stream.fileno())
+        width: dict[str, Any] = {"dynamic_ncols": True}
+    except (AttributeError, OSError, ValueError):
+        width = {"ncols": 100}
     return tqdm(total=totals.bytes or None, file=stream, unit="B", unit_scale=True, bar_format="{desc} {bar}",
-                leave=True, dynamic_ncols=True)
+                leave=True, **width)

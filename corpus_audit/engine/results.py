@@ -11,6 +11,7 @@ from corpus_audit import __version__
 from corpus_audit.accumulators import ACCUMULATORS_FILE, CheckpointEncodingError, RunAccumulators, input_identity
 from corpus_audit.documents import ReadAccounting
 from corpus_audit.engine.audit_config import AuditConfig
+from corpus_audit.engine.intervals import with_sample_intervals
 from corpus_audit.rundir.summary import RunSummary
 from corpus_audit.rundir.tables import write_table
 from corpus_audit.storage import join, write_bytes
@@ -29,7 +30,8 @@ def write_results(config: AuditConfig, aggregates: dict[str, Any]) -> RunSummary
     accounting: ReadAccounting = aggregates[ACCOUNTING_KEY]
     written: list[str] = []
     for analysis in config.analyses:
-        for table in analysis.tables(aggregates[analysis.name], config.context):
+        tables = analysis.tables(aggregates[analysis.name], config.context)
+        for table in with_sample_intervals(tables, analysis.TABLES, config.read_config.sample_rate):
             write_table(config.output_dir, table.name, table.data, table.title, table.notes,
                         table.markdown_rows, table.markdown_columns, table.percent_columns)
             written.append(table.name)

@@ -23,6 +23,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from corpus_audit.storage import replace_directory, write_bytes
+
 #: A lexicon file larger than this is refused (the official files are a few hundred KB).
 MAX_LEXICON_FILE_BYTES = 32 * 1024 * 1024
 DOWNLOAD_TIMEOUT_SECONDS = 60
@@ -185,22 +187,14 @@ def download_lexicon(name: str, *, base_url: str | None = None, root: str | None
                 raise LexiconError(f"{url}: not a UTF-8 JSON file ({type(exc).__name__}: {exc})"[:300]) from None
             if validate is not None:
                 validate(url, data)
-            with open(os.path.join(staging, filename), "wb") as f:
-                f.write(data)
+            write_bytes(os.path.join(staging, filename), data)
             files.append({"file": filename, "url": url, "bytes": len(data),
                           "sha256": hashlib.sha256(data).hexdigest()})
         manifest = {"name": source.name, "version": source.version, "description": source.description,
                     "licence": source.licence, "base_url": base, "files": files,
                     "downloaded_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-        with open(os.path.join(staging, "manifest.json"), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-        if os.path.isdir(target):
-            old = tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-old-", dir=parent)
-            os.rename(target, os.path.join(old, "previous"))
-            os.rename(staging, target)
-            _remove_tree(old)
-        else:
-            os.rename(staging, target)
+        write_bytes(os.path.join(staging, "manifest.json"), json.dumps(manifest, indent=2).encode("utf-8"))
+        replace_directory(staging, target)
     except BaseException:
         _remove_tree(staging)
         raise

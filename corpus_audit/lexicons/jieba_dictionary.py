@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from typing import Any
 
 import orjson
+
+from corpus_audit.storage import write_bytes
 
 __all__ = ["MAX_CACHE_BYTES", "MIN_ENTRIES", "cache_path", "initialise"]
 
@@ -135,19 +136,10 @@ def _serialise(frequencies: dict[str, int], total: int, dictionary_sha256: str) 
 
 
 def _write(path: str, content: bytes) -> None:
-    directory = os.path.dirname(path)
+    # storage.write_bytes: a temporary file renamed over ``path`` (atomic; replaces a symlink,
+    # FIFO or damaged file there itself, never writing through it; a reader sees old or new)
     try:
-        os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".prefix-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            # atomic, and replaces a symlink, FIFO or damaged file at ``path`` itself, never
-            # writing through it; a concurrent reader sees the old file or the new
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_bytes(path, content)
     except OSError:
         return  # a read-only or full cache (or a directory at ``path``) only costs the rebuild
 

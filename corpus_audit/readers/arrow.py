@@ -11,6 +11,7 @@ from typing import Iterable
 from corpus_audit.documents import SKIP_INVALID_UTF8, SKIP_TRUNCATED_FILE, SkipRecord
 from corpus_audit.lazy import lazy_module
 from corpus_audit.readers.base import BatchBuilder, ReadConfig, ReadItems, budget_left
+from corpus_audit.readers.compression import failure_reason
 
 pa = lazy_module("pyarrow")  # imported on first use: ``run --help`` and JSONL-only planning skip it
 pc = lazy_module("pyarrow.compute")
@@ -136,5 +137,5 @@ def _skip_unreadable_rest(builder: BatchBuilder, exc: Exception, position: int, 
         lost = max(0, min(lost, budget - (builder.accounting.documents_read - start_read)))
     if not lost:
         return None
-    return builder.skip(position, SKIP_TRUNCATED_FILE, count=lost,
+    return builder.skip(position, failure_reason(exc, SKIP_TRUNCATED_FILE), count=lost,
                         detail=f"{type(exc).__name__}: {exc} ({lost} rows from here unreadable)")

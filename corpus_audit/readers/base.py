@@ -55,6 +55,8 @@ class ReadConfig:
     rows_per_split: int = 200_000
     #: ``--sample-rate``: keep this stable hash-of-id fraction of the valid documents (None: all).
     sample_rate: float | None = None
+    #: ``--sample-seed``: another seed draws another sample at the same rate (None: the default one).
+    sample_seed: int | None = None
 
 
 class BatchBuilder:
@@ -113,7 +115,7 @@ class BatchBuilder:
             if shown_id == "":
                 accounting.empty_ids_replaced += 1
             shown_id = f"{self.shard}:{position}"
-        if self._threshold is not None and not is_sampled(shown_id, self._threshold):
+        if self._threshold is not None and not is_sampled(shown_id, self._threshold, self.config.sample_seed):
             accounting.documents_not_sampled += 1
             return None
         self.batch.append(shown_id, text, position,

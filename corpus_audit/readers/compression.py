@@ -23,7 +23,7 @@ from typing import Iterator
 from corpus_audit import remote
 
 __all__ = ["COMPRESSION_MAGIC", "EXCERPT_BYTES", "OversizedLine", "ZstdFramesReader", "bounded_lines",
-           "detect_compression", "open_decompressed", "stream_errors"]
+           "detect_compression", "failure_reason", "open_decompressed", "stream_errors"]
 
 EXCERPT_BYTES = 1024  # head of an oversized line kept for its skip record
 
@@ -163,6 +163,12 @@ def stream_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover - zstandard is a dependency
         pass
     return tuple(errors)
+
+
+def failure_reason(exc: BaseException, reason: str) -> str:
+    """The skip reason of a read that failed with ``exc``: `remote.SKIP_REMOTE_READ_TIMEOUT` when
+    a server stalled past its deadline on every try, else ``reason`` (the reader's own)."""
+    return remote.SKIP_REMOTE_READ_TIMEOUT if isinstance(exc, remote.RemoteTimeout) else reason
 
 
 class OversizedLine(bytes):

@@ -12,6 +12,12 @@ a link beside its target, a linked directory beside the real one, one file given
 is read once, identified by ``(st_dev, st_ino)``; the other names are `DuplicateInput`s.
 Paths in these lists are `display_path`s (always writable as UTF-8); `InputFile.path` is
 the path to open, which may hold surrogate escapes for a file name that is not UTF-8.
+
+A corpus-audit run directory (a folder holding a run's manifest or lock) is never read as
+corpus: found in a directory, a glob or below a URL prefix it is skipped whole and listed as a
+`SpecialFile` of kind `RUN_DIRECTORY_KIND`; named as an input (or a file inside one named) it is
+an `InputError`. Otherwise a second audit of a folder would read the first one's
+``documents/*.parquet`` (and tables, summary, skip records) as documents.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from corpus_audit import remote
 from corpus_audit.documents import display_path
@@ -30,12 +36,22 @@ from corpus_audit.readers.base import ReadConfig, suffix_formats, supported_suff
 from corpus_audit.readers.hf_dataset import FORMAT_HF
 from corpus_audit.storage import is_remote
 
-__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "SpecialFile", "check_text_field", "detect_format",
-           "discover_inputs", "expand_inputs", "special_kind"]
+__all__ = ["DuplicateInput", "InputDiscovery", "InputFile", "RUN_DIRECTORY_KIND", "RUN_DIRECTORY_LINK_KIND",
+           "RUN_DIRECTORY_MARKERS", "SpecialFile", "check_text_field", "detect_format", "discover_inputs",
+           "expand_inputs", "special_kind"]
 
 _GLOB_CHARS = set("*?[")
 _HF_DATASET_MARKERS = ("state.json", "dataset_info.json")
 _HF_DATASET_DICT_MARKER = "dataset_dict.json"
+
+#: The files that make a folder a corpus-audit run directory: its manifest and its lock
+#: (`corpus_audit.rundir.run_directory`'s MANIFEST_NAME and LOCK_NAME; readers may not import
+#: rundir, and a test checks that the names agree).
+RUN_DIRECTORY_MARKERS = ("corpus-audit-run.json", "corpus-audit.lock")
+#: `SpecialFile.kind` of a run directory found among the inputs (skipped whole).
+RUN_DIRECTORY_KIND = "corpus-audit run directory"
+#: `SpecialFile.kind` of a link (file or folder) found among the inputs that leads into one.
+RUN_DIRECTORY_LINK_KIND = "link into a corpus-audit run directory"
 
 _SPECIAL_KINDS = ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
                   (stat.S_ISSOCK, "socket"))
@@ -115,7 +131,7 @@ def discover_inputs(inputs: list[str]) -> InputDiscovery:
     discovery = _Discovery()
     for raw in inputs:
         before = discovery.counts()
-        matched = _remote_inputs(raw, discovery.result.ignored) if is_remote(raw) else discovery.local(raw)
+        matched = discovery.remote(raw) if is_remote(raw) else discovery.local(raw)
         for item in matched:
             discovery.found.setdefault(item.path, item)
         ignored, special, duplicates = (after - start for after, start in zip(discovery.counts(), before))
@@ -139,16 +155,25 @@ class _Discovery:
         self._identities: dict[tuple[int, int], str] = {}
         self._special_paths: set[str] = set()
         self._special_hits = 0  # every time a special file is met, also one listed before
+        self._run_dirs: dict[str, str | None] = {}  # folder -> the run directory holding it (or None)
 
     def counts(self) -> tuple[int, int, int]:
         return len(self.result.ignored), self._special_hits, len(self.result.duplicates)
 
     def local(self, raw: str) -> list[InputFile]:
-        """Inputs of a local path or glob; a file named directly must have a supported suffix."""
-        candidates = sorted(globlib.glob(raw, recursive=True)) if _GLOB_CHARS & set(raw) else [raw]
+        """Inputs of a local path or glob; a file named directly must have a supported suffix,
+        and nothing named directly may be (or lie in) a corpus-audit run directory."""
+        globbed = bool(_GLOB_CHARS & set(raw))
+        candidates = sorted(globlib.glob(raw, recursive=True)) if globbed else [raw]
         matched: list[InputFile] = []
         for candidate in candidates:
             path = os.path.abspath(candidate)
+            run_directory = self._run_directory_of(path)
+            if run_directory is not None:
+                if not globbed:
+                    raise InputError(_run_directory_message(raw, path, run_directory))
+                self._special(display_path(run_directory), RUN_DIRECTORY_KIND)
+                continue
             info = self._stat(path)
             if info is None:
                 continue
@@ -164,6 +189,28 @@ class _Discovery:
                 if self._first(path, info):
                     matched.append(InputFile(path, fmt))
         return matched
+
+    def _enclosing_run_directory(self, path: str) -> str | None:
+        """The nearest folder holding ``path`` (``path`` itself when a folder) that is a run
+        directory, or None; each folder is looked at once per discovery."""
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        visited: list[str] = []
+        found: str | None = None
+        while True:
+            if folder in self._run_dirs:
+                found = self._run_dirs[folder]
+                break
+            visited.append(folder)
+            if _is_run_directory(folder):
+                found = folder
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        for seen in visited:
+            self._run_dirs[seen] = found
+        return found
 
     def _stat(self, path: str, in_directory: bool = False) -> os.stat_result | None:
         """``stat`` following links; a special file is recorded (and None returned)."""
@@ -195,12 +242,16 @@ class _Discovery:
         return False
 
     def _directory(self, path: str, info: os.stat_result) -> list[InputFile]:
-        """A saved HF dataset, or every supported, non-hidden regular file below ``path``."""
+        """A saved HF dataset, or every supported, non-hidden regular file below ``path``;
+        run directories (and links into one) are skipped and listed as special files."""
         hf = _hf_inputs(path)
         if hf is not None:
             return [item for item in hf if self._first(item.path, os.stat(item.path))]
         matched: list[InputFile] = []
-        for full in _walk_files(path):
+        for full in _walk_files(path, self._walked_run_directory):
+            if os.path.islink(full) and self._run_directory_of(full) is not None:
+                self._special(display_path(full), RUN_DIRECTORY_LINK_KIND)  # a link to another run's file
+                continue
             hidden = any(part.startswith(".") for part in os.path.relpath(full, path).split(os.sep))
             fmt = None if hidden else detect_format(full)
             if not fmt:
@@ -210,6 +261,42 @@ class _Discovery:
             if file_info is not None and self._first(full, file_info):
                 matched.append(InputFile(full, fmt))
         return matched
+
+    def _walked_run_directory(self, root: str, real: str, files: list[str]) -> bool:
+        """Whether the walk must skip folder ``root`` (resolved: ``real``): it holds a run's
+        manifest or lock, or is reached through a link into a run directory (then recorded)."""
+        if not set(RUN_DIRECTORY_MARKERS).isdisjoint(files):
+            self._special(display_path(root), RUN_DIRECTORY_KIND)  # skipped whole: not corpus
+            return True
+        if real != os.path.abspath(root) and self._enclosing_run_directory(real) is not None:
+            self._special(display_path(root), RUN_DIRECTORY_LINK_KIND)
+            return True
+        return False
+
+    def _run_directory_of(self, path: str) -> str | None:
+        """The run directory holding ``path`` (or being it), by its name or once resolved."""
+        found = self._enclosing_run_directory(path)
+        real = os.path.realpath(path)
+        if found is None and real != path:
+            found = self._enclosing_run_directory(real)
+        return found
+
+    def remote(self, raw: str) -> list[InputFile]:
+        """Inputs of a URL, less every object inside a run directory found among them."""
+        matched = _remote_inputs(raw, self.result.ignored)
+        listed = [item.path for item in matched] + self.result.ignored
+        folders = sorted({path.rsplit("/", 1)[0] for path in listed
+                          if path.rsplit("/", 1)[-1] in RUN_DIRECTORY_MARKERS})
+        if not folders:
+            return matched
+        bare = raw.split("://", 1)[-1].strip("/")  # memory://a and memory:///a name one folder
+        if any(folder.split("://", 1)[-1].strip("/") == bare for folder in folders):
+            raise InputError(f"{raw} is a corpus-audit run directory, not a corpus")
+        inside = tuple(folder + "/" for folder in folders)
+        self.result.ignored[:] = [path for path in self.result.ignored if not path.startswith(inside)]
+        for folder in folders:
+            self._special(folder, RUN_DIRECTORY_KIND)
+        return [item for item in matched if not item.path.startswith(inside)]
 
 
 def _remote_inputs(raw: str, ignored: list[str]) -> list[InputFile]:
@@ -297,20 +384,34 @@ def _hf_inputs(path: str) -> list[InputFile] | None:
     return None
 
 
-def _walk_files(top: str) -> Iterator[str]:
+def _walk_files(top: str, skip: Callable[[str, str, list[str]], bool] | None = None) -> Iterator[str]:
     """Every file below ``top`` in sorted order, following symbolic links to directories
     (each real directory once, so a link cycle cannot loop). Hidden files and directories
-    are included: the caller lists them as ignored rather than dropping them unseen."""
+    are included: the caller lists them as ignored rather than dropping them unseen. A folder
+    below ``top`` for which ``skip(folder, its real path, its file names)`` is true is not entered."""
     seen: set[str] = set()
     for root, dirs, files in os.walk(top, followlinks=True):
         real = os.path.realpath(root)
-        if real in seen:
+        if real in seen or (root != top and skip is not None and skip(root, real, files)):
             dirs[:] = []
             continue
         seen.add(real)
         dirs.sort()
         for name in sorted(files):
             yield os.path.join(root, name)
+
+
+def _is_run_directory(folder: str) -> bool:
+    """Whether ``folder`` holds a corpus-audit manifest or lock (a link to one counts too)."""
+    return any(os.path.lexists(os.path.join(folder, name)) for name in RUN_DIRECTORY_MARKERS)
+
+
+def _run_directory_message(raw: str, path: str, run_directory: str) -> str:
+    """The one-line refusal of an input that is (or lies in) a corpus-audit run directory."""
+    if path.rstrip("/") == run_directory.rstrip("/"):
+        return f"{display_path(raw)} is a corpus-audit run directory, not a corpus"
+    return (f"{display_path(raw)} is inside the corpus-audit run directory {display_path(run_directory)}, "
+            "not a corpus")
 
 
 def check_text_field(inputs: list[InputFile], config: ReadConfig) -> None:

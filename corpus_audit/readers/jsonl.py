@@ -43,6 +43,7 @@ from corpus_audit.readers.compression import (
     EXCERPT_BYTES,
     OversizedLine,
     bounded_lines,
+    failure_reason,
     open_decompressed,
     stream_errors,
 )
@@ -67,7 +68,7 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
     try:
         stream, raw = open_decompressed(split.path)
     except Exception as exc:  # noqa: BLE001 - any open failure is reported, not raised
-        yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
+        yield builder.skip(0, failure_reason(exc, SKIP_UNREADABLE_FILE), detail=f"{type(exc).__name__}: {exc}")
         return
     max_bytes = config.max_document_bytes
     try:
@@ -103,8 +104,8 @@ def read_jsonl(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> 
                     yield skipped
                 elif builder.full():
                     yield builder.take()
-    except stream_errors() as exc:
-        yield builder.skip(position + 1, SKIP_TRUNCATED_FILE,
+    except stream_errors() as exc:  # the complete records before it are kept; the rest is one skip
+        yield builder.skip(position + 1, failure_reason(exc, SKIP_TRUNCATED_FILE),
                            detail=f"{type(exc).__name__}: {exc} (after {records} records)")
         return
     if records == 0 and budget_left(builder, start_read, budget):

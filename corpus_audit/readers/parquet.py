@@ -12,6 +12,7 @@ from corpus_audit.documents import SKIP_EMPTY_FILE, SKIP_UNREADABLE_FILE, ShardS
 from corpus_audit.lazy import lazy_module
 from corpus_audit.readers.arrow import read_arrow_batches, wanted_columns
 from corpus_audit.readers.base import BatchBuilder, FormatSpec, ReadConfig, ReadItems, register_format
+from corpus_audit.readers.compression import failure_reason
 from corpus_audit.readers.splits import group_ranges
 
 pq = lazy_module("pyarrow.parquet")  # imported on first use
@@ -55,7 +56,7 @@ def read_parquet(split: ShardSplit, builder: BatchBuilder, budget: int | None) -
     except Exception as exc:  # noqa: BLE001
         if handle is not None:
             handle.close()
-        yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
+        yield builder.skip(0, failure_reason(exc, SKIP_UNREADABLE_FILE), detail=f"{type(exc).__name__}: {exc}")
         return
     with handle:
         if metadata.num_rows == 0:

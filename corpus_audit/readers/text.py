@@ -17,6 +17,7 @@ from corpus_audit.documents import (
     ShardSplit,
 )
 from corpus_audit.readers.base import BatchBuilder, FormatSpec, ReadItems, register_format
+from corpus_audit.readers.compression import failure_reason
 
 __all__ = ["FORMAT_TEXT", "SUFFIXES", "read_text"]
 
@@ -33,7 +34,7 @@ def read_text(split: ShardSplit, builder: BatchBuilder, budget: int | None) -> R
         with remote.open_input(split.path) as f:
             data = f.read(max_bytes + 1)
     except Exception as exc:  # noqa: BLE001
-        yield builder.skip(0, SKIP_UNREADABLE_FILE, detail=f"{type(exc).__name__}: {exc}")
+        yield builder.skip(0, failure_reason(exc, SKIP_UNREADABLE_FILE), detail=f"{type(exc).__name__}: {exc}")
         return
     if not data:
         yield builder.skip(0, SKIP_EMPTY_FILE, detail="empty file")

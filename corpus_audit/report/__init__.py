@@ -6,7 +6,7 @@
 hf-card`` (a Hub ``README.md``, never over a file corpus-audit did not write).
 
 Layout: ``run`` loads a run directory; ``sections/<stage>.py`` hold each analysis's report
-(tables, row selectors, plot, datasheet section), listed in ``sections.SECTION_MODULES`` and
+(tables, row selectors, plot, datasheet section), named by each stage (``Analysis.REPORT_SECTION``) and
 served by ``registry``; ``plots`` (matplotlib, imported lazily), ``datasheet`` and ``compare``
 iterate the registry; ``datasheet`` builds the one context the Jinja2 templates of ``templates/``
 render (the datasheet in Markdown and HTML, and ``hf_card``'s Hub card); ``formatting`` and
@@ -60,6 +60,8 @@ def write_plots(run: RunData, svg: bool = False) -> list[str]:
         from apache_beam.io.filesystems import FileSystems
 
         FileSystems.delete(stale)
+    _own_in_manifest(run.run_dir, {f"plots/{name}": data for name, data in files.items()},
+                     removed=[f"plots/{os.path.basename(path)}" for path in stale])
     return written
 
 
@@ -68,9 +70,13 @@ def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> lis
     from corpus_audit.report.datasheet import build_context, render
 
     context = build_context(run, metadata)
-    paths = [join(run.run_dir, "datasheet.md"), join(run.run_dir, "datasheet.html")]
-    _write(paths[0], render("datasheet.md.j2", context).encode("utf-8"))
-    _write(paths[1], render("datasheet.html.j2", context).encode("utf-8"))
+    files = {"datasheet.md": render("datasheet.md.j2", context).encode("utf-8", "replace"),
+             "datasheet.html": render("datasheet.html.j2", context).encode("utf-8", "replace")}
+    paths = []
+    for name, data in files.items():
+        paths.append(join(run.run_dir, name))
+        _write(paths[-1], data)
+    _own_in_manifest(run.run_dir, files)
     return paths
 
 
@@ -93,18 +99,38 @@ def _check_card_destination(path: str) -> None:
                           "give another --output")
 
 
-def _own_in_manifest(run_dir: str, name: str, data: bytes) -> None:
-    """List ``name`` among the run's files in its manifest (when it has one), with the sha256 of
-    ``data`` (what was written), so a later run with --overwrite replaces it rather than refusing
-    it as a foreign file, and refuses it once someone has edited it."""
-    from corpus_audit.rundir.run_directory import DIGESTS_KEY, MANIFEST_NAME, read_manifest, recorded_digests
+def _own_in_manifest(run_dir: str, written: dict[str, bytes], removed: list[str] | tuple[str, ...] = ()) -> None:
+    """List the files ``written`` (relative path → the bytes written there) among the run's files in
+    its manifest, with their sha256, and drop the ``removed`` ones, so that a later run with
+    --overwrite replaces what the reports wrote (rather than refusing it as a foreign file) and
+    refuses a file once someone has edited it.
+
+    Nothing is recorded for a directory without a manifest, nor for a run still running (its own
+    report, written before the run lists its files at the end)."""
+    from corpus_audit.rundir.run_directory import (DIGESTS_KEY, MANIFEST_NAME, STATUS_RUNNING, read_manifest,
+                                                   recorded_digests)
 
     manifest = read_manifest(run_dir)
-    if manifest is None:
+    if manifest is None or manifest.get("status") == STATUS_RUNNING:
         return
-    manifest["files"] = sorted({*manifest["files"], name})
-    manifest[DIGESTS_KEY] = {**recorded_digests(manifest), name: hashlib.sha256(data).hexdigest()}
+    gone = set(removed) - set(written)
+    listed = {name for name in manifest["files"] if isinstance(name, str)}
+    manifest["files"] = sorted((listed - gone) | set(written))
+    digests = {name: value for name, value in recorded_digests(manifest).items() if name not in gone}
+    digests.update({name: hashlib.sha256(data).hexdigest() for name, data in written.items()})
+    manifest[DIGESTS_KEY] = dict(sorted(digests.items()))
     _write(join(run_dir, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _name_in_run(run_dir: str, path: str) -> str | None:
+    """``path`` relative to the run directory (``/``-separated) when it lies inside it; else None."""
+    if "://" in run_dir or "://" in path:
+        prefix = run_dir.rstrip("/") + "/"
+        return path[len(prefix):] if path.startswith(prefix) and len(path) > len(prefix) else None
+    run_abs, path_abs = os.path.abspath(run_dir), os.path.abspath(path)
+    if path_abs == run_abs or os.path.commonpath([run_abs, path_abs]) != run_abs:
+        return None
+    return os.path.relpath(path_abs, run_abs).replace(os.sep, "/")
 
 
 def _check_card_unedited(run_dir: str, path: str, name: str) -> None:
@@ -128,18 +154,21 @@ def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: 
     """
     from corpus_audit.report.hf_card import DEFAULT_LANGUAGE_THRESHOLD, render_card
 
-    default = join(run.run_dir, "README.md")
-    path = output or default
+    from corpus_audit.rundir.run_directory import LOCK_NAME, MANIFEST_NAME
+
+    path = output or join(run.run_dir, "README.md")
     _check_card_destination(path)
-    in_run = path == default or ("://" not in path and os.path.abspath(path) == os.path.abspath(default))
+    in_run = _name_in_run(run.run_dir, path)  # a card inside the run is the run's file (its manifest lists it)
+    if in_run in (MANIFEST_NAME, LOCK_NAME):
+        raise ReportError(f"{path} is the run's own {in_run}; nothing was written: give another --output")
     if in_run:
-        _check_card_unedited(run.run_dir, path, "README.md")
+        _check_card_unedited(run.run_dir, path, in_run)
     threshold = DEFAULT_LANGUAGE_THRESHOLD if language_threshold is None else language_threshold
     text = render_card(run, metadata, threshold, _plots_seen_from(run.run_dir, path))
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "replace")  # a lone surrogate from a summary: "?"
     _write(path, data)
     if in_run:
-        _own_in_manifest(run.run_dir, "README.md", data)
+        _own_in_manifest(run.run_dir, {in_run: data})
     return path
 
 

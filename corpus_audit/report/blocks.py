@@ -3,13 +3,16 @@
 They live apart from the builder so each report section can add blocks without importing
 the module that iterates the sections. Each block has a ``kind`` (its class name in lower
 case) that the templates dispatch on. Text fields may hold the inline markup ``**bold**`` and
-``code`` (see `code`), nothing else: the HTML template converts exactly those two.
+``code`` (see `code`), and backslash escapes of text from the inputs (`corpus_audit.escape.markdown_inline`),
+nothing else: the HTML template converts exactly those.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Union
+
+from corpus_audit.escape import code_span
 
 __all__ = ["Block", "Bullets", "Heading", "Image", "Paragraph", "Prompt", "SettingList", "TableBlock",
            "code"]
@@ -70,5 +73,5 @@ Block = Union[Heading, Paragraph, Bullets, TableBlock, SettingList, Image, Promp
 
 
 def code(text: Any) -> str:
-    """Inline code markup for a paragraph, table cell or bullet."""
-    return "`" + str(text).replace("`", "'") + "`"
+    """Inline code markup for a paragraph, table cell or bullet (backticks as ``'``, one line)."""
+    return code_span(text)

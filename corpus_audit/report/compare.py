@@ -17,10 +17,11 @@ why.
 Significance: every percentage whose count and denominator the tables hold gets a
 two-proportion test (`corpus_audit.stats.two_proportion_test`): the 95% interval of B − A
 (Newcombe's hybrid score interval) and the pooled z-test's two-sided p-value; ``significant``
-is ``p < 0.05``. The denominator of each percentage is found from the columns (``denominator``,
-``documents``, the summary's ``documents_analysed`` for ``languages``, the axis' documents for
-``descriptors``, the group's documents for ``languages_by_*``, the scored documents for
-toxicity) and is used only when ``100 · count / denominator`` reproduces the published percent.
+is ``p < 0.05``. The count and denominator of each percentage are the ones the stage that wrote
+the table declares (`corpus_audit.transforms.base.TableSpec`: a column of the row, a total of the
+table, or another table's row), used only when ``100 · count / denominator`` reproduces the
+published percent; a table no stage declares (another version's) falls back to its
+``denominator`` or ``documents`` column.
 Word-token shares (Gender-GAP ``*_share``, ``*_per_100_tokens``) are not tested: words cluster
 in documents, so a binomial test on them would overstate the evidence.
 
@@ -43,6 +44,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from corpus_audit.csv_cells import csv_safe, csv_text
+from corpus_audit.escape import code_span, markdown_cell, markdown_guard, markdown_inline
 from corpus_audit.report.registry import COMPUTED_STATUSES, default_registry
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import two_proportion_test
@@ -141,6 +143,8 @@ class Comparison:
     not_compared: dict[str, str] = field(default_factory=dict)
     #: Tables compared without any changed row.
     unchanged_tables: list[str] = field(default_factory=list)
+    #: Sentences about what the figures are (a run estimated from a sample).
+    notes: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- values
@@ -210,24 +214,6 @@ class _Bases:
         self.run = run
         self._cache: dict[str, Any] = {}
 
-    def _axis_documents(self) -> dict[Any, dict[str, Any]]:
-        if "axes" not in self._cache:
-            self._cache["axes"] = {r.get("axis"): r for r in self.run.table("descriptor_axes") or []}
-        return self._cache["axes"]
-
-    def _sum(self, table: str, column: str | None) -> dict[Any, int]:
-        """Sum of ``documents`` of ``table``, per value of ``column`` (one total under ``None``)."""
-        cached = self._cache.get((table, column))
-        if cached is None:
-            cached = {}
-            for r in self.run.table(table) or []:
-                value = r.get("documents")
-                if _is_int(value):
-                    group = r.get(column) if column else None
-                    cached[group] = cached.get(group, 0) + value
-            self._cache[(table, column)] = cached
-        return cached
-
     @staticmethod
     def count_columns(metric: str) -> tuple[str, ...]:
         """The columns that may hold the count behind ``metric``, most specific first."""
@@ -241,25 +227,46 @@ class _Bases:
         return ()
 
     def bases(self, table: str, keys: tuple[str, ...], row: dict[str, Any], count_column: str) -> list[Any]:
-        """The denominators ``count_column`` may be a share of, most specific first."""
+        """The denominators ``count_column`` may be a share of in a table no stage declares (a
+        run of another version): the row's ``denominator``, or its ``documents``."""
         bases = [row.get("denominator")]
         if count_column != "documents":
             bases.append(row.get("documents"))
-        if table == "languages":
-            bases.append(self.run.summary.get("documents_analysed"))
-        elif table.startswith("languages_by_") and keys:
-            bases.append(self._sum(table, keys[0]).get(row.get(keys[0])))
-        elif table == "descriptors":
-            axis = self._axis_documents().get(row.get("axis")) or {}
-            bases += [axis.get("documents"), axis.get("documents_unambiguous")]
-        elif table == "toxicity_histogram":
-            bases.append(self._sum(table, None).get(None))
         return bases
 
+    def declared(self, table: str, row: dict[str, Any], metric: str) -> tuple[Any, Any, float] | None:
+        """``(count, base, scale)`` of ``metric`` as the stage that wrote ``table`` declares it
+        (`corpus_audit.transforms.base.Proportion`); None when it declares none."""
+        from corpus_audit.transforms import table_spec
+
+        found = table_spec(table)
+        proportion = next((p for p in found[1].proportions if p.percent == metric), None) if found else None
+        if proportion is None:
+            return None
+
+        def totals(column: str) -> int:
+            if (table, column) not in self._cache:
+                self._cache[(table, column)] = sum(v for v in (r.get(column) for r in self.run.table(table) or [])
+                                                   if _is_int(v))
+            return self._cache[(table, column)]
+
+        def lookup(other: str, key: str, value: Any, column: str) -> Any:
+            return next((r.get(column) for r in self.run.table(other) or [] if r.get(key) == value), None)
+
+        return row.get(proportion.count), proportion.base(row, totals, lookup), proportion.scale
+
     def proportion(self, table: str, keys: tuple[str, ...], row: dict[str, Any], metric: str) -> tuple[int, int] | None:
-        """``(count, base)`` whose ratio reproduces the row's ``metric``; ``None`` when none does."""
+        """``(count, base)`` whose ratio reproduces the row's ``metric``: the stage's declared
+        denominator, else (tables of other versions) one found from the columns; ``None`` when none does."""
         value = row.get(metric)
         if not _is_number(value) or not math.isfinite(value):
+            return None
+        declared = self.declared(table, row, metric)
+        if declared is not None:
+            count, base, scale = declared
+            if _is_int(count) and _is_int(base) and base > 0 and 0 <= count <= base \
+                    and abs(scale * count / base - value) <= _TOLERANCE * scale:
+                return count, base
             return None
         scale = _FRACTION_SCALE if metric == "fraction" else _PERCENT_SCALE
         for column in self.count_columns(metric):
@@ -307,7 +314,9 @@ def _compare_table(name: str, run_a: RunData, run_b: RunData, bases_a: _Bases, b
     columns = list(dict.fromkeys(run_a.columns.get(name, []) + run_b.columns.get(name, [])))
     keys = _keys(name, columns, rows_a + rows_b)
     # language_name and small_sample describe a row (its key's name, its denominator's size): not metrics.
-    metrics = [c for c in columns if c not in keys and c not in DESCRIPTIVE_COLUMNS]
+    # A sampled run's interval columns bound its percentages: they are not measured values themselves.
+    metrics = [c for c in columns if c not in keys and c not in DESCRIPTIVE_COLUMNS
+               and not c.endswith(("_ci_low", "_ci_high"))]
     index_a = {tuple(r.get(k) for k in keys): r for r in reversed(rows_a)}  # reversed: the first row of a key wins
     index_b = {tuple(r.get(k) for k in keys): r for r in reversed(rows_b)}
     order = list(dict.fromkeys([tuple(r.get(k) for k in keys) for r in rows_a + rows_b]))
@@ -477,7 +486,19 @@ def compare_runs(run_a: RunData, run_b: RunData, *, all_rows: bool = False) -> C
     stages = [StageStatus(stage, stage_status(run_a, stage), stage_status(run_b, stage))
               for stage in _stage_names(run_a, run_b)]
     return Comparison(label_a, label_b, _order(kept), total, all_rows, stages, _differences(run_a, run_b),
-                      not_compared, [name for name in ["summary"] + compared_tables if name not in changed_tables])
+                      not_compared, [name for name in ["summary"] + compared_tables if name not in changed_tables],
+                      _sample_notes(run_a, run_b))
+
+
+def _sample_notes(run_a: RunData, run_b: RunData) -> list[str]:
+    """One sentence per run whose figures are estimated from a sample (``--sample-rate``)."""
+    notes = []
+    for label, run in (("A", run_a), ("B", run_b)):
+        rate = (run.summary.get("settings") or {}).get("sample_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1:
+            notes.append(f"{label} is estimated from a {100 * rate:g}% sample of its documents (--sample-rate {rate:g}): "
+                         "its percentages are estimates, their tests here count the sampled documents.")
+    return notes
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -501,13 +522,13 @@ def _md_value(value: Any) -> str:
     if isinstance(value, float):
         return _short(value) if math.isfinite(value) else str(value)
     text = str(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return markdown_inline(text if len(text) <= 80 else text[:79] + "…")  # text from the inputs
 
 
 def _md_setting(value: Any) -> str:
     """A setting as recorded (``0.55``, not rounded), shortened past 80 characters."""
     text = "–" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return markdown_inline(text if len(text) <= 80 else text[:79] + "…")
 
 
 def _md_difference(row: Row) -> str:
@@ -515,7 +536,7 @@ def _md_difference(row: Row) -> str:
     if value is None:
         return ""
     if not _is_number(value):
-        return str(value)
+        return markdown_inline(value)
     text = _md_value(value)
     sign = "+" if value > 0 else ""
     return f"{sign}{text}" + (f" {row.unit}" if row.unit else "")
@@ -530,15 +551,16 @@ def _md_p(p_value: float) -> str:
 def _md_key(value: Any) -> str:
     if value is None:
         return "(all)"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:g}" if isinstance(value, float) else markdown_inline(value)
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One cell of a Markdown table (values in it already escaped): pipes escaped, one line, no raw HTML."""
+    return markdown_guard(markdown_cell(text))
 
 
 def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(_md_cell(c) for c in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in body]
     return lines
 
@@ -547,7 +569,7 @@ def render_markdown(comparison: Comparison) -> str:
     """The comparison as Markdown: stages, what differs in inputs and settings, one section per table."""
     c = comparison
     shown = "every row" if c.all_rows else "only the rows that changed (`--all` shows every row)"
-    lines = [f"# Comparison: {c.label_a} (A) vs {c.label_b} (B)", "",
+    lines = [f"# Comparison: {markdown_inline(c.label_a)} (A) vs {markdown_inline(c.label_b)} (B)", "",
              f"Differences are B − A; percentages in percentage points (pp). Showing {shown}: "
              f"{len(c.rows):,} of {c.total_rows:,} compared values. Within a table, rows are grouped by metric "
              "(percentages first) and ordered by the size of the change (largest first).", "",
@@ -555,37 +577,41 @@ def render_markdown(comparison: Comparison) -> str:
              "interval), the two-proportion z-test's p-value, and `significant` when p < 0.05 (a shift beyond "
              "sampling noise). The test treats A and B as independent samples; when B is A filtered, they share "
              "documents and the test is conservative.", "",
+             *[line for note in c.notes for line in (markdown_inline(note), "")],
              "## Stages", ""]
-    lines += _md_table(["stage", "A", "B"], [[s.stage, s.a, s.b] for s in c.stages])
+    lines += _md_table(["stage", "A", "B"], [[markdown_inline(s.stage), markdown_inline(s.a), markdown_inline(s.b)]
+                                             for s in c.stages])
     lines += ["", "## What differs in inputs and settings", ""]
     if c.differences:
         lines += _md_table(["table", "stage", "setting", "A", "B"],
-                           [[r.table, str(dict(r.keys).get("stage", "")), r.metric, _md_setting(r.a), _md_setting(r.b)]
+                           [[markdown_inline(r.table), markdown_inline(dict(r.keys).get("stage", "")),
+                             markdown_inline(r.metric), _md_setting(r.a), _md_setting(r.b)]
                             for r in c.differences])
     else:
         lines.append("Inputs and settings are the same.")
     if c.not_compared:
-        lines += ["", "Not compared: " + "; ".join(f"`{name}` ({why})" for name, why in c.not_compared.items()) + "."]
+        lines += ["", "Not compared: " + "; ".join(f"{code_span(name)} ({markdown_inline(why)})"
+                                                   for name, why in c.not_compared.items()) + "."]
     if c.unchanged_tables and not c.all_rows:
-        lines += ["", "No change in: " + ", ".join(f"`{name}`" for name in c.unchanged_tables) + "."]
+        lines += ["", "No change in: " + ", ".join(code_span(name) for name in c.unchanged_tables) + "."]
     tables: dict[str, list[Row]] = {}
     for row in c.rows:
         tables.setdefault(row.table, []).append(row)
     for name, rows in tables.items():
         keys = list(dict.fromkeys(column for row in rows for column, _ in row.keys))
         tested = any(row.shift is not None for row in rows)
-        header = keys + ["metric", "A", "B", "B − A"] + (["95% CI of B − A", "p", "significant"] if tested else [])
+        header = [markdown_inline(k) for k in keys] + ["metric", "A", "B", "B − A"] + (["95% CI of B − A", "p", "significant"] if tested else [])
         body = []
         for row in rows:
             values = dict(row.keys)
             cells = [_md_key(values.get(k)) for k in keys]
-            cells += [row.metric, _md_value(row.a), _md_value(row.b), _md_difference(row)]
+            cells += [markdown_inline(row.metric), _md_value(row.a), _md_value(row.b), _md_difference(row)]
             if tested:
                 s = row.shift
                 cells += ["", "", ""] if s is None else [
                     f"[{_short(s.ci_low)}, {_short(s.ci_high)}]", _md_p(s.p_value), "yes" if s.significant else "no"]
             body.append(cells)
-        lines += ["", f"## {name}", ""] + _md_table(header, body)
+        lines += ["", f"## {markdown_inline(name)}", ""] + _md_table(header, body)
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,8 @@ from typing import Any, Iterator
 
 from markupsafe import Markup
 
+from corpus_audit.escape import code_fence, markdown_cell, markdown_guard, markdown_inline, plain_text
+
 from corpus_audit.report.blocks import (Block, Bullets, Heading, Image, Paragraph, Prompt, SettingList, TableBlock,
                                         code)
 from corpus_audit.report.formatting import (SMALL_SAMPLE_MARK, SMALL_SAMPLE_NOTE, fmt_int, fmt_percent,
@@ -154,7 +156,9 @@ def scope_notes(run: RunData) -> list[str]:
     if rate is not None:
         notes.append(f"Sampled audit: a {fmt_rate(rate)} sample of the documents read was analysed "
                      f"(--sample-rate {rate:g}; {run.documents_analysed:,} of "
-                     f"{int(run.summary.get('documents_read') or 0):,}); every figure describes that sample.")
+                     f"{int(run.summary.get('documents_read') or 0):,}); every percentage is estimated from "
+                     f"that {fmt_rate(rate)} sample for the whole corpus, with a 95% interval (the "
+                     "`*_ci_low` / `*_ci_high` columns of tables/), and counts are the sample's.")
     return notes
 
 
@@ -225,7 +229,7 @@ class DatasheetBuilder:
                                f"the run's stages: {code(stages)})."))
             return True
         status, reason = missing
-        self.add(Paragraph(f"**Not computed** ({code(status)}): {reason.rstrip('.')}. No figure of this section "
+        self.add(Paragraph(f"**Not computed** ({code(status)}): {markdown_inline(reason.rstrip('.'))}. No figure of this section "
                            "is reported."))
         return True
 
@@ -240,7 +244,7 @@ class DatasheetBuilder:
     # sections
     def build(self) -> list[Block]:
         summary = self.summary
-        self.add(Heading(1, f"Datasheet: {self.run.corpus_name}"))
+        self.add(Heading(1, f"Datasheet: {markdown_inline(self.run.corpus_name)}"))
         command = shlex.join(str(part) for part in summary.get("command") or [])
         toxicity = any(section.sampled and section.computed(self.run) for section in self.sections)
         notes = scope_notes(self.run)
@@ -248,9 +252,10 @@ class DatasheetBuilder:
             self.add(Paragraph(f"**{note}**"))
         rate = sample_rate(self.run)
         if rate is not None:
-            counted = (f"they are counts over a {fmt_rate(rate)} sample of the documents read (--sample-rate "
+            counted = (f"they are estimated from a {fmt_rate(rate)} sample of the documents read (--sample-rate "
                        f"{rate:g}; {fmt_int(self.run.documents_analysed)} analysed of "
-                       f"{fmt_int(summary.get('documents_read', 0))} read): every figure describes that sample")
+                       f"{fmt_int(summary.get('documents_read', 0))} read): counts are the sample's, and every "
+                       "percentage comes with a 95% Wilson interval (continuity-corrected) in tables/")
             if toxicity:
                 counted += (", and the toxicity figures are estimated on a further sample of it, given with Wilson "
                             "95% confidence intervals")
@@ -260,7 +265,7 @@ class DatasheetBuilder:
                 "confidence intervals") if toxicity else "")
         self.add(Paragraph(
             "This datasheet follows Gebru et al., \"Datasheets for Datasets\" (Communications of the ACM, 2021). "
-            f"The numbers were measured by corpus-audit {summary.get('corpus_audit_version', '?')} "
+            f"The numbers were measured by corpus-audit {markdown_inline(summary.get('corpus_audit_version', '?'))} "
             f"(Llama 2 §4.1 analyses) in the run described in section 4; {counted}. Percentages are percent of "
             "documents (a document counts once however often a term occurs); each table and figure names its "
             "denominator."))
@@ -357,7 +362,7 @@ class DatasheetBuilder:
                            "Each row names its denominator and the paper's source. Llama 2's corpus is far larger "
                            "and mostly English: read the differences as orientation, not as a test."))
         def key(row: dict[str, Any]) -> str:
-            return language_label(row["key"]) if row["metric"] == "language" else str(row["key"])
+            return markdown_inline(language_label(row["key"]) if row["metric"] == "language" else row["key"])
 
         self.add(TableBlock(["figure", "key", "this corpus", "Llama 2", "difference", "percent of"],
                             [[row["metric"], key(row), *llama2_cells(row), row["of"]] for row in rows]))
@@ -408,7 +413,8 @@ class DatasheetBuilder:
                                f"{code('summary.json')} ({code('command')}, {code('settings')}, {code('timings')})."))
         versions = summary.get("package_versions") or {}
         if versions:
-            self.add(Paragraph("Package versions: " + ", ".join(f"{name} {code(v)}" for name, v in versions.items())
+            self.add(Paragraph("Package versions: " + ", ".join(f"{markdown_inline(name)} {code(v)}"
+                                                                for name, v in versions.items())
                                + "."))
 
     def uses(self) -> None:
@@ -437,7 +443,7 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
     prompts = {f"{section}.{key}": Prompt(f"{section}.{key}", question, answers.get((section, key)))
                for section, questions in PROMPTS.items() for key, question in questions.items()}
     return {
-        "title": next((b.text for b in blocks if isinstance(b, Heading)), "Datasheet"),
+        "title": f"Datasheet: {plain_text(run.corpus_name)}",  # plain text: the HTML <title> is autoescaped
         "corpus_name": run.corpus_name,
         "version": summary.get("corpus_audit_version", "?"),
         "blocks": blocks,
@@ -460,28 +466,31 @@ def build_context(run: RunData, metadata: dict[str, Any] | None = None) -> dict[
     }
 
 
-_INLINE = re.compile(r"`([^`]*)`|\*\*(.+?)\*\*")
+_INLINE = re.compile(r"\\([!-/:-@\[-`{-~])|`([^`]*)`|\*\*(.+?)\*\*")
 _NUMBER = re.compile(r"^[-+<>]?[0-9][0-9,]*(\.[0-9]+)?%?[†‡]?$")
 
 
 def _inline_html(text: str) -> Markup:
-    """The two inline markups of a block's text (``code``, **bold**) as HTML, everything else escaped."""
+    """The inline markups of a block's text (``code``, **bold**, a backslash escape of text from the
+    inputs) as HTML, everything else escaped."""
     out: list[str] = []
     position = 0
     for match in _INLINE.finditer(text):
         out.append(html.escape(text[position:match.start()]))
         if match.group(1) is not None:
-            out.append(f"<code>{html.escape(match.group(1))}</code>")
+            out.append(html.escape(match.group(1)))
+        elif match.group(2) is not None:
+            out.append(f"<code>{html.escape(match.group(2))}</code>")
         else:
-            out.append(f"<strong>{_inline_html(match.group(2))}</strong>")
+            out.append(f"<strong>{_inline_html(match.group(3))}</strong>")
         position = match.end()
     out.append(html.escape(text[position:]))
     return Markup("".join(out))
 
 
 def _md_cell(text: str) -> str:
-    """A Markdown table cell: ``|`` escaped, newlines as spaces."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: every pipe not yet escaped escaped, newlines as spaces, no raw HTML."""
+    return markdown_guard(markdown_cell(text))
 
 
 _FENCE = re.compile(r"^( {0,3})(`{3}|~{3})", re.MULTILINE)
@@ -490,9 +499,11 @@ _FENCE = re.compile(r"^( {0,3})(`{3}|~{3})", re.MULTILINE)
 def markdown_text(text: str) -> str:
     """An author's free-text answer as Markdown that cannot reach past itself: HTML comment markers
     escaped (``&lt;!--``, ``--&gt;``: shown, never hiding what follows) and a line starting with
-    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence."""
+    a code fence (```` ``` ````, ``~~~``) escaped, so an answer never opens or closes a fence; any
+    other raw HTML tag is backslash-escaped (`corpus_audit.escape.markdown_guard`: shown as written).
+    The rest of the answer's Markdown (emphasis, links, lists) is the authors' and kept."""
     text = str(text).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
-    return _FENCE.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return markdown_guard(_FENCE.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text), entities=False)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -510,7 +521,8 @@ def template_environment() -> Any:
         loader=jinja2.PackageLoader("corpus_audit.report", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs, md_text=markdown_text)
+    environment.filters.update(md_cell=_md_cell, inline=_inline_html, paragraphs=_paragraphs, md_text=markdown_text,
+                               md_guard=markdown_guard, md_inline=markdown_inline, code_fence=code_fence)
     environment.tests["number"] = lambda cell: bool(_NUMBER.match(str(cell)))
     return environment
 

@@ -19,12 +19,14 @@ import functools
 from typing import Any, Literal
 
 # Language names come from one place for tables, plots, the datasheet and the card.
+from corpus_audit.escape import markdown_inline as md
 from corpus_audit.language_names import language_label, language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, readable_percent
 from corpus_audit.stats import is_small_sample as _is_small_sample
 
 __all__ = ["MISSING", "PercentStyle", "SMALL_SAMPLE", "SMALL_SAMPLE_MARK", "SMALL_SAMPLE_NOTE", "as_float",
-           "fmt_int", "fmt_number", "fmt_percent", "is_small_sample", "language_label", "language_name", "plural"]
+           "fmt_int", "fmt_number", "fmt_percent", "is_small_sample", "language_label", "language_name", "md",
+           "md_language", "plural"]
 
 #: A cell whose value the run did not write.
 MISSING = "–"
@@ -40,6 +42,11 @@ SMALL_SAMPLE_NOTE = (f"{SMALL_SAMPLE_MARK} fewer than {SMALL_SAMPLE} documents i
 def fmt_int(value: Any) -> str:
     """An integer with thousands separators; ``MISSING`` for ``None``."""
     return f"{int(value):,}" if value is not None else MISSING
+
+
+def md_language(code: Any) -> str:
+    """A language's label (`language_label`) as Markdown text: a code from the inputs is shown, never markup."""
+    return md(language_label(code))
 
 
 def is_small_sample(denominator: Any) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corpus_audit.escape import yaml_front_matter
 from corpus_audit.report.blocks import Image
 from corpus_audit.report.datasheet import build_context, partial_limit, render
 from corpus_audit.report.formatting import fmt_percent, language_label, language_name
@@ -102,8 +103,6 @@ def card_context(run: RunData, metadata: dict[str, Any] | None = None,
                  threshold: float = DEFAULT_LANGUAGE_THRESHOLD, plots_at: str = "plots") -> dict[str, Any]:
     """The datasheet's context with what the card adds: front matter, its languages, the marker.
     ``plots_at``: the run's ``plots/`` folder as seen from where the card is written."""
-    import yaml
-
     context = build_context(run, metadata)
     if plots_at != "plots":
         for block in context["blocks"]:
@@ -111,7 +110,7 @@ def card_context(run: RunData, metadata: dict[str, Any] | None = None,
                 block.path = f"{plots_at.rstrip('/')}/{block.path[len('plots/'):]}"
     data = front_matter(run, metadata, threshold)
     context.update(
-        front_matter=yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False),
+        front_matter=yaml_front_matter(data),  # yaml.safe_dump between --- lines, never string-formatted
         pretty_name=data["pretty_name"],
         card_languages=card_languages(run, threshold),
         language_threshold=fmt_percent(threshold, "short"),

@@ -125,19 +125,36 @@ def render_plots(run: RunData, formats: tuple[str, ...] = ("png",), processes: i
         raise ValueError(f"unknown plot format(s) {sorted(unknown)}; use {PLOT_FORMATS}")
     names = list(default_registry().available_plots(run))
     drawn = forked_map(_draw, names, usable_cores() if processes is None else processes, (run, formats))
-    return {filename: data for files in drawn for filename, data in files.items()}
+    files = {filename: data for files in drawn for filename, data in files.items()}
+    for name in names:  # a plot whose code failed on the tables' values: its section is set aside
+        failure = files.pop(f"{name}{_FAILED}", None)
+        if failure is not None:
+            from corpus_audit.report.screen import set_aside
+
+            set_aside(run, default_registry().get(name), failure.decode("utf-8"))
+            files = {filename: data for filename, data in files.items() if not filename.startswith(f"{name}.")}
+    return files
+
+
+#: The suffix of the entry `_draw` returns for a plot its code could not draw from the run's values.
+_FAILED = ".failed"
 
 
 def _draw(inherited: tuple[RunData, tuple[str, ...]], name: str) -> dict[str, bytes]:
     """One plot's files (``{"<name>.<format>": bytes}``; none when it has nothing to draw)."""
+    from corpus_audit.report.screen import DATA_ERRORS, describe
+
     run, formats = inherited
     files: dict[str, bytes] = {}
     with matplotlib.rc_context(RC):
-        figure = default_registry().get(name).plot(run)
-        if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
-            return files
-        for fmt in formats:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
-            files[f"{name}.{fmt}"] = buffer.getvalue()
+        try:
+            figure = default_registry().get(name).plot(run)
+            if figure is None:  # pragma: no cover - plottable mirrors each plot's own check
+                return files
+            for fmt in formats:
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format=fmt, metadata=SAVE_METADATA[fmt], dpi=110 if fmt == "png" else None)
+                files[f"{name}.{fmt}"] = buffer.getvalue()
+        except DATA_ERRORS as exc:  # values of the wrong kind in a table: reported, never a traceback
+            return {f"{name}{_FAILED}": describe(exc).encode("utf-8")}
     return files

@@ -2,7 +2,8 @@
 
 ``plots.py``, ``datasheet.py``, ``compare.py`` and ``write_plots`` iterate the registry instead
 of naming stages, so an analysis's report is its module under ``report/sections/`` (defining a
-``SECTION``) plus its name in ``sections.SECTION_MODULES``. The section modules are imported on
+``SECTION``), named by the analysis itself (``Analysis.REPORT_SECTION``); a stage without one
+gets a section built from its declared tables (`corpus_audit.report.sections.generic`). The section modules are imported on
 the first call of `default_registry`, not when this module is imported; they import matplotlib
 only inside their plot functions, so a datasheet or a comparison does not load it.
 """
@@ -93,6 +94,9 @@ class ReportSection:
         reason = settings.get("reason")
         if status is not None and status not in COMPUTED_STATUSES:
             return str(status), str(reason) if reason else "the run recorded no reason"
+        unreadable = [table for table in (*self.tables, *self.optional_tables) if table in run.unreadable]
+        if unreadable:
+            return "unreadable", f"table {unreadable[0]} unreadable ({run.unreadable[unreadable[0]]})"
         if not run.has(*self.tables):
             return str(status or "no_table"), "the run wrote no table for it"
         empty = self.produced_nothing(run)
@@ -166,17 +170,31 @@ class ReportRegistry:
         return [section.name for section in self if section.has_plot(run)]
 
 
-@functools.lru_cache(maxsize=None)
 def default_registry() -> ReportRegistry:
-    """The registry of the modules listed in ``corpus_audit.report.sections.SECTION_MODULES``."""
-    from corpus_audit.report import sections
+    """The report sections of the registered stages (`corpus_audit.transforms.STAGES`), in their
+    order: each stage names its own (``Analysis.REPORT_SECTION``: a `ReportSection`, or a module
+    defining one as ``SECTION``), or gets one built from its declared tables."""
+    from corpus_audit.transforms import STAGES
 
+    return _registry(tuple(STAGES.values()))
+
+
+@functools.lru_cache(maxsize=8)
+def _registry(stages: tuple[type, ...]) -> ReportRegistry:
     loaded = []
-    for module_name in sections.SECTION_MODULES:
-        module = importlib.import_module(f"{sections.__name__}.{module_name}")
-        section = getattr(module, "SECTION", None)
+    for stage in stages:
+        section = stage.REPORT_SECTION
+        if isinstance(section, str):
+            module = importlib.import_module(section)
+            section = getattr(module, "SECTION", None)
+            if not isinstance(section, ReportSection):
+                raise TypeError(f"{module.__name__} defines no SECTION (a ReportSection)")
+        elif section is None:
+            from corpus_audit.report.sections.generic import generic_section
+
+            section = generic_section(stage)
         if not isinstance(section, ReportSection):
-            raise TypeError(f"{module.__name__} defines no SECTION (a ReportSection)")
+            raise TypeError(f"stage {stage.name!r}: REPORT_SECTION is not a ReportSection or a module name")
         loaded.append(section)
     return ReportRegistry(loaded)
 

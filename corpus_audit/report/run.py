@@ -40,6 +40,9 @@ class RunData:
     columns: dict[str, list[str]] = field(default_factory=dict)
     #: The corpus name the authors gave (metadata ``name``); else derived from the inputs.
     name: str | None = None
+    #: Tables set aside because the report code of their section cannot read their values
+    #: (table → why; `corpus_audit.report.screen`): the section is "not computed".
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> list[dict[str, Any]] | None:
         return self.tables.get(name)
@@ -237,4 +240,6 @@ def load_run(run_dir: str, *, check_complete: bool = True) -> RunData:
             check_table(name, table, keys, section_columns, path)
         run.tables[name] = table.to_pylist()
         run.columns[name] = list(table.column_names)
-    return run
+    from corpus_audit.report.screen import screen_tables
+
+    return screen_tables(run)

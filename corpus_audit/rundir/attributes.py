@@ -13,7 +13,9 @@ Every span covers the whole document, ``[0, len(text), value]`` (``len`` in code
 * ``corpus_audit__<flag>`` for each pronoun flag (``doc_has_she_pronoun``, ...): 1.0 / 0.0;
 * ``corpus_audit__holistic_bias_<axis>``: 1.0 for each HolisticBias axis the document mentions;
 * ``corpus_audit__gender_gap_<tokens|masculine|feminine|unspecified>``: counts;
-* ``corpus_audit__toxicity``: the toxicity score, when it was computed.
+* ``corpus_audit__toxicity``: the toxicity score, when it was computed;
+* for any other stage, what it declares (`Analysis.dolma_attributes`; by default each of its
+  number and flag columns under the column's name): every stage declares its own.
 
 Blank, skipped and unread (past ``--limit``) lines get ``"attributes": {}`` (and the id of the
 skip record, or null), so line N of an attribute file is always line N of its input.
@@ -40,17 +42,17 @@ from typing import Any, Iterable
 
 import orjson
 
-from corpus_audit.storage import is_remote, join, list_files, read_bytes
+from corpus_audit.rundir.paths import distinct_relative_paths, output_path
+from corpus_audit.storage import AtomicFile, is_remote, join, list_files, read_bytes
 
 __all__ = ["ATTRIBUTE_PREFIX", "ATTRIBUTES_DIR", "AttributeFile", "add_arguments", "attribute_path",
+           "attribute_paths",
            "document_attributes", "write_dolma_attributes"]
 
 #: Where the files go inside the run directory (dolma's ``attributes/<experiment>/``).
 ATTRIBUTES_DIR = posixpath.join("attributes", "corpus-audit")
 #: Prefix of every attribute name (dolma's ``<tagger>__<name>``).
 ATTRIBUTE_PREFIX = "corpus_audit__"
-_PRONOUN_FLAG_PREFIX = "doc_has_"
-_GENDER_GAP_COUNTS = ("gender_gap_tokens", "gender_gap_masculine", "gender_gap_feminine", "gender_gap_unspecified")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _COMPRESSION = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 
@@ -72,59 +74,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(dolma's format) under OUTPUT/attributes/corpus-audit/")
 
 
-def document_attributes(row: dict[str, Any], length: int) -> dict[str, list[list[Any]]]:
-    """The dolma attributes of one ``documents/`` row, each a whole-document span."""
-    out: dict[str, list[list[Any]]] = {}
+def document_attributes(row: dict[str, Any], length: int, analyses: Iterable[Any]) -> dict[str, list[list[Any]]]:
+    """The dolma attributes of one ``documents/`` row, each a whole-document span: what each
+    analysis declares (`Analysis.dolma_attributes`), in run order, under `ATTRIBUTE_PREFIX`."""
+    return {ATTRIBUTE_PREFIX + name: [[0, length, value]]
+            for analysis in analyses for name, value in analysis.dolma_attributes(row).items()}
 
-    def put(name: str, value: Any) -> None:
-        out[ATTRIBUTE_PREFIX + name] = [[0, length, value]]
 
-    language = row.get("language")
-    if language is not None:
-        put(f"language_{language}", round(float(row.get("language_score") or 0.0), 4))
-    for name, value in row.items():
-        if name.startswith(_PRONOUN_FLAG_PREFIX) and value is not None:
-            put(name, 1.0 if value else 0.0)
-    for axis in row.get("holistic_bias_axes") or ():
-        put(f"holistic_bias_{axis}", 1.0)
-    for name in _GENDER_GAP_COUNTS:
-        if row.get(name) is not None:
-            put(name, float(row[name]))
-    if row.get("toxicity") is not None:
-        put("toxicity", round(float(row["toxicity"]), 6))
-    return out
+def run_analyses(output_dir: str) -> list[Any]:
+    """The stages a finished run ran (``summary.json``), built with their default options: what
+    declares their attributes when the caller has not the run's own."""
+    from corpus_audit.transforms import STAGES
+
+    settings = json.loads(read_bytes(join(output_dir, "summary.json"))).get("settings", {})
+    return [STAGES[name].from_options(STAGES[name].Options()) for name in settings.get("stages", STAGES)
+            if name in STAGES]
 
 
 def attribute_path(output_dir: str, input_path: str, root: str) -> str:
     """Where the attribute file of ``input_path`` goes: its path after the last ``documents/``
-    folder (dolma's layout), else relative to ``root`` (the inputs' common folder)."""
+    folder (dolma's layout), else relative to ``root`` (the inputs' common folder). A path that
+    could leave the run directory (``..``, ``%2e%2e``, backslashes, ...) gets a stable safe name
+    instead (`corpus_audit.rundir.paths`)."""
+    return attribute_paths(output_dir, [input_path], root)[input_path]
+
+
+def attribute_paths(output_dir: str, inputs: Iterable[str], root: str | None = None) -> dict[str, str]:
+    """`attribute_path` of each input, distinct for distinct inputs: two inputs that would share
+    a file (``a/documents/p.jsonl`` and ``b/documents/p.jsonl``) both get their stable safe names.
+    ``root``: the inputs' common folder (default: computed from ``inputs``)."""
+    inputs = list(inputs)
+    root = _common_folder(inputs) if root is None else root
+    relative = distinct_relative_paths({path: _relative_parts(path, root) for path in inputs})
+    return {path: output_path(output_dir, *ATTRIBUTES_DIR.split("/"), *relative[path].split("/"))
+            for path in inputs}
+
+
+def _relative_parts(input_path: str, root: str) -> list[str]:
+    """The components of ``input_path`` below its last ``documents/`` folder, else below ``root``."""
     parts = _parts(input_path)
     if "documents" in parts[:-1]:
         last = len(parts) - 1 - parts[::-1].index("documents")
         relative = parts[last + 1:]
     else:
         relative = parts[len(_parts(root)):] if root else parts[-1:]
-    return join(output_dir, ATTRIBUTES_DIR, *relative)
+    # A URL's "scheme://" (inputs of several schemes): the folder "scheme:" it always was on disk.
+    return [part[:-2] if part.endswith("://") else part for part in relative]
 
 
-def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None) -> list[AttributeFile]:
+def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None,
+                           analyses: Iterable[Any] | None = None) -> list[AttributeFile]:
     """Write the attribute file of every JSON-lines input of the finished run in ``output_dir``.
 
     ``inputs``: the run's input files (the CLI passes its plan's); default: every shard that
-    appears in ``documents/`` or ``skipped/``. The text field comes from ``summary.json``; ids from the run's rows (so a missing id
-    is the reader's ``<shard>:<line>`` fallback, as in ``documents/``).
+    appears in ``documents/`` or ``skipped/``. ``analyses``: the run's stages (they declare their
+    attributes; default: `run_analyses`). The text field comes from ``summary.json``; ids from the
+    run's rows (so a missing id is the reader's ``<shard>:<line>`` fallback, as in ``documents/``).
     """
+    analyses = list(analyses) if analyses is not None else run_analyses(output_dir)
     settings = json.loads(read_bytes(join(output_dir, "summary.json"))).get("settings", {})
     text_field = settings.get("text_field", "text")
     rows = _document_rows(output_dir)
     skipped = _skip_ids(output_dir)
     files = sorted(set(inputs) if inputs is not None else set(rows) | set(skipped))
     files = [path for path in files if _is_jsonl(path)]
-    root = _common_folder(files)
+    targets = attribute_paths(output_dir, files)
     written = []
     for path in files:
-        target = attribute_path(output_dir, path, root)
-        lines, documents = _write_one(path, target, rows.get(path, {}), skipped.get(path, {}), text_field)
+        target = targets[path]
+        lines, documents = _write_one(path, target, rows.get(path, {}), skipped.get(path, {}), text_field, analyses)
         written.append(AttributeFile(path, target, lines, documents))
     return written
 
@@ -133,7 +151,7 @@ def write_dolma_attributes(output_dir: str, inputs: Iterable[str] | None = None)
 
 
 def _write_one(path: str, target: str, rows: dict[int, dict], skips: dict[int, Any],
-               text_field: str) -> tuple[int, int]:
+               text_field: str, analyses: list[Any]) -> tuple[int, int]:
     """Stream ``path``'s lines into ``target``: (lines written, documents with attributes)."""
     from corpus_audit.readers.compression import bounded_lines, open_decompressed, stream_errors
 
@@ -147,8 +165,8 @@ def _write_one(path: str, target: str, rows: dict[int, dict], skips: dict[int, A
                     if row is None:
                         record = {"id": skips.get(position), "attributes": {}}
                     else:
-                        record = {"id": row["id"], "attributes": document_attributes(row, _text_length(line,
-                                                                                                       text_field))}
+                        length = _text_length(line, text_field)
+                        record = {"id": row["id"], "attributes": document_attributes(row, length, analyses)}
                         documents += 1
                     out.write(orjson.dumps(record) + b"\n")
                     lines += 1
@@ -166,21 +184,19 @@ def _text_length(line: bytes, text_field: str) -> int:
 
 
 class _open_output:
-    """A binary writer for a local or remote attribute file, compressed like its input."""
+    """A binary writer for a local or remote attribute file, compressed like its input, written
+    through `corpus_audit.storage.AtomicFile` (a temporary name, renamed when whole: a link put in
+    place of the file is replaced, never written through; an error leaves no partial file)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         compression = next((kind for suffix, kind in _COMPRESSION.items() if path.lower().endswith(suffix)), None)
-        if is_remote(path):
-            from apache_beam.io.filesystem import CompressionTypes
-            from apache_beam.io.filesystems import FileSystems
-
-            self._raw = FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        else:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._raw = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        self._file = AtomicFile(path)
+        self._raw = self._file.open()
         if compression == "gzip":
-            self._stream: io.IOBase = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0)
+            # The header names the file (without .gz) as gzip.open does; no time: byte-identical reruns.
+            name = "" if is_remote(path) else path
+            self._stream: io.IOBase = gzip.GzipFile(filename=name, fileobj=self._raw, mode="wb", mtime=0)
         elif compression == "zstd":
             import zstandard
 
@@ -191,10 +207,13 @@ class _open_output:
     def __enter__(self) -> io.IOBase:
         return self._stream
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is not None:
+            self._file.abort()
+            return
         if self._stream is not self._raw:
             self._stream.close()
-        self._raw.close()
+        self._file.publish()
 
 
 def _document_rows(output_dir: str) -> dict[str, dict[int, dict]]:

@@ -14,15 +14,17 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 from corpus_audit.readers import ReadConfig
-from corpus_audit.storage import AtomicFile, join
+from corpus_audit.rundir.paths import output_path
+from corpus_audit.storage import AtomicFile
 from corpus_audit.transforms.base import Analysis
 
 __all__ = ["DocumentTableWriter", "document_path", "document_schema"]
 
 
 def document_path(output_dir: str, key: str) -> str:
-    """Where the documents file of split (or scored batch) ``key`` goes."""
-    return join(output_dir, "documents", f"{key}.parquet")
+    """Where the documents file of split (or scored batch) ``key`` goes (a split key is always one
+    safe file name; `output_path` checks it, and that no symbolic link is on the way)."""
+    return output_path(output_dir, "documents", f"{key}.parquet")
 
 
 def document_schema(read_config: ReadConfig, analyses: Iterable[Analysis]) -> pa.Schema:

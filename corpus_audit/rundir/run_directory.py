@@ -15,9 +15,10 @@ A run never deletes or overwrites a file it did not write:
   the manifest's ``files`` with its sha256 under ``digests`` (a manifest without ``digests``, as
   older runs wrote, still loads). A file whose content no longer matches its recorded digest was
   edited by someone: ``--overwrite`` then refuses the directory and deletes nothing.
-* ``corpus-audit.lock`` is held for the whole run (created exclusively, with the PID and host).
-  A second run is refused while the first holds it; a lock whose process is gone on this host
-  is stale and taken over. Locks cover local directories (object stores have no exclusive create).
+* ``corpus-audit.lock`` is held for the whole run (`corpus_audit.rundir.lock`: created with its
+  content in one step, with the PID and host). A second run is refused while the first holds it;
+  a lock whose process is gone on this host is stale and taken over atomically; a damaged lock is
+  refused, never taken over. Locks cover local directories (object stores have no exclusive create).
 """
 
 from __future__ import annotations
@@ -28,21 +29,20 @@ import hashlib
 import json
 import os
 import re
-import socket
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 from corpus_audit.errors import UsageError
+from corpus_audit.rundir.lock import LOCK_NAME, LockHeld, is_lock_file, lock_directory  # the first three re-exported
 from corpus_audit.storage import is_remote, join
 
 __all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld", "RunDirectory", "file_sha256",
            "lock_directory", "read_manifest", "recorded_digests"]
 
 MANIFEST_NAME = "corpus-audit-run.json"
-LOCK_NAME = "corpus-audit.lock"
 #: Top-level names a run writes in its output directory.
-RUN_OUTPUTS = ("summary.json", "accumulators.json", "tables", "documents", "skipped", "plots", "attributes", "datasheet.md",
-               "datasheet.html", "README.md")
+RUN_OUTPUTS = ("summary.json", "accumulators.json", "tables", "documents", "skipped", "plots", "attributes",
+               "datasheet.md", "datasheet.html", "README.md", "corpus-audit-error.log")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -53,27 +53,13 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # skipped/: Beam's text sink, with its beam-temp-* staging folder), with an optional temporary suffix.
 _SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
 _OWN_NAME = re.compile(
-    rf"^(summary\.json|accumulators\.json|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
+    rf"^(summary\.json|accumulators\.json|corpus-audit-error\.log|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
     r"|skipped/skipped-[0-9]{5}-of-[0-9]{5}\.jsonl|skipped/beam-temp-skipped-[0-9a-f]+/[^/]+"
     r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg)|attributes/corpus-audit/.+)(\.[0-9a-f]{12,32})?(\.tmp)?$")
 
 
-class LockHeld(UsageError):
-    """Another run holds the directory's lock."""
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _read_json(path: str) -> Any:
@@ -82,51 +68,6 @@ def _read_json(path: str) -> Any:
     if len(data) > MAX_MANIFEST_BYTES:
         raise ValueError("too large")
     return json.loads(data.decode("utf-8"))
-
-
-def _stale(lock_path: str, holder: Any) -> bool:
-    """Whether a lock's holder is known to be gone (same host, no such process)."""
-    if not isinstance(holder, dict):
-        return True  # not a lock we wrote: half-written by a killed run
-    pid, host = holder.get("pid"), holder.get("host")
-    return host == socket.gethostname() and isinstance(pid, int) and not _process_alive(pid)
-
-
-@contextlib.contextmanager
-def lock_directory(directory: str) -> Iterator[None]:
-    """Hold ``directory/corpus-audit.lock`` for the block; raise `LockHeld` if another run has it."""
-    if is_remote(directory):
-        yield
-        return
-    os.makedirs(directory, exist_ok=True)
-    lock_path = os.path.join(directory, LOCK_NAME)
-    token = uuid.uuid4().hex
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "token": token}
-    for attempt in range(2):
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                current = _read_json(lock_path)
-            except (OSError, ValueError):
-                current = None
-            if attempt == 0 and _stale(lock_path, current):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(lock_path)
-                continue
-            who = (f"pid {current.get('pid')} on host {current.get('host')} since {current.get('started')}"
-                   if isinstance(current, dict) else "an unknown process")
-            raise LockHeld(f"{directory} is in use by another corpus-audit run ({who}); wait for it to end, "
-                           f"or delete {lock_path} if no run is active there") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(holder, f)
-        break
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            if _read_json(lock_path).get("token") == token:
-                os.remove(lock_path)
 
 
 def read_manifest(directory: str) -> dict[str, Any] | None:
@@ -218,7 +159,7 @@ class RunDirectory:
         if not self.remote and os.path.islink(self.directory.rstrip(os.sep)):
             raise UsageError(f"output directory {self.directory} is a symbolic link; give the real path")
         files, links = self._entries() if self.remote or os.path.isdir(self.directory) else ([], [])
-        files = [f for f in files if f not in (MANIFEST_NAME, LOCK_NAME)]
+        files = [f for f in files if f != MANIFEST_NAME and not is_lock_file(f)]
         if links:
             raise UsageError(f"output directory {self.directory} holds a symbolic link ({links[0]}); corpus-audit "
                              "never follows links when replacing a run: remove it or choose a new directory")
@@ -279,15 +220,22 @@ class RunDirectory:
             manifest["finished"] = manifest["updated"]
         if run_info:
             manifest.update({k: v for k, v in run_info.items() if k not in manifest})
-        data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-        path = join(self.directory, MANIFEST_NAME)
-        if self.remote:
-            from corpus_audit.storage import write_bytes
+        from corpus_audit.storage import write_bytes
 
-            write_bytes(path, data)
-            return
-        os.makedirs(self.directory, exist_ok=True)
-        tmp = f"{path}.{self.run_id}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_bytes(join(self.directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def record_owned_file(directory: str, name: str, data: bytes) -> None:
+    """Write ``name`` (a path relative to the run directory) and list it among the run's files
+    in its manifest, with its digest, so a later run may replace it (no manifest: only written)."""
+    import hashlib
+
+    from corpus_audit.storage import write_bytes
+
+    write_bytes(join(directory, *name.split("/")), data)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return
+    manifest["files"] = sorted({*(f for f in manifest.get("files", []) if isinstance(f, str)), name})
+    manifest[DIGESTS_KEY] = {**recorded_digests(manifest), name: hashlib.sha256(data).hexdigest()}
+    write_bytes(join(directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))

@@ -4,7 +4,9 @@ Files are written through Beam's ``FileSystems`` (local or ``gs://``). Output is
 function of the table, so the same aggregate gives byte-identical files.
 
 Cells hold values from the corpus (``--group-by`` keys), so each format is made safe:
-in Markdown ``|`` is escaped and line breaks become ``<br>`` (a value never breaks a row);
+in Markdown a text cell is escaped as inline text (`corpus_audit.escape.markdown_inline`: ``|``,
+``<``, backticks, brackets, ... never act as markup) and its line breaks become ``<br>`` (a value
+never breaks a row); column names and the title are escaped the same way;
 in CSV a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
 prefixed with ``'`` (OWASP, "CSV Injection"), so that a spreadsheet shows it as text
 instead of running it as a formula. Numbers are never altered; Parquet keeps every value
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus_audit.csv_cells import FORMULA_PREFIXES, csv_safe, csv_text  # re-exported: the one copy
+from corpus_audit.escape import markdown_inline
 from corpus_audit.stats import PERCENT_DECIMALS, SMALL_SAMPLE_DOCUMENTS, readable_percent
 from corpus_audit.storage import join, write_bytes
 
@@ -39,12 +42,13 @@ SMALL_SAMPLE_COLUMN = "small_sample"
 SMALL_SAMPLE_MARK = "\u2020"
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def markdown_safe(cell: str) -> str:
-    """``cell`` for one Markdown table cell: ``|`` escaped, line breaks as ``<br>``."""
-    cell = cell.replace("|", "\\|")
-    if "\n" in cell or "\r" in cell:
-        cell = cell.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
-    return cell
+    """``cell`` (text from the inputs) for one Markdown table cell: escaped as inline text (``|``,
+    ``<``, backticks, ... shown as written), line breaks as ``<br>``."""
+    return "<br>".join(markdown_inline(line) for line in _LINE_BREAK.split(cell))
 
 
 def _format_cell(value: object, column: str) -> str:
@@ -90,7 +94,7 @@ def _markdown_cell(value: object, percent: bool) -> str:
         if abs(value) >= 1:
             return f"{value:.2f}"
         return f"{value:.3g}"
-    return str(value)
+    return markdown_safe(str(value))  # text from the inputs (a group key, a language code, a descriptor)
 
 
 def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[int] | None = None,
@@ -111,8 +115,8 @@ def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[
              and pa.types.is_boolean(table.schema.field(SMALL_SAMPLE_COLUMN).type) else None)
     percents = [is_percent_column(column, percent_columns) for column in names]
     indices = range(table.num_rows) if rows is None else rows
-    lines = [f"# {title}", ""]
-    lines += [f"| {' | '.join(names)} |", f"|{'|'.join('---' for _ in names)}|"]
+    lines = [f"# {markdown_inline(title)}", ""]
+    lines += [f"| {' | '.join(map(markdown_inline, names))} |", f"|{'|'.join('---' for _ in names)}|"]
     marked = False
     for i in indices:
         flag = bool(small and small[i])
@@ -121,7 +125,7 @@ def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[
             cell = _markdown_cell(values[j][i], percents[j])
             if flag and percents[j] and values[j][i] is not None:
                 cell, marked = f"{cell} {SMALL_SAMPLE_MARK}", True
-            cells.append(markdown_safe(cell))
+            cells.append(cell)
         lines.append(f"| {' | '.join(cells)} |")
     footer = list(notes)
     if marked:
@@ -133,7 +137,7 @@ def table_to_markdown(table: pa.Table, title: str, notes: list[str], rows: list[
                       f"({table.num_columns} columns, full precision) is in {where}.")
     if footer:
         lines.append("")
-        lines += [f"_{note}_" for note in footer]
+        lines += [f"_{note}_" for note in footer]  # written by the stages (values from the inputs in code spans)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

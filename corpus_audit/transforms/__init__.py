@@ -1,14 +1,16 @@
 """One module per analysis; each registers its stage name here.
 
 To add an analysis: write ``transforms/<name>.py`` with an `Analysis` subclass (see
-`corpus_audit.transforms.base`) and add it to ``STAGES`` below, after the stages it
-``requires``. ``--stages`` takes these names; the order here is the order they run in.
+`corpus_audit.transforms.base`: its options, tables with their denominators, report section and
+dolma attributes are declared on it) and add it to ``STAGES`` below, after the stages it
+``requires``: that one line is its whole registration. ``--stages`` takes these names; the order
+here is the order they run in (and the datasheet's).
 """
 
 from __future__ import annotations
 
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, TableSpec
 from corpus_audit.transforms.descriptors import Descriptors
 from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification
@@ -22,6 +24,20 @@ STAGES: dict[str, type[Analysis]] = {
     GenderGap.name: GenderGap,
     Toxicity.name: Toxicity,
 }
+
+
+def table_spec(table: str) -> tuple[type[Analysis], TableSpec] | None:
+    """The registered stage publishing ``table`` and its declaration (a fixed name wins over a
+    ``{group}`` pattern: ``pronouns_by_language`` is not a group-by view); None when none does."""
+    patterned = None
+    for stage in STAGES.values():
+        for spec in stage.TABLES:
+            found = spec.matches(table)
+            if found == {}:
+                return stage, spec
+            if found and patterned is None:
+                patterned = (stage, spec)
+    return patterned
 
 
 def resolve_stages(names: list[str]) -> list[type[Analysis]]:
@@ -41,4 +57,4 @@ def resolve_stages(names: list[str]) -> list[type[Analysis]]:
     return [cls for name, cls in STAGES.items() if name in wanted]
 
 
-__all__ = ["Analysis", "ReportContext", "STAGES", "Table", "UsageError", "resolve_stages"]
+__all__ = ["Analysis", "ReportContext", "STAGES", "Table", "TableSpec", "UsageError", "resolve_stages", "table_spec"]

@@ -26,7 +26,7 @@ import argparse
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # apache_beam.ml takes ~1.2 s to import: only runs that score
     import pyarrow as pa
     from apache_beam.ml.inference.base import ModelHandler
 
-__all__ = ["Analysis", "NoOptions", "ReportContext", "RunResources", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
+__all__ = ["GROUP", "Analysis", "NoOptions", "Proportion", "ReportContext", "RunResources", "TableSpec", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
 
 
 def snake_case(name: str) -> str:
@@ -84,6 +84,78 @@ class RunResources:
 
 
 @dataclass(frozen=True)
+class Proportion:
+    """A percentage column: ``count`` documents of a denominator, times ``scale`` (100 for a
+    percent, 1 for a fraction). The denominator is one of:
+
+    * ``denominator``: a column of the same row;
+    * ``total_of``: the sum of that column over the whole table (``languages``: every analysed
+      document);
+    * ``lookup``: ``(table, key column, column)``: the row of another table of the same stage
+      whose key equals this row's (``descriptors``: the axis' documents in ``descriptor_axes``).
+
+    Compare tests and intervals these; a sampled run gets ``<percent>_ci_low`` / ``_ci_high``."""
+
+    percent: str
+    count: str
+    denominator: str | None = None
+    total_of: str | None = None
+    lookup: tuple[str, str, str] | None = None
+    scale: float = 100.0
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.denominator, self.total_of, self.lookup)) != 1:
+            raise ValueError(f"proportion {self.percent!r}: give exactly one of denominator, total_of, lookup")
+
+    def base(self, row: Mapping[str, Any], totals: "Callable[[str], int | None]",
+             lookup: "Callable[[str, str, Any, str], Any]") -> Any:
+        """This row's denominator: ``totals(column)`` sums a column of the table,
+        ``lookup(table, key, value, column)`` reads another table's row."""
+        if self.denominator is not None:
+            return row.get(self.denominator)
+        if self.total_of is not None:
+            return totals(self.total_of)
+        table, key, column = self.lookup  # type: ignore[misc]
+        return lookup(table, key, row.get(key), column)
+
+
+#: Where a table name holds the ``--group-by`` field's column name (``languages_by_{group}``).
+GROUP = "{group}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table a stage publishes: its name (``GROUP`` stands for the ``--group-by`` column's name),
+    its key columns (which identify a row: how ``compare`` matches rows of two runs; ``GROUP`` is
+    that column) and its percentage columns with their denominators."""
+
+    name: str
+    keys: tuple[str, ...]
+    proportions: tuple[Proportion, ...] = ()
+
+    def matches(self, table: str) -> dict[str, str] | None:
+        """``{"group": <column>}`` when ``table`` is this spec's table (``{}`` for a fixed name)."""
+        if GROUP not in self.name:
+            return {} if table == self.name else None
+        prefix, _, suffix = self.name.partition(GROUP)
+        if table.startswith(prefix) and table.endswith(suffix) and len(table) > len(prefix) + len(suffix):
+            return {"group": table[len(prefix):len(table) - len(suffix) or None]}
+        return None
+
+    def keys_for(self, table: str, columns: "Iterable[str]" = ()) -> tuple[str, ...]:
+        """The key columns of ``table`` (``GROUP`` replaced by the column that is there)."""
+        found = self.matches(table) or {}
+        group = found.get("group")
+        present = set(columns)
+        out = []
+        for key in self.keys:
+            if key == GROUP:
+                key = group if group in present or not present else "group_value"
+            out.append(key)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """What an analysis needs to know about the run to build its tables."""
 
@@ -121,6 +193,28 @@ class Analysis(ABC):
 
     #: Its options (a frozen `corpus_audit.options.Options` dataclass); `NoOptions` by default.
     Options: ClassVar[type[Options]] = NoOptions
+    #: The tables it publishes (names, keys, denominators): compare, intervals and the reports
+    #: read these, never a list of their own.
+    TABLES: ClassVar[tuple[TableSpec, ...]] = ()
+    #: Its report section: a `corpus_audit.report.registry.ReportSection`, or the dotted name of a
+    #: module defining one as ``SECTION``; None: a section showing its tables as they are.
+    REPORT_SECTION: ClassVar[Any] = None
+    #: The datasheet's heading for a stage without a section of its own.
+    TITLE: ClassVar[str] = ""
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """Its per-document values as dolma attributes (``name -> value``; the prefix and the
+        whole-document span are added by `corpus_audit.rundir.attributes`), from a
+        ``documents/`` row. Default: each of its `document_fields` that holds a number or a flag
+        (1.0 / 0.0) in the row, under the column's name."""
+        out: dict[str, float] = {}
+        for field_ in self.document_fields():
+            value = row.get(field_.name)
+            if isinstance(value, bool):
+                out[field_.name] = 1.0 if value else 0.0
+            elif isinstance(value, (int, float)) and value == value:
+                out[field_.name] = float(value)
+        return out
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

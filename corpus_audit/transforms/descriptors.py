@@ -39,7 +39,7 @@ from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
 from corpus_audit.options import Options, option
-from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+from corpus_audit.transforms.base import GROUP, Analysis, Proportion, ReportContext, StageCombineFn, Table, TableSpec, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
 pa = lazy_module("pyarrow")
@@ -158,6 +158,19 @@ class Descriptors(Analysis):
         self._matcher: TermMatcher | None = None
 
     Options = DescriptorOptions
+    TABLES = (
+        TableSpec("descriptor_axes", ("axis",), (Proportion("percent", "documents", "denominator"),
+                                                 Proportion("percent_unambiguous", "documents_unambiguous", "denominator"))),
+        TableSpec("descriptors", ("axis", "descriptor"),
+                  (Proportion("percent", "documents", lookup=("descriptor_axes", "axis", "documents")),)),
+        TableSpec("descriptor_axes_by_language", ("language", "axis"), (Proportion("percent", "documents", "denominator"),)),
+        TableSpec(f"descriptor_axes_by_{GROUP}", (GROUP, "axis"), (Proportion("percent", "documents", "denominator"),)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.descriptors"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``holistic_bias_<axis>``: 1.0 for each axis the document mentions."""
+        return {f"holistic_bias_{axis}": 1.0 for axis in row.get("holistic_bias_axes") or ()}
 
     @classmethod
     def from_options(cls, options: DescriptorOptions) -> "Descriptors":

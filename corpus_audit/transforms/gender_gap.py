@@ -59,7 +59,7 @@ from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import LazyMapping, lazy_module
 from corpus_audit.options import Options, option
-from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table
+from corpus_audit.transforms.base import Analysis, Proportion, ReportContext, StageCombineFn, Table, TableSpec
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
 pa = lazy_module("pyarrow")
@@ -183,11 +183,12 @@ class SegmenterSplitter(Splitter):
 
 
 class SpacySplitter(Splitter):
-    """``spacy.blank(lang).tokenizer`` as a splitter: the oracle the regex splitter is checked
-    against (tests/test_gender_gap_spacy.py, bench/gender_gap_tokenisers.py), never used by the stage.
+    """``spacy.blank(lang).tokenizer`` as a splitter: ``--gender-gap-tokenizer spacy``, and the
+    oracle the regex splitter is checked against (tests/test_gender_gap_spacy.py,
+    bench/gender_gap_tokenisers.py).
 
-    spaCy is not a dependency of corpus-audit (it is in the ``test`` extra): it is imported
-    here, when an oracle is made. Kept tokens: those with a word character, and ``-`` (a hyphen
+    spaCy is an optional dependency (the ``spacy`` extra): it is imported here, when a splitter
+    is made. Kept tokens: those with a word character, and ``-`` (a hyphen
     is a token of its own, not a word, as in the regex splitter). Languages spaCy has no
     tokenizer for use its multi-language ``xx`` rules (`language` says which ran).
     """
@@ -585,6 +586,11 @@ def _rate(count: int, tokens: int) -> float | None:
 # ----------------------------------------------------------------------------- the analysis
 
 
+#: ``--gender-gap-tokenizer`` values.
+REGEX_TOKENIZER, SPACY_TOKENIZER = "regex", "spacy"
+TOKENIZERS = (REGEX_TOKENIZER, SPACY_TOKENIZER)
+
+
 @dataclass(frozen=True)
 class GenderGapOptions(Options):
     """The options of the gender_gap stage."""
@@ -594,6 +600,11 @@ class GenderGapOptions(Options):
         None, metavar="DIR", path=True,
         help="directory of <iso639-3>_nouns.json lexicons (e.g. the official v1.0 files); default: the downloaded "
              "official lexicons when cached (corpus-audit lexicons download gender-gap), else the project's own lists")
+    gender_gap_tokenizer: str = option(
+        REGEX_TOKENIZER, choices=TOKENIZERS,
+        help="how space-delimited languages are split into words: 'regex' (default; no dependency) or 'spacy' "
+             "(spaCy's rule-based tokenizer for the language: pip install 'corpus-audit[spacy]'); Chinese, Japanese "
+             "and Thai always use their dictionary segmenters")
 
 
 class GenderGap(Analysis):
@@ -602,9 +613,10 @@ class GenderGap(Analysis):
     name = "gender_gap"
     requires = ("langid",)
 
-    def __init__(self, lexicon_dir: str | None = None) -> None:
+    def __init__(self, lexicon_dir: str | None = None, tokenizer: str = REGEX_TOKENIZER) -> None:
         self.lexicon_option = lexicon_dir
         self.lexicons: LexiconSet = load_lexicons(lexicon_dir)
+        self.tokenizer = tokenizer
         self._matchers: dict[str, NounMatcher] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -614,13 +626,39 @@ class GenderGap(Analysis):
 
     # -- options -----------------------------------------------------------------------
     Options = GenderGapOptions
+    TABLES = (
+        TableSpec("gender_gap", ("language",), (
+            Proportion("percent", "documents_with_match", "documents"),
+            *(Proportion(f"percent_with_{gender}", f"documents_with_{gender}", "documents")
+              for gender in ("masculine", "feminine", "unspecified")))),
+        TableSpec("gender_gap_reference", ("lang",)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.gender_gap"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``gender_gap_<tokens|masculine|feminine|unspecified>``: the document's counts."""
+        return {name: float(row[name]) for name in ("gender_gap_tokens", "gender_gap_masculine",
+                                                     "gender_gap_feminine", "gender_gap_unspecified")
+                if row.get(name) is not None}
 
     @classmethod
     def from_options(cls, options: GenderGapOptions) -> "GenderGap":
+        if options.gender_gap_tokenizer == SPACY_TOKENIZER:
+            import importlib.util
+
+            if importlib.util.find_spec("spacy") is None:
+                raise UsageError("--gender-gap-tokenizer spacy needs spaCy, which is not installed: "
+                                 "pip install 'corpus-audit[spacy]'")
         try:
-            return cls(options.gender_gap_lexicon)
+            return cls(options.gender_gap_lexicon, options.gender_gap_tokenizer)
         except LexiconError as exc:
             raise UsageError(str(exc)) from exc
+
+    def _splitter(self, code: str) -> Splitter | None:
+        """spaCy's tokenizer for a space-delimited language when asked for; None: the default."""
+        if self.tokenizer == SPACY_TOKENIZER and code not in SEGMENTED:
+            return SpacySplitter(code)
+        return None
 
     # -- per document --------------------------------------------------------------------
     @property
@@ -632,7 +670,7 @@ class GenderGap(Analysis):
         """The matcher of lexicon ``code``, built on first use (with its segmenter, if any)."""
         matcher = self._matchers.get(code)
         if matcher is None:
-            matcher = self._matchers[code] = NounMatcher(self.lexicons.languages[code])
+            matcher = self._matchers[code] = NounMatcher(self.lexicons.languages[code], self._splitter(code))
             gc.freeze()  # its dictionaries live as long as the worker (see AuditWorkUnit.setup)
         return matcher
 
@@ -802,7 +840,11 @@ class GenderGap(Analysis):
 
     def settings(self) -> dict[str, Any]:
         described = self.lexicons.describe()
-        described["tokenisers"] = {code: SEGMENTED.get(code, "regex") for code in sorted(self.lexicons.languages)}
+        described["tokenisers"] = {code: SEGMENTED.get(code, self.tokenizer) for code in sorted(self.lexicons.languages)}
+        if self.tokenizer == SPACY_TOKENIZER:
+            from importlib import metadata
+
+            described["spacy_version"] = metadata.version("spacy")
         described["segmenter_versions"] = _segmenter_versions()
         described["matching"] = ("casefolded token sequences, longest non-overlapping match, "
                                  "singular+plural, multi-word and hyphenated entries; Arabic proclitics "

@@ -21,7 +21,7 @@ from corpus_audit.storage import file_sha256
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
 from corpus_audit.options import Options, check_range, option
-from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+from corpus_audit.transforms.base import GROUP, Analysis, Proportion, ReportContext, StageCombineFn, Table, TableSpec, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
 pa = lazy_module("pyarrow")
@@ -124,6 +124,18 @@ class LanguageIdentification(Analysis):
 
     # -- options -----------------------------------------------------------------------
     Options = LanguageIdOptions
+    TABLES = (
+        TableSpec("languages", ("language",), (Proportion("percent", "documents", total_of="documents"),)),
+        TableSpec(f"languages_by_{GROUP}", (GROUP, "language"), (Proportion("percent", "documents", "denominator"),)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.languages"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``language_<code>``: the language score."""
+        language = row.get("language")
+        if language is None:
+            return {}
+        return {f"language_{language}": round(float(row.get("language_score") or 0.0), 4)}
 
     @classmethod
     def from_options(cls, options: LanguageIdOptions) -> "LanguageIdentification":

@@ -24,7 +24,7 @@ from corpus_audit.transforms import english_scope
 from corpus_audit.errors import UsageError
 from corpus_audit.lazy import lazy_module
 from corpus_audit.options import Options, option
-from corpus_audit.transforms.base import Analysis, ReportContext, StageCombineFn, Table, snake_case
+from corpus_audit.transforms.base import GROUP, Analysis, Proportion, ReportContext, StageCombineFn, Table, TableSpec, snake_case
 
 #: pyarrow is imported on first use (building a table), not with the stage modules: `run --help` needs none.
 pa = lazy_module("pyarrow")
@@ -114,6 +114,17 @@ class Pronouns(Analysis):
         self._all_words = frozenset(self._word_mask)
 
     Options = PronounOptions
+    TABLES = (
+        TableSpec("pronouns", ("group",), (Proportion("percent", "documents", "denominator"),)),
+        TableSpec("pronouns_by_language", ("language", "group"), (Proportion("percent", "documents", "denominator"),)),
+        TableSpec(f"pronouns_by_{GROUP}", (GROUP, "group"), (Proportion("percent", "documents", "denominator"),)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.pronouns"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``doc_has_<group>_pronoun``: 1.0 / 0.0 (documents the list applied to)."""
+        return {name: 1.0 if value else 0.0 for name, value in row.items()
+                if name.startswith("doc_has_") and value is not None}
 
     @classmethod
     def from_options(cls, options: PronounOptions) -> "Pronouns":

@@ -62,7 +62,7 @@ from corpus_audit.options import Options, check_range, option
 from corpus_audit.sampling import is_sampled, sample_threshold
 from corpus_audit.language_names import table_language_name
 from corpus_audit.stats import SMALL_SAMPLE_DOCUMENTS, is_small_sample, percent, wilson_interval
-from corpus_audit.transforms.base import ReportContext, RunResources, ScoredAnalysis, StageCombineFn, Table
+from corpus_audit.transforms.base import Proportion, ReportContext, RunResources, ScoredAnalysis, StageCombineFn, Table, TableSpec
 from corpus_audit.transforms.toxicity_model import (
     DEFAULT_MODEL,
     ModelSettings,
@@ -258,6 +258,16 @@ class Toxicity(ScoredAnalysis):
 
     # -- options -----------------------------------------------------------------------
     Options = ToxicityOptions
+    TABLES = (
+        TableSpec("toxicity_summary", ("scope", "group"), (Proportion("percent", "toxic_documents", "documents"),)),
+        TableSpec("toxicity_histogram", ("bin_lower", "bin_upper"),
+                  (Proportion("fraction", "documents", total_of="documents", scale=1.0),)),
+    )
+    REPORT_SECTION = "corpus_audit.report.sections.toxicity"
+
+    def dolma_attributes(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """``toxicity``: the document's score, when it was computed."""
+        return {} if row.get("toxicity") is None else {"toxicity": round(float(row["toxicity"]), 6)}
 
     @classmethod
     def from_options(cls, options: ToxicityOptions) -> "Toxicity":

@@ -1,19 +1,7 @@
-"""One module per analysis stage, each holding that stage's report: its table names and key
-columns, its row selectors, its plot and its datasheet section (a ``SECTION``, see
-`corpus_audit.report.registry.ReportSection`).
+"""One module per analysis stage, each holding that stage's report: its row selectors, its plot
+and its datasheet section (a ``SECTION``, see `corpus_audit.report.registry.ReportSection`).
 
-Registering a new analysis's report is adding its module's name below; the order is the
-datasheet's, the plots' and the comparison's.
+An analysis names its module itself (``Analysis.REPORT_SECTION`` in its transforms/ module):
+nothing is listed here. A stage without one gets `generic.generic_section`. The order of the
+sections is the stages' (`corpus_audit.transforms.STAGES`).
 """
-
-from __future__ import annotations
-
-__all__ = ["SECTION_MODULES"]
-
-SECTION_MODULES: tuple[str, ...] = (
-    "languages",
-    "pronouns",
-    "descriptors",
-    "gender_gap",
-    "toxicity",
-)

@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent
+from corpus_audit.report.formatting import fmt_int, fmt_percent, md
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -123,9 +123,10 @@ def datasheet(builder: DatasheetBuilder) -> None:
     if both:
         builder.add(Paragraph(f"{code('percent')} counts every term, as Llama 2 Table 9b does; "
                               f"{code('percent_unambiguous')} leaves out the ambiguous terms "
-                              f"({', '.join(map(str, ambiguous)) or 'none'}), which are never in the top lists."))
+                              f"({', '.join(md(term) for term in ambiguous) or 'none'}), which are never in the "
+                              "top lists."))
     builder.add(TableBlock(["axis", "documents", "percent"] + (["percent_unambiguous"] if both else []),
-                           [[str(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"], denominator=count)]
+                           [[md(r["axis"]), fmt_int(r["documents"]), fmt_percent(r["percent"], denominator=count)]
                             + ([fmt_percent(r.get("percent_unambiguous"), denominator=count)] if both else [])
                             for r in axes]))
     builder.add(Paragraph(f"Top {TOP_DESCRIPTORS} descriptors per axis; percent of the documents mentioning "
@@ -135,7 +136,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     for axis_row in axes:
         axis = str(axis_row["axis"])
         for row in top_descriptors(grouped.get(axis, [])):
-            body.append([axis, fmt_int(row.get("rank")), str(row["descriptor"]), fmt_int(row["documents"]),
+            body.append([md(axis), fmt_int(row.get("rank")), md(row["descriptor"]), fmt_int(row["documents"]),
                          fmt_percent(row["percent"], denominator=axis_row["documents"])])
     if body:
         builder.add(TableBlock(["axis", "rank", "descriptor", "documents", "percent"], body))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, plural
+from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, md_language, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -117,7 +117,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         few = sum(int(row[g] or 0) for g in GENDERS) < MIN_MATCHES and row.get(column) is not None
         return fmt_percent(row.get(column)) + (FEW_MATCHES_MARK if few else "")
 
-    body = [[language_label(r["language"]), fmt_int(r["documents"]), *[fmt_int(r[g]) for g in GENDERS],
+    body = [[md_language(r["language"]), fmt_int(r["documents"]), *[fmt_int(r[g]) for g in GENDERS],
              *[share(r, c) for c in extra], fmt_percent(r.get("percent"), denominator=r["documents"])]
             for r in rows]
     if body:

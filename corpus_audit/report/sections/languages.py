@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, plural
+from corpus_audit.report.formatting import fmt_int, fmt_percent, language_label, md_language, plural
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import percent
@@ -92,7 +92,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     header = ["language", "documents", "percent"] + (["characters"] if has_chars else [])
     body = []
     for row in rows[:TOP_LANGUAGES]:
-        body.append([language_label(row["language"]), fmt_int(row["documents"]),
+        body.append([md_language(row["language"]), fmt_int(row["documents"]),
                      fmt_percent(row["percent"], denominator=run.documents_analysed)]
                     + ([fmt_int(row["characters"])] if has_chars else []))
     rest = rows[TOP_LANGUAGES:]
@@ -120,7 +120,7 @@ def facts(run: RunData) -> list[str]:
     if not languages:
         return []
     top = next(iter(languages.values()))
-    return [f"The most frequent language is {language_label(top['language'])} with "
+    return [f"The most frequent language is {md_language(top['language'])} with "
             f"{fmt_percent(top['percent'], 'short', run.documents_analysed)} of the {fmt_int(run.documents_analysed)} "
             f"analysed documents; {len(languages):,} labels in all."]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import fmt_int, fmt_percent
+from corpus_audit.report.formatting import fmt_int, fmt_percent, md
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 
@@ -104,7 +104,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
     body = []
     for row in run.table("pronouns") or []:
         group = GROUPS.get(str(row["group"]))
-        label = group.label if group is not None else str(row["group"])
+        label = group.label if group is not None else md(row["group"])
         base = "gendered documents" if group is not None and group.of_gendered else "documents"
         body.append([code(row["group"]), label, fmt_int(row["documents"]), fmt_int(row.get("denominator")),
                      base, fmt_percent(row["percent"], denominator=row.get("denominator"))])

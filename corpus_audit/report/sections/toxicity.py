@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from corpus_audit.report.blocks import Paragraph, TableBlock, code
-from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent
+from corpus_audit.report.formatting import as_float, fmt_int, fmt_number, fmt_percent, md
 from corpus_audit.report.registry import ReportSection
 from corpus_audit.report.run import RunData
 from corpus_audit.stats import wilson_percent_interval
@@ -165,7 +165,7 @@ def datasheet(builder: DatasheetBuilder) -> None:
         body = []
         for r in shown:
             low, high = interval(r)
-            body.append([str(r["group"]), fmt_int(r["documents"]), fmt_int(r["toxic_documents"]),
+            body.append([md(r["group"]), fmt_int(r["documents"]), fmt_int(r["toxic_documents"]),
                          fmt_percent(r["percent"], denominator=r["documents"]), fmt_percent(low), fmt_percent(high),
                          fmt_number(as_float(r.get("mean")))])
         builder.add(TableBlock([scope, "documents", "toxic_documents", "percent", "ci_low", "ci_high", "mean"], body))
