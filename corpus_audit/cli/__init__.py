@@ -1,7 +1,8 @@
 """The ``corpus-audit`` command line: the parser and one module per command.
 
 ``run`` (`corpus_audit.cli.run`), ``report`` and ``datasheet`` (`corpus_audit.cli.report`),
-``compare`` (`corpus_audit.cli.compare`) and ``lexicons`` (`corpus_audit.cli.lexicons`).
+``compare`` (`corpus_audit.cli.compare`), ``merge`` (`corpus_audit.cli.merge`) and ``lexicons``
+(`corpus_audit.cli.lexicons`).
 Every command ends its errors at one boundary (`main`), as one ``corpus-audit: error: ...`` line
 on stderr. Exit codes, by class:
 
@@ -29,7 +30,7 @@ import time
 from typing import Any, Callable, NoReturn, Sequence
 
 from corpus_audit import __version__
-from corpus_audit.cli import compare, lexicons, report, run, sample_plan
+from corpus_audit.cli import compare, lexicons, merge, report, run, sample_plan
 from corpus_audit.cli.finish import EXIT_NOTHING_ANALYSED
 
 __all__ = ["ERROR_LOG_NAME", "EXIT_INTERNAL", "EXIT_NOTHING_ANALYSED", "EXIT_USAGE", "ArgumentError", "build_parser", "main"]
@@ -53,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
                             if self.prog != "corpus-audit" else message)
 #: The module of each command other than ``run`` (they take no Beam options).
 _OTHER_COMMANDS = {"lexicons": lexicons, "report": report, "datasheet": report, "compare": compare,
-                   "plan": sample_plan}
+                   "plan": sample_plan, "merge": merge}
 
 
 def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
@@ -75,6 +76,7 @@ def build_parser(run_options: bool = True) -> argparse.ArgumentParser:
     report.add_parsers(commands)
     compare.add_parser(commands)
     sample_plan.add_parser(commands)
+    merge.add_parser(commands)
     return parser
 
 

@@ -98,6 +98,9 @@ class RunPlan:
     #: Inputs that are not regular files, and names reaching a file already read (summary.json).
     special_files: tuple[dict[str, str], ...] = ()
     duplicates: tuple[dict[str, str], ...] = ()
+    #: Each stage's options as ``(name, Options.as_dict())`` in run order (recorded in
+    #: ``accumulators.json`` for ``corpus-audit merge``); empty: the stages' defaults.
+    stage_options: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def stage_names(self) -> list[str]:
@@ -137,7 +140,14 @@ class RunPlan:
         """What the pipeline assembly needs (`corpus_audit.engine.assembly.build_pipeline`)."""
         return AuditConfig(inputs=list(self.inputs), output_dir=self.output_dir, analyses=list(self.analyses),
                            read_config=self.read_config, limit=self.limit, progress=not self.quiet,
-                           run_info=self.run_info(), checkpoints=self.checkpoints)
+                           run_info=self.run_info(), checkpoints=self.checkpoints,
+                           stage_options=self.options_by_stage())
+
+    def options_by_stage(self) -> dict[str, dict[str, Any]]:
+        """Stage name → its options (``Options.as_dict()``), every stage of the run included."""
+        recorded = dict(self.stage_options)
+        return {analysis.name: recorded.get(analysis.name) or type(analysis).Options().as_dict()
+                for analysis in self.analyses}
 
 
 def plan_run(request: RunRequest) -> RunPlan:
@@ -184,7 +194,8 @@ def plan_run(request: RunRequest) -> RunPlan:
                    read_config=read_config, limit=args.limit, checkpoints=checkpoints, runner=runner, workers=workers,
                    workers_rule=workers_rule, options=options, runner_rule=runner_rule, beam_args=tuple(beam_args),
                    dry_run=args.dry_run, quiet=args.quiet, svg=args.svg, overwrite=args.overwrite,
-                   attributes=args.attributes, special_files=tuple(special_files), duplicates=tuple(duplicates))
+                   attributes=args.attributes, special_files=tuple(special_files), duplicates=tuple(duplicates),
+                   stage_options=tuple((name, options.as_dict()) for name, options in request.stage_options.items()))
 
 
 #: ``--runner`` default: `LOCAL_RUNNER` where it can run the audit, else ``DirectRunner``.

@@ -7,6 +7,7 @@ and the Beam graph (`corpus_audit.engine.assembly`) take the same object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from corpus_audit.engine.checkpoint import SplitCheckpoints
 from corpus_audit.readers import InputFile, ReadConfig
@@ -30,6 +31,12 @@ class AuditConfig:
     run_info: RunInfo | None = None
     #: ``--checkpoint-dir``: finished splits kept and restored (see engine/checkpoint.py).
     checkpoints: SplitCheckpoints | None = None
+    #: Each stage's ``Options.as_dict()`` (stage name → options), recorded in ``accumulators.json``
+    #: so that ``corpus-audit merge`` can rebuild the stages; None: no accumulators.json is written.
+    stage_options: dict[str, dict[str, Any]] | None = None
+    #: The inputs' identities (`corpus_audit.accumulators.input_identity`) when already known (a
+    #: merge records its runs'); None: computed from ``inputs`` at the end of the run.
+    input_identities: list[dict[str, Any]] | None = None
 
     @property
     def context(self) -> ReportContext:

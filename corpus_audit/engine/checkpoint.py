@@ -42,16 +42,17 @@ ignored and the split analysed again.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
 import os
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 from corpus_audit import __version__
+# One codec for checkpoints and a run's accumulators.json (moved to the package root).
+from corpus_audit.accumulators import CheckpointEncodingError, decode_value, encode_value, same_value as _same
+from corpus_audit.accumulators import directory_sha256 as _directory_sha256
 from corpus_audit.documents import ReadAccounting, ShardSplit
 from corpus_audit.errors import UsageError
 from corpus_audit.storage import copy_file, delete, exists, file_sha256, join, read_bytes, write_bytes
@@ -63,94 +64,6 @@ LOG = logging.getLogger("corpus_audit")
 FORMAT_VERSION = 1
 #: Refuse checkpoint JSON larger than this (a corrupt or hostile file, not an accumulator).
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
-
-
-class CheckpointEncodingError(ValueError):
-    """An accumulator holds a value the checkpoint encoding cannot represent exactly."""
-
-
-# ----------------------------------------------------------------------------- encoding
-
-
-def encode_value(value: Any) -> Any:
-    """A JSON-ready, type-tagged form of an accumulator (see `decode_value`).
-
-    JSON has no tuples, sets, non-string keys or exact floats, so every container carries a
-    tag: ``{"t": [...]}`` tuple, ``{"d": [[k, v], ...]}`` dict (insertion order kept),
-    ``{"c": ...}`` Counter, ``{"s": [...]}`` set, ``{"f": "<float.hex>"}``, ``{"b": base64}``,
-    ``{"nd": [dtype, shape, values]}`` integer/bool NumPy array. Plain lists, str, int,
-    bool and None are themselves.
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return {"f": value.hex()}
-    if isinstance(value, list):
-        return [encode_value(item) for item in value]
-    if isinstance(value, tuple) and type(value) is tuple:
-        return {"t": [encode_value(item) for item in value]}
-    if isinstance(value, Counter):
-        return {"c": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
-    if type(value) is dict:
-        return {"d": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
-    if isinstance(value, (set, frozenset)):
-        items = [encode_value(item) for item in value]
-        return {"s": sorted(items, key=lambda item: json.dumps(item, sort_keys=True))}
-    if isinstance(value, bytes):
-        return {"b": base64.b64encode(value).decode("ascii")}
-    numpy_type = type(value).__module__.split(".", 1)[0] == "numpy"
-    if numpy_type and hasattr(value, "dtype"):
-        kind = value.dtype.kind
-        if getattr(value, "ndim", 0) == 0:
-            return encode_value(value.item())
-        if kind in "iub":
-            return {"nd": [value.dtype.str, list(value.shape), value.ravel().tolist()]}
-        if kind == "f":
-            return {"nd": [value.dtype.str, list(value.shape), [float(v).hex() for v in value.ravel().tolist()]]}
-    raise CheckpointEncodingError(f"cannot store a {type(value).__module__}.{type(value).__qualname__} in a checkpoint")
-
-
-def decode_value(value: Any) -> Any:
-    """The value `encode_value` encoded. Only the tags above are accepted."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, list):
-        return [decode_value(item) for item in value]
-    if isinstance(value, dict) and len(value) == 1:
-        (tag, body), = value.items()
-        if tag == "f" and isinstance(body, str):
-            return float.fromhex(body)
-        if tag == "t" and isinstance(body, list):
-            return tuple(decode_value(item) for item in body)
-        if tag == "d" and isinstance(body, list):
-            return {decode_value(k): decode_value(v) for k, v in body}
-        if tag == "c" and isinstance(body, list):
-            return Counter({decode_value(k): decode_value(v) for k, v in body})
-        if tag == "s" and isinstance(body, list):
-            return {decode_value(item) for item in body}
-        if tag == "b" and isinstance(body, str):
-            return base64.b64decode(body.encode("ascii"), validate=True)
-        if tag == "nd" and isinstance(body, list) and len(body) == 3:
-            import numpy as np
-
-            dtype, shape, values = np.dtype(body[0]), body[1], body[2]
-            if dtype.kind not in "iubf":
-                raise ValueError(f"array dtype {dtype} not allowed in a checkpoint")
-            if dtype.kind == "f":
-                values = [float.fromhex(v) for v in values]
-            return np.array(values, dtype=dtype).reshape(shape)
-    raise ValueError(f"not a checkpoint value: {str(value)[:80]}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Exact equality, arrays included (``==`` on NumPy arrays is element-wise)."""
-    try:
-        return json.dumps(encode_value(a), sort_keys=True) == json.dumps(encode_value(b), sort_keys=True) \
-            and type(a) is type(b)
-    except CheckpointEncodingError:
-        return False
 
 
 # ----------------------------------------------------------------------------- store
@@ -344,18 +257,6 @@ def _valid_prediction(prediction: Any) -> bool:
     score, lines, truncated = prediction
     return (isinstance(score, float) and 0.0 <= score <= 1.0 and type(lines) is int and lines >= 1
             and type(truncated) is int and 0 <= truncated <= lines)
-
-
-def _directory_sha256(path: str) -> str:
-    """Content hash of a saved Hugging Face dataset directory (every file, sorted)."""
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            digest.update(os.path.relpath(full, path).encode("utf-8") + b"\0")
-            digest.update(file_sha256(full).encode("ascii"))
-    return digest.hexdigest()
 
 
 def plan_checkpoints(directory: str, output_dir: str, analyses: list, read_config: Any,

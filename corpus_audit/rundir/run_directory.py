@@ -4,7 +4,7 @@ A run never deletes or overwrites a file it did not write:
 
 * ``corpus-audit-run.json`` (the manifest) is written when a run starts (``status: running``)
   and again when it ends (``complete``, ``incomplete`` after a write error, ``interrupted``
-  after Ctrl-C), listing every file the run left under ``summary.json``, ``tables/``,
+  after Ctrl-C), listing every file the run left under ``summary.json``, ``accumulators.json``, ``tables/``,
   ``documents/``, ``skipped/``, ``plots/`` and ``datasheet.*``.
 * A later run into the same directory deletes only those files. A directory holding anything
   else, or a symbolic link anywhere, is refused; so is a *complete* run unless ``--overwrite``.
@@ -41,8 +41,8 @@ __all__ = ["DIGESTS_KEY", "LOCK_NAME", "MANIFEST_NAME", "RUN_OUTPUTS", "LockHeld
 
 MANIFEST_NAME = "corpus-audit-run.json"
 #: Top-level names a run writes in its output directory.
-RUN_OUTPUTS = ("summary.json", "tables", "documents", "skipped", "plots", "attributes", "datasheet.md",
-               "datasheet.html", "README.md", "corpus-audit-error.log", "datasheet-metadata.yaml")
+RUN_OUTPUTS = ("summary.json", "accumulators.json", "tables", "documents", "skipped", "plots", "attributes",
+               "datasheet.md", "datasheet.html", "README.md", "corpus-audit-error.log", "datasheet-metadata.yaml")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 STATUS_INCOMPLETE, STATUS_INTERRUPTED = "incomplete", "interrupted"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -53,7 +53,8 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # skipped/: Beam's text sink, with its beam-temp-* staging folder), with an optional temporary suffix.
 _SPLIT_KEY = r"[A-Za-z0-9_-][A-Za-z0-9._-]*-[0-9a-f]{16}-[0-9]{5}"
 _OWN_NAME = re.compile(
-    rf"^(summary\.json|corpus-audit-error\.log|datasheet-metadata\.yaml|datasheet\.(md|html)|documents/{_SPLIT_KEY}\.parquet"
+    rf"^(summary\.json|accumulators\.json|corpus-audit-error\.log|datasheet-metadata\.yaml|datasheet\.(md|html)"
+    rf"|documents/{_SPLIT_KEY}\.parquet"
     r"|skipped/skipped-[0-9]{5}-of-[0-9]{5}\.jsonl|skipped/beam-temp-skipped-[0-9a-f]+/[^/]+"
     r"|tables/[A-Za-z0-9][A-Za-z0-9_]*\.(csv|parquet|md)|plots/[A-Za-z0-9_]+\.(png|svg)|attributes/corpus-audit/.+)(\.[0-9a-f]{12,32})?(\.tmp)?$")
 
