@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Mapping
 
 from corpus_audit.lexicons.cache import LexiconError
 from corpus_audit.lexicons.holistic_bias import (
+    OFFICIAL_NAME,
     DEFAULT_AMBIGUOUS_TERMS,
     DEFAULT_AXES,
     DEFAULT_AXIS_PRIORITY,
@@ -260,7 +261,7 @@ class Descriptors(Analysis):
         tables.append(Table("descriptors", descriptors_table, "Most frequent descriptors per axis (Llama 2 Table 9b)", [
             "Percent of the documents that mention the axis (a document counts once per descriptor); "
             f"the Markdown view shows the top {self.top_k} found per axis, the CSV/Parquet tables every "
-            "descriptor of the list (0 when never found); `small_sample`: the axis is mentioned in fewer than "
+            "descriptor of the list (0 when never found, with no rank); `small_sample`: the axis is mentioned in fewer than "
             f"{SMALL_SAMPLE_DOCUMENTS} documents.", provenance], shown,
             ("axis", "descriptor", "documents", "percent", "rank", "ambiguous")))
 
@@ -304,10 +305,10 @@ class Descriptors(Analysis):
             rank = 0
             for descriptor, documents in ranked:
                 ambiguous = self.lexicon.is_ambiguous((axis, descriptor))
-                if not ambiguous:
-                    rank += 1
+                ranked_here = not ambiguous and documents > 0  # a term found in no document has no rank
+                rank += ranked_here
                 rows.append((axis, descriptor, documents, percent(documents, axis_documents[axis]),
-                             None if ambiguous else rank, ambiguous))
+                             rank if ranked_here else None, ambiguous))
         table = pa.table({
             "axis": pa.array([r[0] for r in rows], pa.string()),
             "descriptor": pa.array([r[1] for r in rows], pa.string()),
@@ -343,8 +344,21 @@ class Descriptors(Analysis):
                          f"than {SMALL_SAMPLE_DOCUMENTS} such documents.",
             key_column, keys, "axis", axes, counts, denominators, percents)
 
+    @property
+    def official(self) -> bool:
+        """Whether the list is an official HolisticBias file (the one Llama 2's Table 9b counts)."""
+        return self.lexicon.name == OFFICIAL_NAME
+
+    def run_warning(self) -> str | None:
+        if self.official:
+            return None
+        return (f"descriptors: the list is {self.lexicon.name} {self.lexicon.version}, not the official HolisticBias "
+                "file: Table 9b figures are not comparable with Llama 2's (get it with `corpus-audit lexicons "
+                "download holistic-bias`, or give it with --holistic-bias-descriptors FILE)")
+
     def settings(self) -> dict[str, Any]:
         return {
+            "official": self.official,
             "lexicon": self.lexicon.name,
             "lexicon_version": self.lexicon.version,
             "lexicon_source": self.lexicon.source,

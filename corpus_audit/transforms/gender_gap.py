@@ -838,6 +838,13 @@ class GenderGap(Analysis):
                                        "n_doc_w_match", "ste_diff_fem_masc"),
                      percent_columns=("n_doc_w_match",))
 
+    def run_warning(self) -> str | None:
+        if self.lexicons.describe().get("source") != "default":
+            return None
+        return ("gender_gap: the lexicons are corpus-audit's own short lists, not the official Gender-GAP files: "
+                "figures are not comparable with the paper's (get them with `corpus-audit lexicons download "
+                "gender-gap`, or give them with --gender-gap-lexicon DIR)")
+
     def settings(self) -> dict[str, Any]:
         described = self.lexicons.describe()
         described["tokenisers"] = {code: SEGMENTED.get(code, self.tokenizer) for code in sorted(self.lexicons.languages)}

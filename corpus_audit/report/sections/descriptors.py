@@ -115,6 +115,10 @@ def datasheet(builder: DatasheetBuilder) -> None:
     settings = run.stage_settings("descriptors")
     lexicon = lexicon_label(settings)
     count, noun = run.lexicon_scope("descriptors")
+    if settings.get("official") is False:
+        builder.add(Paragraph(f"**Not the official HolisticBias list** ({code(lexicon)}): these figures are not "
+                              "comparable with Llama 2's Table 9b; rerun with the official file "
+                              "(`corpus-audit lexicons download holistic-bias`)."))
     builder.add(Paragraph(f"Documents mentioning a descriptor of each axis, percent of the {fmt_int(count)} {noun}"
                           + (f" (lexicon {code(lexicon)})" if lexicon else "") + ":"))
     axes = run.table("descriptor_axes") or []

@@ -102,6 +102,10 @@ def datasheet(builder: DatasheetBuilder) -> None:
     settings = run.stage_settings("gender_gap")
     lexicon = " ".join(str(settings[k]) for k in ("lexicon", "lexicon_version") if settings.get(k))
     all_rows = run.table("gender_gap") or []
+    if (settings.get("lexicons") or {}).get("source") == "default":
+        builder.add(Paragraph("**Not the official Gender-GAP lexicons** (corpus-audit's own short lists): these "
+                              "figures are not comparable with the paper's; rerun with the official files "
+                              "(`corpus-audit lexicons download gender-gap`)."))
     rows = lexicon_rows(run)
     without = [r for r in all_rows if str(r.get("lexicon")) == "no_lexicon"]
     builder.add(Paragraph(
