@@ -37,3 +37,25 @@ def test_the_official_lists_are_not_marked(tmp_path, capsys) -> None:
     assert "not the official" not in err
     assert read_summary(out)["stages"]["descriptors"]["official"] is True
     assert "Not the official" not in (out / "datasheet.md").read_text()
+
+
+def test_the_llama2_table_marks_what_the_run_cannot_produce_and_shows_its_own_languages(tmp_path) -> None:
+    """Beside Llama 2: a published descriptor the run's list lacks is a marked row (it was silently
+    dropped: european, latin, religious, spiritual with the default list); languages are the
+    paper's that the corpus has, plus the corpus's own most frequent ones the paper does not list."""
+    from conftest import REPO_ROOT
+    from corpus_audit.report.llama2 import NOT_IN_LIST, NOT_LISTED, llama2_rows
+    from corpus_audit.report.run import load_run
+
+    out = tmp_path / "sample"
+    assert main(["run", str(REPO_ROOT / "examples" / "sample_corpus"), "--output", str(out), "--quiet"]) == 0
+    rows = llama2_rows(load_run(str(out)))
+    marked = {row["key"] for row in rows if row["of"] == NOT_IN_LIST}
+    assert {"race_ethnicity / european", "race_ethnicity / latin", "religion / religious",
+            "religion / spiritual"} <= marked
+    assert all(row["this_corpus"] is None for row in rows if row["of"] == NOT_IN_LIST)
+    languages = {row["key"]: row for row in rows if row["metric"] == "language"}
+    counts = {r["language"]: r["documents"] for r in load_run(str(out)).table("languages")}
+    assert all(counts.get(code, 0) > 0 for code in languages)  # no row for a language the corpus lacks
+    assert {"hi", "ar"} <= set(languages)  # its own languages the paper does not list
+    assert languages["hi"]["llama2_text"] == NOT_LISTED and "en" in languages

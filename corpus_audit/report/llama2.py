@@ -55,6 +55,9 @@ def llama2_cells(row: Llama2Row) -> tuple[str, str, str]:
 
     from corpus_audit.report.formatting import MISSING, SMALL_SAMPLE_MARK, is_small_sample
 
+    if row["llama2"] is None:  # a top language of this corpus Llama 2's table does not list
+        ours_value = float(row["this_corpus"])
+        return f"{ours_value:.{1 if abs(ours_value) >= 0.995 else 2}f}", NOT_LISTED, MISSING
     theirs_text = str(row.get("llama2_text") or row["llama2"])
     theirs = Decimal(theirs_text)
     if row["this_corpus"] is None:
@@ -69,10 +72,22 @@ def llama2_cells(row: Llama2Row) -> tuple[str, str, str]:
     return f"{ours:.{decimals}f}{mark}", theirs_text, f"{difference:+.{decimals}f}"
 
 
-def _row(metric: str, key: str, ours: Any, theirs: float, of: str, source: str, denominator: Any) -> Llama2Row:
+#: The Llama 2 cell of a language its Table 10 does not list (it lists those of at least 0.005%).
+NOT_LISTED = "not listed (< 0.005)"
+#: How many of this corpus's own most frequent languages are shown beside the paper's.
+OWN_TOP_LANGUAGES = 10
+#: The "percent of" cell of a published descriptor the run's list does not have.
+NOT_IN_LIST = "not in this run's descriptor list: cannot be measured (use the official list)"
+
+
+def _row(metric: str, key: str, ours: Any, theirs: float | None, of: str, source: str, denominator: Any) -> Llama2Row:
     value = float(ours) if ours is not None else None
     figure = {"pronouns": "pronouns", "descriptor axis": "descriptor_axes", "descriptor": "descriptors",
               "language": "languages"}.get(metric)
+    if theirs is None:
+        return {"metric": metric, "key": key, "this_corpus": value, "llama2": None, "llama2_text": NOT_LISTED,
+                "difference": None, "of": of, "denominator": int(denominator) if denominator is not None else None,
+                "source": source}
     published = _published_text(figure, key) if figure else str(theirs)
     return {"metric": metric, "key": key, "this_corpus": value, "llama2": float(theirs), "llama2_text": published,
             "difference": None if value is None else round(value - float(theirs), 4), "of": of,
@@ -110,15 +125,26 @@ def llama2_rows(run: RunData, computed: set[str] | None = None) -> list[Llama2Ro
         for axis, terms in spec["rows"].items():
             for term, theirs in terms:
                 row = ours_terms.get((axis, term))
-                if row is not None:
+                if row is None:  # marked, never dropped: the reader sees what this run cannot compare
+                    rows.append(_row("descriptor", f"{axis} / {term}", None, theirs, NOT_IN_LIST, spec["source"],
+                                     None))
+                else:
                     rows.append(_row("descriptor", f"{axis} / {term}", row.get("percent"), theirs,
                                      "the axis' documents", spec["source"], axis_documents.get(axis)))
     if usable("languages"):
         ours = {str(r["language"]): r for r in run.table("languages") or []}
         spec = figures["languages"]
+        # The paper's languages this corpus has, then its own most frequent ones the paper does not list.
         for language, theirs in spec["rows"].items():
-            rows.append(_row("language", language, (ours.get(language) or {}).get("percent", 0.0), theirs,
-                             "all documents", spec["source"], run.documents_analysed))
+            if int((ours.get(language) or {}).get("documents") or 0) > 0:
+                rows.append(_row("language", language, ours[language].get("percent", 0.0), theirs,
+                                 "all documents", spec["source"], run.documents_analysed))
+        top = sorted((r for r in ours.values() if int(r.get("documents") or 0) > 0 and str(r["language"]) != "unknown"),
+                     key=lambda r: (-int(r["documents"]), str(r["language"])))[:OWN_TOP_LANGUAGES]
+        for r in top:
+            if str(r["language"]) not in spec["rows"]:
+                rows.append(_row("language", str(r["language"]), r.get("percent"), None, "all documents",
+                                 spec["source"], run.documents_analysed))
     if usable("toxicity_summary"):
         overall = next((r for r in run.table("toxicity_summary") or [] if str(r.get("scope")) == "all"), None)
         spec = figures["toxicity"]
