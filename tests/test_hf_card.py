@@ -347,3 +347,15 @@ def test_free_text_answers_cannot_hide_or_swallow_what_follows(run: Path, tmp_pa
     # The HTML datasheet escapes the answers itself (never double-escaped).
     html_text = (run / "datasheet.html").read_text(encoding="utf-8")
     assert "&amp;lt;" not in html_text and "&lt;!--" in html_text
+
+
+def test_toxicity_scored_on_every_document_is_not_called_a_sample(run: Path) -> None:
+    """Issue 29: "Only a deterministic ~100% sample" at --toxicity-sample-rate 1.0."""
+    path = run / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    summary["stages"]["toxicity"]["sample_rate"] = 1.0
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    assert main(["datasheet", str(run)]) == 0
+    text = (run / "datasheet.md").read_text(encoding="utf-8")
+    assert "These numbers are exact over the analysed documents.** Every analysed document was scored" in text
+    assert "~100%" not in text and "sampled estimates" not in text.split("### Toxicity")[1]

@@ -55,8 +55,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "sampling": "Is the corpus a sample of a larger set? If so, how was it sampled, and is it representative?",
         "sensitive_data": "Does the corpus contain personal, confidential or sensitive data (names, contact "
                           "details, health, ...)? How was this checked?",
-        "offensive_content": "Beyond the toxicity estimate above, what is known about offensive or harmful "
-                             "content, and was any of it filtered?",
+        "offensive_content": "What is known about offensive or harmful content (beyond any toxicity figure of "
+                             "this datasheet), and was any of it filtered?",
     },
     "collection": {
         "acquisition": "How was the data acquired (crawl, licensed, user-contributed, ...), and with which tools?",

@@ -128,13 +128,25 @@ def plot(run: RunData) -> Figure | None:
 
 def datasheet(builder: DatasheetBuilder) -> None:
     run = builder.run
-    rate = sample_rate(run)
-    sample = (f"a deterministic ~{100 * float(rate):g}% sample of the documents (chosen by a hash of the "
-              "document id)") if rate is not None else "a deterministic sample of the documents"
+    from corpus_audit.report.datasheet import sample_rate as run_sample_rate
+
+    own = sample_rate(run)
+    read_rate = run_sample_rate(run)  # --sample-rate of the whole run, None when every document was read
+    if isinstance(own, (int, float)) and not isinstance(own, bool) and own >= 1 and read_rate is None:
+        scored = "Every analysed document was scored"
+        lead = "**These numbers are exact over the analysed documents.**"
+    else:
+        parts = [f"--toxicity-sample-rate {float(own):g}"
+                 if isinstance(own, (int, float)) and not isinstance(own, bool) and own < 1 else None,
+                 f"of a run that analysed a {100 * read_rate:g}% sample, --sample-rate {read_rate:g}"
+                 if read_rate is not None else None]
+        chosen = "; ".join(p for p in parts if p) or "a sample of the documents"
+        scored = f"Only a deterministic sample was scored ({chosen}, chosen by a hash of the document id)"
+        lead = "**These numbers are sampled estimates.**"
     from corpus_audit.report.datasheet import publishable
 
     model = publishable(str(run.stage_settings("toxicity").get("model") or "the ToxiGen-fine-tuned HateBERT"))
-    builder.add(Paragraph(f"**These numbers are sampled estimates.** Only {sample} was scored, with "
+    builder.add(Paragraph(f"{lead} {scored}, with "
                           f"{code(model)}; each non-blank line is scored and a document's score is the mean of its "
                           "lines' scores. Percentages of toxic documents (score ≥ 0.5) carry a Wilson 95% "
                           "confidence interval."))
