@@ -446,3 +446,16 @@ def test_local_engine_scores_with_one_worker_only(tmp_path: Path, tiny_model: Pa
     # process the toxicity rule speaks: either way one line that names --runner DirectRunner.)
     assert error.startswith("corpus-audit: error: --runner local") and "--runner DirectRunner" in error, error
     assert not (refused / "summary.json").exists()
+
+def test_published_tables_name_a_local_model_by_name_and_digest(tmp_path: Path, tiny_model: Path) -> None:
+    """Issue 29: the toxicity tables printed the local model path; they give its folder's name and
+    its weights' sha256 (summary.json keeps the path for the operator)."""
+    shard = write_jsonl(tmp_path / "c.jsonl", _corpus(documents=4))
+    out = tmp_path / "out"
+    assert run_audit(shard, "--output", out, "--toxicity-model", tiny_model, "--toxicity-sample-rate", "1",
+                     "--stages", "langid,toxicity") == 0
+    digest = read_summary(out)["stages"]["toxicity"]["weights_sha256"]
+    for name in ("toxicity_summary.md", "toxicity_histogram.md"):
+        text = (out / "tables" / name).read_text()
+        assert str(tiny_model) not in text and str(tmp_path) not in text
+        assert f"Model {tiny_model.name} (weights sha256 {digest})" in text

@@ -68,6 +68,7 @@ from corpus_audit.transforms.toxicity_model import (
     ModelSettings,
     PICKLE_WEIGHTS_FORMAT,
     ModelUnavailable,
+    is_local_model,
     keep_launcher_model,
     load_classifier,
 )
@@ -404,7 +405,7 @@ class Toxicity(ScoredAnalysis):
         keys += sorted((k for k in scopes if k[0] == "language"), key=lambda k: (-scopes[k]["documents"], k[1]))
         keys += sorted(k for k in scopes if k[0] == "axis")
         rate = f"{self.sample_rate:g}"
-        notes = [f"Model {self.model_settings.model} (label {self.model_info.get('label')!r}, index "
+        notes = [f"Model {self._model_label()} (label {self.model_info.get('label')!r}, index "
                  f"{self.model_settings.label_index}); each non-blank line scored, truncated to "
                  f"{self.model_info.get('max_length')} tokens; a document's score is the mean of its lines.",
                  f"{total:,} documents scored: a sample of rate {rate} chosen by a blake2b hash of the id "
@@ -447,6 +448,16 @@ class Toxicity(ScoredAnalysis):
                  "toxic_documents": pa.int64(), "truncated_lines": pa.int64(), "language_name": pa.string(),
                  "small_sample": pa.bool_()}
         return pa.table({name: pa.array(values, types.get(name, pa.float64())) for name, values in columns.items()})
+
+    def _model_label(self) -> str:
+        """The model as published: a hub id as given; a local directory by its name and its weights'
+        sha256, never the machine's path (summary.json keeps the path for the operator)."""
+        model = self.model_settings.model
+        if not is_local_model(os.path.expanduser(model)):
+            return model
+        name = os.path.basename(os.path.normpath(os.path.expanduser(model))) or model
+        digest = self.model_info.get("weights_sha256")
+        return f"{name} (weights sha256 {digest})" if digest else name
 
     def run_statistics(self, aggregate: Mapping[str, Any]) -> dict[str, Any]:
         """Counts of the run for ``summary.json`` (next to `settings`)."""
