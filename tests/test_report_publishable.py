@@ -192,3 +192,17 @@ def test_language_names_beside_codes(real_run: Path) -> None:
     assert language_label("en") == "en — English"
     assert language_label("zz-not-a-code") == "zz-not-a-code"
     assert "| en — English |" in _section(_datasheet(real_run), "Languages")
+
+
+def test_a_stage_that_produced_no_number_lists_no_settings(tmp_path) -> None:
+    """Issue 29: ~20 zero toxicity settings were listed when toxicity did not run: a stage whose
+    status is not computed shows its status, reason and model only."""
+    from conftest import REPO_ROOT, run_audit
+
+    out = tmp_path / "run"
+    assert run_audit(REPO_ROOT / "examples" / "sample_corpus" / "forum-00000.jsonl", "--output", out,
+                     "--stages", "langid,toxicity", "--toxicity-model", str(tmp_path / "no-such-model")) == 0
+    text = (out / "datasheet.md").read_text(encoding="utf-8")
+    block = text.split("- `toxicity`", 1)[1].split("\n\n", 1)[0]
+    names = [line.strip().split(":")[0].lstrip("- ") for line in block.splitlines() if line.strip()]
+    assert names == ["status", "reason", "model"], block

@@ -397,6 +397,10 @@ class DatasheetBuilder:
             groups = []
             for stage, settings in self.run.stages.items():
                 kept = {k: v for k, v in (settings or {}).items() if k not in EXECUTION_SETTINGS}
+                status = kept.get("status")
+                if status is not None and status not in ("computed", "ok"):
+                    # a stage that produced no number: its status and why, not its (zero) settings
+                    kept = {k: kept[k] for k in ("status", "reason", "model") if k in kept}
                 groups.append((code(stage), [(key, fmt_setting(value)) for key, value in setting_rows(kept)]))
             self.add(SettingList(groups))
         else:
