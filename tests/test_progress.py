@@ -153,3 +153,11 @@ def test_a_terminal_of_unknown_width_still_gets_a_line() -> None:
     bar.set_description_str("files 0/1, 0.0/0.0 MB of input files", refresh=True)
     bar.close()
     assert "files 0/1" in stream.getvalue()
+
+
+def test_the_console_summary_uses_the_one_decimal_rule(tmp_path, capsys) -> None:
+    """Issue 29: the console printed ``en 61.0000%`` where the tables show 61.0."""
+    shard = write_jsonl(tmp_path / "c.jsonl", [{"id": str(i), "text": SENTENCES["en"]} for i in range(3)]
+                        + [{"id": "f", "text": SENTENCES["fr"]}])
+    assert main(["run", str(shard), "--output", str(tmp_path / "out"), "--stages", "langid"]) == 0
+    assert "top languages: en 75.0%, fr 25.0%" in capsys.readouterr().err

@@ -82,7 +82,10 @@ def print_summary(summary: RunSummary, output_dir: str) -> None:
             print(f"corpus-audit: WARNING: {name} was NOT computed: {stage.get('reason')}", file=out)
     top = _top_languages(output_dir)
     if top:
-        print("  top languages: " + ", ".join(f"{language} {percent}%" for language, percent in top), file=out)
+        from corpus_audit.stats import readable_percent  # the one decimal rule of every view
+
+        print("  top languages: " + ", ".join(f"{language} {readable_percent(float(percent))}%"
+                                              for language, percent in top), file=out)
     print(f"corpus-audit: outputs in {output_dir} (summary.json, tables/, documents/, skipped/, plots/, "
           "datasheet.md)", file=out)
 
