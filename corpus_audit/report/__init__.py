@@ -65,13 +65,28 @@ def write_plots(run: RunData, svg: bool = False) -> list[str]:
     return written
 
 
+def _embedded_plots(run_dir: str) -> dict[str, str]:
+    """``plots/<name>.png`` → a ``data:`` URI of its bytes: the HTML datasheet needs no other file
+    (it can be mailed, uploaded or printed on its own)."""
+    import base64
+
+    from corpus_audit.storage import read_bytes
+
+    images = {}
+    for path in list_files(join(run_dir, "plots"), "*.png"):
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        images[f"plots/{name}"] = "data:image/png;base64," + base64.b64encode(read_bytes(path)).decode("ascii")
+    return images
+
+
 def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> list[str]:
     """Write ``datasheet.md`` and ``datasheet.html``; ``metadata`` from `load_metadata`."""
     from corpus_audit.report.datasheet import build_context, render
 
     context = build_context(run, metadata)
+    html_context = {**context, "images": _embedded_plots(run.run_dir)}  # one self-contained page
     files = {"datasheet.md": render("datasheet.md.j2", context).encode("utf-8", "replace"),
-             "datasheet.html": render("datasheet.html.j2", context).encode("utf-8", "replace")}
+             "datasheet.html": render("datasheet.html.j2", html_context).encode("utf-8", "replace")}
     paths = []
     for name, data in files.items():
         paths.append(join(run.run_dir, name))
