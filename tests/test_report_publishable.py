@@ -206,3 +206,26 @@ def test_a_stage_that_produced_no_number_lists_no_settings(tmp_path) -> None:
     block = text.split("- `toxicity`", 1)[1].split("\n\n", 1)[0]
     names = [line.strip().split(":")[0].lstrip("- ") for line in block.splitlines() if line.strip()]
     assert names == ["status", "reason", "model"], block
+
+
+def test_the_group_by_breakdown_is_in_the_datasheet_and_the_card(tmp_path) -> None:
+    """Issue 29: the --group-by breakdown was in neither the datasheet nor the card."""
+    import csv
+
+    from conftest import REPO_ROOT, run_audit
+    from corpus_audit.cli import main
+
+    out = tmp_path / "run"
+    assert run_audit(REPO_ROOT / "examples" / "sample_corpus", "--output", out, "--group-by", "source",
+                     "--stages", "langid,pronouns") == 0
+    rows = list(csv.DictReader((out / "tables" / "languages_by_source.csv").open(encoding="utf-8")))
+    books = max((r for r in rows if r["source"] == "books"), key=lambda r: int(r["documents"]))
+    expected = f"| books | {int(books['denominator']):,} | {books['language']} ("
+    datasheet = (out / "datasheet.md").read_text(encoding="utf-8")
+    assert "### Breakdown by source" in datasheet and expected in datasheet
+    assert main(["datasheet", str(out), "--format", "hf-card"]) == 0
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "### Breakdown by source" in card and expected in card
+    assert main(["run", str(REPO_ROOT / "examples" / "sample_corpus"), "--output", str(tmp_path / "plain"),
+                 "--stages", "langid", "--quiet"]) == 0
+    assert "Breakdown by" not in (tmp_path / "plain" / "datasheet.md").read_text(encoding="utf-8")

@@ -30,7 +30,7 @@ from corpus_audit.escape import code_fence, markdown_cell, markdown_guard, markd
 
 from corpus_audit.report.blocks import (Block, Bullets, Heading, Image, Paragraph, Prompt, SettingList, TableBlock,
                                         code)
-from corpus_audit.report.formatting import (SMALL_SAMPLE_MARK, SMALL_SAMPLE_NOTE, fmt_int, fmt_percent,
+from corpus_audit.report.formatting import (MISSING, SMALL_SAMPLE_MARK, SMALL_SAMPLE_NOTE, fmt_int, fmt_percent,
                                             language_label)
 from corpus_audit.report.metadata import PROMPTS
 from corpus_audit.report.registry import ReportSection, default_registry
@@ -121,6 +121,13 @@ def setting_rows(settings: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- scope of the run
+
+
+def snake_case_field(name: str) -> str:
+    """The column / table-name part of a record field (as the stages name their tables)."""
+    from corpus_audit.transforms.base import snake_case
+
+    return snake_case(name)
 
 
 def partial_limit(run: RunData) -> int | None:
@@ -301,6 +308,8 @@ class DatasheetBuilder:
             self.analysis(section)
         with self.part("llama2"):
             self.llama2()
+        with self.part("group_by"):
+            self.group_breakdown()
         self.prompt("composition", "sensitive_data")
         self.prompt("composition", "offensive_content")
 
@@ -370,6 +379,43 @@ class DatasheetBuilder:
         self.add(Paragraph("Sources of the Llama 2 figures (shipped in the package as data, "
                            f"{code('corpus_audit/report/data/llama2.json')}):"))
         self.add(Bullets(sources))
+
+    def group_breakdown(self) -> None:
+        """``--group-by FIELD``: one row per value: its documents, top language, gendered pronouns
+        and documents mentioning a descriptor axis (all from the ``*_by_<field>`` tables)."""
+        field = (self.summary.get("settings") or {}).get("group_by")
+        if not field:
+            return
+        views = {prefix: next((rows for name, rows in self.run.tables.items()
+                               if name.startswith(prefix) and name != f"{prefix}language" and rows), None)
+                 for prefix in ("languages_by_", "pronouns_by_", "descriptor_axes_by_")}
+        languages = views["languages_by_"]
+        if not languages:
+            return
+        column = next(c for c in languages[0] if c not in ("language", "language_name", "documents", "percent",
+                                                          "denominator", "small_sample"))
+        groups: dict[Any, dict[str, Any]] = {}
+        for row in languages:
+            group = groups.setdefault(row[column], {"documents": row.get("denominator"), "top": row})
+            if (row.get("documents") or 0) > (group["top"].get("documents") or 0):
+                group["top"] = row
+        for row in views["pronouns_by_"] or []:
+            if row.get("group") == "gendered":
+                groups.get(row.get(column) if column in row else row.get("group_value"), {})["gendered"] = row
+        body = []
+        for value, group in groups.items():
+            top = group["top"]
+            gendered = group.get("gendered")
+            body.append([markdown_inline(str(value)), fmt_int(group["documents"]),
+                         f"{markdown_inline(str(top.get('language')))} ({fmt_percent(top.get('percent'), 'short')})",
+                         fmt_percent(gendered.get("percent"), "short", gendered.get("denominator")) if gendered
+                         else MISSING])
+        self.add(Heading(3, f"Breakdown by {markdown_inline(str(field))}"))
+        self.add(Paragraph(f"Per value of the record field {code(field)} (--group-by): its documents, its most "
+                           "frequent language (percent of its documents) and its documents with a gendered pronoun "
+                           "(percent of its documents the English lists applied to). Every figure per value is in "
+                           f"{code('tables/*_by_' + snake_case_field(field) + '.csv')}."))
+        self.add(TableBlock([markdown_inline(str(field)), "documents", "top language", "gendered pronouns"], body))
 
     def collection(self) -> None:
         summary = self.summary
