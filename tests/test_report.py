@@ -612,9 +612,11 @@ def test_notebook_runs_on_full_and_sample_runs(synthetic_run: Path, sample_run: 
         filters.append("mentions axis 'religion'")
     else:
         assert "no 'holistic_bias_axes' column" in stdout
-    if "toxicity" in documents[0]:
+    if "toxicity" in documents[0] and any(d["toxicity"] is not None for d in documents):
         selected = [d for d in selected if d["toxicity"] is not None and d["toxicity"] >= 0.5]
         filters.append("toxicity >= 0.5")
+    elif "toxicity" in documents[0]:  # issue 29: 0 rows, unexplained, when toxicity was not computed
+        assert "toxicity was not computed in this run" in stdout
     else:
         assert "no 'toxicity' column" in stdout
     assert f"selected: {len(selected)} documents ({' and '.join(filters)})" in stdout
