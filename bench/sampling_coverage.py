@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from corpus_audit import audit
 from corpus_audit.transforms import table_spec
+from corpus_audit.transforms.base import proportion_bases
 
 STAGES = "langid,pronouns,descriptors,gender_gap"
 
@@ -36,26 +37,16 @@ def figures(run: Path) -> dict[tuple[str, str, str], tuple[float, float | None, 
 
     out = {}
     summary = json.loads((run / "summary.json").read_text())
-    for table in summary["tables"]:
+    tables = {table: pq.read_table(run / "tables" / f"{table}.parquet").to_pylist() for table in summary["tables"]}
+    for table, rows in tables.items():
         spec = table_spec(table)[1]
-        rows = pq.read_table(run / "tables" / f"{table}.parquet").to_pylist()
         keys = spec.keys_for(table, rows[0].keys() if rows else ())
-
-        def totals(column: str, rows: list = rows) -> int:
-            return sum(value for value in (r.get(column) for r in rows) if isinstance(value, int))
-
-        def lookup(other: str, key: str, value, column: str):
-            other_rows = pq.read_table(run / "tables" / f"{other}.parquet").to_pylist()
-            return next((r.get(column) for r in other_rows if r.get(key) == value), None)
-
-        for proportion in spec.proportions:
-            for row in rows:
-                if row.get(proportion.percent) is None:
-                    continue
-                label = ", ".join(f"{k}={row.get(k)}" for k in keys)
-                base = proportion.base(row, totals, lookup)
-                out[(table, label, proportion.percent)] = (row[proportion.percent], row.get(f"{proportion.percent}_ci_low"),
-                                                           row.get(f"{proportion.percent}_ci_high"), base or 0)
+        for proportion, row, _count, base in proportion_bases(spec, rows, tables.get):
+            if row.get(proportion.percent) is None:
+                continue
+            label = ", ".join(f"{k}={row.get(k)}" for k in keys)
+            out[(table, label, proportion.percent)] = (row[proportion.percent], row.get(f"{proportion.percent}_ci_low"),
+                                                       row.get(f"{proportion.percent}_ci_high"), base or 0)
     return out
 
 

@@ -77,6 +77,7 @@ def figure_needs(run_dir: str, pilot_rate: float, margin: float) -> list[FigureN
     """Every declared percentage of the pilot run in ``run_dir``, with the rate it needs."""
     from corpus_audit.report.run import load_run
     from corpus_audit.transforms import table_spec
+    from corpus_audit.transforms.base import proportion_bases
 
     run = load_run(run_dir)
     needs = []
@@ -87,24 +88,15 @@ def figure_needs(run_dir: str, pilot_rate: float, margin: float) -> list[FigureN
         spec = found[1]
         rows = run.table(table) or []
         keys = spec.keys_for(table, rows[0].keys() if rows else ())
-
-        def totals(column: str, rows: list = rows) -> int:
-            return sum(value for value in (r.get(column) for r in rows) if isinstance(value, int))
-
-        def lookup(other: str, key: str, value: Any, column: str) -> Any:
-            return next((r.get(column) for r in run.table(other) or [] if r.get(key) == value), None)
-
-        for proportion in spec.proportions:
-            for row in rows:
-                count, base = row.get(proportion.count), proportion.base(row, totals, lookup)
-                if not isinstance(count, int) or not isinstance(base, int) or base <= 0 or row.get(proportion.percent) is None:
-                    continue
-                share = count / base
-                population = base / pilot_rate
-                label = ", ".join(f"{k}={row.get(k)}" for k in keys)
-                # (a fraction column, scale 1, is held to the same share of its range)
-                needs.append(FigureNeed(table, label, proportion.percent, share, population,
-                                        rate_for(share, population, margin / 100)))
+        for proportion, row, count, base in proportion_bases(spec, rows, run.table):
+            if not isinstance(count, int) or not isinstance(base, int) or base <= 0 or row.get(proportion.percent) is None:
+                continue
+            share = count / base
+            population = base / pilot_rate
+            label = ", ".join(f"{k}={row.get(k)}" for k in keys)
+            # (a fraction column, scale 1, is held to the same share of its range)
+            needs.append(FigureNeed(table, label, proportion.percent, share, population,
+                                    rate_for(share, population, margin / 100)))
     return needs
 
 

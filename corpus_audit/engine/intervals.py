@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any, Iterable
 
 from corpus_audit.stats import PERCENT_DECIMALS, wilson_cc_interval
-from corpus_audit.transforms.base import Proportion, Table, TableSpec
+from corpus_audit.transforms.base import Proportion, Table, TableSpec, find_spec, proportion_bases
 
 __all__ = ["SAMPLED_NOTE", "with_sample_intervals"]
 
@@ -32,39 +32,30 @@ def with_sample_intervals(tables: list[Table], specs: Iterable[TableSpec], rate:
     if rate is None or rate >= 1:
         return tables
     specs = list(specs)
-    by_name = {table.name: table for table in tables}
+    rows = {table.name: table.data.to_pylist() for table in tables}
     out = []
     for table in tables:
-        spec = _spec(specs, table.name)
+        spec = find_spec(specs, table.name)
         if spec is None or not spec.proportions:
             out.append(table)
             continue
-        out.append(_with_intervals(table, spec, by_name, rate))
+        out.append(_with_intervals(table, spec, rows, rate))
     return out
 
 
-def _spec(specs: list[TableSpec], name: str) -> TableSpec | None:
-    patterned = None
-    for spec in specs:
-        found = spec.matches(name)
-        if found == {}:
-            return spec
-        if found and patterned is None:
-            patterned = spec
-    return patterned
-
-
-def _with_intervals(table: Table, spec: TableSpec, tables: dict[str, Table], rate: float) -> Table:
+def _with_intervals(table: Table, spec: TableSpec, rows: dict[str, list[dict[str, Any]]], rate: float) -> Table:
     import pyarrow as pa
 
-    rows = table.data.to_pylist()
+    intervals: dict[str, list[tuple[float | None, float | None]]] = {}
+    for proportion, row, count, base in proportion_bases(spec, rows[table.name], rows.get):
+        intervals.setdefault(proportion.percent, []).append(_interval(proportion, row, count, base))
     data = table.data
     added: list[str] = []
     for proportion in spec.proportions:
         low_name, high_name = f"{proportion.percent}_ci_low", f"{proportion.percent}_ci_high"
         if low_name in data.column_names or proportion.percent not in data.column_names:
             continue
-        lows, highs = zip(*(_interval(proportion, row, rows, tables) for row in rows)) if rows else ((), ())
+        lows, highs = zip(*intervals[proportion.percent]) if rows[table.name] else ((), ())
         position = data.column_names.index(proportion.percent) + 1
         data = data.add_column(position, low_name, pa.array(list(lows), pa.float64()))
         data = data.add_column(position + 1, high_name, pa.array(list(highs), pa.float64()))
@@ -78,21 +69,7 @@ def _with_intervals(table: Table, spec: TableSpec, tables: dict[str, Table], rat
                                markdown_columns=markdown_columns)
 
 
-def _interval(proportion: Proportion, row: dict[str, Any], rows: list[dict[str, Any]],
-              tables: dict[str, Table]) -> tuple[float | None, float | None]:
-    def totals(column: str) -> int:
-        return sum(value for value in (r.get(column) for r in rows) if isinstance(value, int))
-
-    def lookup(other: str, key: str, value: Any, column: str) -> Any:
-        source = tables.get(other)
-        if source is None:
-            return None
-        for candidate in source.data.to_pylist():
-            if candidate.get(key) == value:
-                return candidate.get(column)
-        return None
-
-    count, base = row.get(proportion.count), proportion.base(row, totals, lookup)
+def _interval(proportion: Proportion, row: dict[str, Any], count: Any, base: Any) -> tuple[float | None, float | None]:
     if row.get(proportion.percent) is None or not isinstance(count, int) or not isinstance(base, int) \
             or not 0 <= count <= base or base == 0:
         return None, None

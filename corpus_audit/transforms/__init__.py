@@ -10,7 +10,7 @@ here is the order they run in (and the datasheet's).
 from __future__ import annotations
 
 from corpus_audit.errors import UsageError
-from corpus_audit.transforms.base import Analysis, ReportContext, Table, TableSpec
+from corpus_audit.transforms.base import Analysis, ReportContext, Table, TableSpec, find_spec
 from corpus_audit.transforms.descriptors import Descriptors
 from corpus_audit.transforms.gender_gap import GenderGap
 from corpus_audit.transforms.langid import LanguageIdentification
@@ -29,15 +29,9 @@ STAGES: dict[str, type[Analysis]] = {
 def table_spec(table: str) -> tuple[type[Analysis], TableSpec] | None:
     """The registered stage publishing ``table`` and its declaration (a fixed name wins over a
     ``{group}`` pattern: ``pronouns_by_language`` is not a group-by view); None when none does."""
-    patterned = None
-    for stage in STAGES.values():
-        for spec in stage.TABLES:
-            found = spec.matches(table)
-            if found == {}:
-                return stage, spec
-            if found and patterned is None:
-                patterned = (stage, spec)
-    return patterned
+    owners = {id(spec): stage for stage in STAGES.values() for spec in stage.TABLES}
+    spec = find_spec((spec for stage in STAGES.values() for spec in stage.TABLES), table)
+    return None if spec is None else (owners[id(spec)], spec)
 
 
 def resolve_stages(names: list[str]) -> list[type[Analysis]]:

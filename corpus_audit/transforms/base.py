@@ -26,7 +26,7 @@ import argparse
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 from corpus_audit.documents import DocumentBatch
 from corpus_audit.errors import UsageError
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # apache_beam.ml takes ~1.2 s to import: only runs that score
     import pyarrow as pa
     from apache_beam.ml.inference.base import ModelHandler
 
-__all__ = ["GROUP", "Analysis", "NoOptions", "Proportion", "ReportContext", "RunResources", "TableSpec", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
+__all__ = ["GROUP", "Analysis", "NoOptions", "Proportion", "find_spec", "proportion_bases", "ReportContext", "RunResources", "TableSpec", "ScoredAnalysis", "StageCombineFn", "Table", "UsageError", "snake_case"]
 
 
 def snake_case(name: str) -> str:
@@ -153,6 +153,49 @@ class TableSpec:
                 key = group if group in present or not present else "group_value"
             out.append(key)
         return tuple(out)
+
+
+def find_spec(specs: Iterable[TableSpec], table: str) -> TableSpec | None:
+    """The declaration of ``table`` among ``specs``: a fixed name wins over a ``{group}`` pattern
+    (``pronouns_by_language`` is not a group-by view); None when none matches."""
+    patterned = None
+    for spec in specs:
+        found = spec.matches(table)
+        if found == {}:
+            return spec
+        if found and patterned is None:
+            patterned = spec
+    return patterned
+
+
+def proportion_bases(spec: TableSpec, rows: list[Mapping[str, Any]],
+                     rows_of: Callable[[str], list[Mapping[str, Any]] | None]
+                     ) -> Iterator[tuple[Proportion, Mapping[str, Any], Any, Any]]:
+    """``(proportion, row, count, base)`` for every declared proportion of a table and every row of
+    it: the one reading of the declarations that intervals, compare and the planner share. A
+    column's total is summed once; another table (``rows_of(name)``) is indexed once, its first
+    row of a key winning."""
+    totals: dict[str, int] = {}
+    indexes: dict[tuple[str, str], dict[Any, Mapping[str, Any]]] = {}
+
+    def total(column: str) -> int:
+        if column not in totals:
+            totals[column] = sum(v for v in (r.get(column) for r in rows)
+                                 if isinstance(v, int) and not isinstance(v, bool))
+        return totals[column]
+
+    def lookup(table: str, key: str, value: Any, column: str) -> Any:
+        if (table, key) not in indexes:
+            index: dict[Any, Mapping[str, Any]] = {}
+            for other in rows_of(table) or []:
+                index.setdefault(other.get(key), other)
+            indexes[(table, key)] = index
+        found = indexes[(table, key)].get(value)
+        return None if found is None else found.get(column)
+
+    for proportion in spec.proportions:
+        for row in rows:
+            yield proportion, row, row.get(proportion.count), proportion.base(row, total, lookup)
 
 
 @dataclass(frozen=True)
