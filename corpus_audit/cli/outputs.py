@@ -27,7 +27,7 @@ import signal
 import threading
 from typing import Iterator
 
-from corpus_audit.errors import UsageError
+from corpus_audit.errors import WRITE_FAILURE_MESSAGES, UsageError
 from corpus_audit.rundir.run_directory import RUN_OUTPUTS, RunDirectory, lock_directory
 from corpus_audit.storage import delete, is_remote, write_bytes
 
@@ -44,7 +44,6 @@ EXIT_WORKER_LOST = 4
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 _NOT_COMPLETE = "the run is not complete (report refuses it; a rerun replaces it)"
-_WRITE_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")
 
 
 class OutputWriteError(Exception):
@@ -152,7 +151,7 @@ def output_write_error(exc: BaseException, output_dir: str) -> OutputWriteError 
                                     f"{_NOT_COMPLETE}")
         current = current.__cause__ or current.__context__
     text = str(exc)
-    for message in _WRITE_MESSAGES:
+    for message in WRITE_FAILURE_MESSAGES:
         if message in text:
             return OutputWriteError(f"cannot write the outputs in {output_dir}: {message}; {_NOT_COMPLETE}")
     return None

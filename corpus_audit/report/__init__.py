@@ -15,8 +15,6 @@ render (the datasheet in Markdown and HTML, and ``hf_card``'s Hub card); ``forma
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from typing import Any
 
@@ -24,6 +22,7 @@ from corpus_audit.errors import ReportError
 from corpus_audit.report.metadata import MetadataError, load_metadata
 from corpus_audit.report.registry import ReportSection, default_registry
 from corpus_audit.report.run import RunData, load_run
+from corpus_audit.rundir.run_directory import own_files
 from corpus_audit.storage import join, list_files
 
 __all__ = ["MetadataError", "ReportError", "ReportSection", "RunData", "default_registry", "load_metadata", "load_run",
@@ -60,7 +59,7 @@ def write_plots(run: RunData, svg: bool = False) -> list[str]:
         from apache_beam.io.filesystems import FileSystems
 
         FileSystems.delete(stale)
-    _own_in_manifest(run.run_dir, {f"plots/{name}": data for name, data in files.items()},
+    own_files(run.run_dir, {f"plots/{name}": data for name, data in files.items()},
                      removed=[f"plots/{os.path.basename(path)}" for path in stale])
     return written
 
@@ -91,7 +90,7 @@ def write_datasheet(run: RunData, metadata: dict[str, Any] | None = None) -> lis
     for name, data in files.items():
         paths.append(join(run.run_dir, name))
         _write(paths[-1], data)
-    _own_in_manifest(run.run_dir, files)
+    own_files(run.run_dir, files)
     return paths
 
 
@@ -112,29 +111,6 @@ def _check_card_destination(path: str) -> None:
     if exists(path) and CARD_MARKER.encode("utf-8") not in read_bytes(path, 16 * 1024 * 1024):
         raise ReportError(f"{path} exists and was not written by corpus-audit; nothing was written: move it or "
                           "give another --output")
-
-
-def _own_in_manifest(run_dir: str, written: dict[str, bytes], removed: list[str] | tuple[str, ...] = ()) -> None:
-    """List the files ``written`` (relative path → the bytes written there) among the run's files in
-    its manifest, with their sha256, and drop the ``removed`` ones, so that a later run with
-    --overwrite replaces what the reports wrote (rather than refusing it as a foreign file) and
-    refuses a file once someone has edited it.
-
-    Nothing is recorded for a directory without a manifest, nor for a run still running (its own
-    report, written before the run lists its files at the end)."""
-    from corpus_audit.rundir.run_directory import (DIGESTS_KEY, MANIFEST_NAME, STATUS_RUNNING, read_manifest,
-                                                   recorded_digests)
-
-    manifest = read_manifest(run_dir)
-    if manifest is None or manifest.get("status") == STATUS_RUNNING:
-        return
-    gone = set(removed) - set(written)
-    listed = {name for name in manifest["files"] if isinstance(name, str)}
-    manifest["files"] = sorted((listed - gone) | set(written))
-    digests = {name: value for name, value in recorded_digests(manifest).items() if name not in gone}
-    digests.update({name: hashlib.sha256(data).hexdigest() for name, data in written.items()})
-    manifest[DIGESTS_KEY] = dict(sorted(digests.items()))
-    _write(join(run_dir, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def _name_in_run(run_dir: str, path: str) -> str | None:
@@ -183,7 +159,7 @@ def write_hf_card(run: RunData, metadata: dict[str, Any] | None = None, output: 
     data = text.encode("utf-8", "replace")  # a lone surrogate from a summary: "?"
     _write(path, data)
     if in_run:
-        _own_in_manifest(run.run_dir, {in_run: data})
+        own_files(run.run_dir, {in_run: data})
     return path
 
 

@@ -226,17 +226,34 @@ class RunDirectory:
         write_bytes(join(self.directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
-def record_owned_file(directory: str, name: str, data: bytes) -> None:
-    """Write ``name`` (a path relative to the run directory) and list it among the run's files
-    in its manifest, with its digest, so a later run may replace it (no manifest: only written)."""
+def own_files(directory: str, written: dict[str, bytes], removed: list[str] | tuple[str, ...] = ()) -> None:
+    """List the files ``written`` (relative path → the bytes written there) among the run's files in
+    its manifest, with their sha256, and drop the ``removed`` ones, so that a later run with
+    --overwrite replaces what the tool wrote into a finished run (reports, a card, kept metadata,
+    an error log) rather than refusing it as a foreign file, and refuses a file once someone has
+    edited it.
+
+    Nothing is recorded for a directory without a manifest, nor for a run still running (its own
+    report, written before the run lists its files at the end)."""
     import hashlib
 
     from corpus_audit.storage import write_bytes
 
-    write_bytes(join(directory, *name.split("/")), data)
     manifest = read_manifest(directory)
-    if manifest is None:
+    if manifest is None or manifest.get("status") == STATUS_RUNNING:
         return
-    manifest["files"] = sorted({*(f for f in manifest.get("files", []) if isinstance(f, str)), name})
-    manifest[DIGESTS_KEY] = {**recorded_digests(manifest), name: hashlib.sha256(data).hexdigest()}
+    gone = set(removed) - set(written)
+    listed = {name for name in manifest["files"] if isinstance(name, str)}
+    manifest["files"] = sorted((listed - gone) | set(written))
+    digests = {name: value for name, value in recorded_digests(manifest).items() if name not in gone}
+    digests.update({name: hashlib.sha256(data).hexdigest() for name, data in written.items()})
+    manifest[DIGESTS_KEY] = dict(sorted(digests.items()))
     write_bytes(join(directory, MANIFEST_NAME), json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def record_owned_file(directory: str, name: str, data: bytes) -> None:
+    """Write ``name`` (a path relative to the run directory) and list it as the run's own (`own_files`)."""
+    from corpus_audit.storage import write_bytes
+
+    write_bytes(join(directory, *name.split("/")), data)
+    own_files(directory, {name: data})
