@@ -99,3 +99,26 @@ def bare_language(model, text: str, threshold: float = 0.5) -> tuple[str, float]
     labels, probabilities = model.predict(text.replace("\n", " "), k=1)
     label = labels[0].replace("__label__", "")
     return (label if probabilities[0] >= threshold else "unknown"), float(probabilities[0])
+
+
+def child_processes(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, from the parent field of /proc/<pid>/stat."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SENTENCES, assert_balanced, main, read_skipped, read_summary, run_audit, write_jsonl
+from conftest import (SENTENCES, assert_balanced, child_processes, main, process_alive, read_skipped, read_summary,
+                      run_audit, write_jsonl)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,29 +128,6 @@ def _slow_corpus(root: Path, shards: int = 6) -> list[Path]:
                                                    for i in range(12)]) for s in range(shards)]
 
 
-def _children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _start_slow_run(tmp_path: Path, out: Path, sleep: str = "0.3"):
     import time
 
@@ -161,7 +139,7 @@ def _start_slow_run(tmp_path: Path, out: Path, sleep: str = "0.3"):
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if len(_children(process.pid)) >= 2 and list((out / "documents").glob("*.parquet")):
+        if len(child_processes(process.pid)) >= 2 and list((out / "documents").glob("*.parquet")):
             return process  # workers forked, and at least one split finished
         time.sleep(0.05)
     raise AssertionError(f"the run did not get going: {process.poll()} {process.stderr.read()[-2000:]!r}")
@@ -176,11 +154,11 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_partial_file(tmp_path: Path) ->
 
     out = tmp_path / "out"
     process = _start_slow_run(tmp_path, out)
-    workers = _children(process.pid)
+    workers = child_processes(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
     assert process.wait(timeout=60) == 130, process.stderr.read()
     assert "interrupted" in process.stderr.read()
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(process_alive(pid) for pid in workers)
     assert json.loads((out / "corpus-audit-run.json").read_text())["status"] == "interrupted"
     assert not list(out.rglob("*.tmp")) and not (out / "summary.json").exists()
 
@@ -191,12 +169,12 @@ def test_a_worker_killed_mid_run_fails_the_run_with_a_clear_line(tmp_path: Path)
 
     out = tmp_path / "out"
     process = _start_slow_run(tmp_path, out)
-    victim, *others = _children(process.pid)
+    victim, *others = child_processes(process.pid)
     os.kill(victim, signal.SIGKILL)
     assert process.wait(timeout=60) == 4
     error = process.stderr.read().strip().splitlines()[-1]
     assert error.startswith("corpus-audit: error: worker process ") and "exit code -9" in error, error
-    assert not any(_alive(pid) for pid in others)
+    assert not any(process_alive(pid) for pid in others)
     assert json.loads((out / "corpus-audit-run.json").read_text())["status"] == "incomplete"
     assert not (out / "summary.json").exists()
 
@@ -208,13 +186,13 @@ def test_workers_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
 
     out = tmp_path / "out"
     process = _start_slow_run(tmp_path, out)
-    workers = _children(process.pid)
+    workers = child_processes(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(process_alive(pid) for pid in workers)
 
 
 def test_two_forked_workers_give_the_tables_of_one(tmp_path: Path) -> None:

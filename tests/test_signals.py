@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SENTENCES, write_jsonl
+from conftest import SENTENCES, child_processes, process_alive, write_jsonl
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -35,28 +35,6 @@ MANIFEST = "corpus-audit-run.json"
 LOCK = "corpus-audit.lock"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-
-
-def _children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (the parent field of every /proc/<pid>/stat)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _status(out: Path) -> str | None:
@@ -82,7 +60,7 @@ def _start(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if _status(out) == "running" and len(_children(process.pid)) >= (workers if workers > 1 else 0):
+        if _status(out) == "running" and len(child_processes(process.pid)) >= (workers if workers > 1 else 0):
             return process, out
         time.sleep(0.02)
     process.kill()
@@ -95,7 +73,7 @@ def _wait(process: subprocess.Popen, timeout: float = 60) -> str:
     try:
         return process.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:
-        for pid in [process.pid, *_children(process.pid)]:
+        for pid in [process.pid, *child_processes(process.pid)]:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGUSR1)
         time.sleep(2)  # for the dumps to be written (diagnostics only, after the failure)
@@ -125,7 +103,7 @@ def _last_line(stderr: str) -> str:
 ], ids=["SIGTERM", "SIGTERM-workers", "SIGTERM-group", "SIGHUP-group"])
 def test_a_stop_signal_ends_the_run_like_ctrl_c(tmp_path: Path, signum: int, workers: int, group: bool) -> None:
     process, out = _start(tmp_path, workers)
-    forked = _children(process.pid)
+    forked = child_processes(process.pid)
     if group:
         os.killpg(process.pid, signum)
     else:
@@ -134,19 +112,19 @@ def test_a_stop_signal_ends_the_run_like_ctrl_c(tmp_path: Path, signum: int, wor
     assert process.returncode == 128 + signum, stderr  # 143 SIGTERM, 129 SIGHUP
     assert _last_line(stderr).startswith(f"corpus-audit: interrupted ({signal.Signals(signum).name})"), stderr
     _assert_clean(out, "interrupted")
-    assert not any(_alive(pid) for pid in forked)
+    assert not any(process_alive(pid) for pid in forked)
 
 
 def test_a_worker_stopped_by_sigterm_fails_the_run_with_one_clear_line(tmp_path: Path) -> None:
     process, out = _start(tmp_path, workers=2)
-    victim, *others = _children(process.pid)
+    victim, *others = child_processes(process.pid)
     os.kill(victim, signal.SIGTERM)
     stderr = _wait(process)
     assert process.returncode == 4, stderr
     line = _last_line(stderr)
     assert line.startswith("corpus-audit: error: worker process ") and "SIGTERM" in line, stderr
     _assert_clean(out, "incomplete")
-    assert not any(_alive(pid) for pid in others)
+    assert not any(process_alive(pid) for pid in others)
 
 
 def test_a_run_refused_after_locking_leaves_no_directory(tmp_path: Path) -> None:
