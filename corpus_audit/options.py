@@ -90,14 +90,16 @@ class Options:
 
     # -- the command line ----------------------------------------------------------------
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser | Any) -> None:
+    def add_arguments(cls, parser: argparse.ArgumentParser | Any, only: Iterable[str] | None = None) -> None:
         """Add the options to ``parser`` (in a group headed `GROUP`); options already there (a
-        field another stage declares too) are not added twice."""
+        field another stage declares too) are not added twice. ``only``: just these fields (a
+        command that takes some of another's options, as declared there)."""
         target = parser.add_argument_group(cls.GROUP) if cls.GROUP else parser
         known = getattr(parser, "_option_string_actions", {})
         hints = typing.get_type_hints(cls)
+        wanted = None if only is None else set(only)
         for f in option_fields(cls):
-            if flag(f.name) in known:
+            if flag(f.name) in known or (wanted is not None and f.name not in wanted):
                 continue
             target.add_argument(flag(f.name), *f.metadata["option"]["flags"], dest=f.name,
                                 **_argparse_kwargs(f, hints[f.name]))
@@ -213,7 +215,7 @@ def coerce(value: Any, hint: Any, f: dataclasses.Field, caller: str) -> Any:
     if base in ok and not ok[base](value):
         raise UsageError(f"{caller}: {f.name} ({flag(f.name)}) must be {_kind(base)}{' or None' if optional else ''}, "
                          f"got {type(value).__name__} {value!r:.60}")
-    if base is float and value != value or value in (float("inf"), float("-inf")):
+    if base is float and (value != value or value in (float("inf"), float("-inf"))):
         raise UsageError(f"{caller}: {f.name} ({flag(f.name)}) must be a finite number, got {value!r}")
     return float(value) if base is float else value
 

@@ -129,9 +129,10 @@ def add_parser(commands: Any) -> None:
     plan.add_argument("--pilot-rate", type=float, default=DEFAULT_PILOT_RATE, metavar="R",
                       help=f"share of documents the pilot analyses (default {DEFAULT_PILOT_RATE})")
     plan.add_argument("--output", "-o", metavar="DIR", help="keep the pilot run here (default: a temporary folder)")
-    plan.add_argument("--stages", default=None, metavar="LIST", help="analyses to plan for (default: all)")
-    plan.add_argument("--text-field", default="text", help="record field holding the text (default: text)")
-    plan.add_argument("--group-by", metavar="FIELD", help="also plan the per-group figures")
+    from corpus_audit.cli.run_options import RunOptions
+
+    # As `run` declares them: the pilot must read and sample the documents the audit will.
+    RunOptions.add_arguments(plan, only=("stages", "text_field", "id_field", "group_by"))
     plan.add_argument("--min-documents", type=int, default=0, metavar="N",
                       help="plan only for figures over at least N documents of the corpus (estimated; default 0: "
                            "every figure, which often means a full run); the others are counted")
@@ -149,7 +150,7 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(f"--pilot-rate must be in (0, 1), got {args.pilot_rate}")
     with _pilot_directory(args.output) as pilot_dir:
         request = audit_request(args.inputs, pilot_dir, args.stages, quiet=True, sample_rate=args.pilot_rate,
-                                text_field=args.text_field, group_by=args.group_by)
+                                text_field=args.text_field, id_field=args.id_field, group_by=args.group_by)
         plan = plan_run(request)
         code = run_plan(plan)
         if code != 0:
